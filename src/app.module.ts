@@ -1,0 +1,33 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from './config/config.js';
+import { ConfigModule } from './config/config.module.js';
+import { HealthModule } from './health/health.module.js';
+import { DatabaseModule } from './infra/database/database.module.js';
+import { MetricsModule } from './infra/metrics/metrics.module.js';
+import { QueueModule } from './infra/queue/queue.module.js';
+import { RedisModule } from './infra/redis/redis.module.js';
+import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
+import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
+import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
+import { StatusModule } from './modules/status/status.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        DatabaseModule,
+        RedisModule,
+        QueueModule.forRoot(),
+        MetricsModule,
+        HealthModule,
+        EnrollmentModule,
+        DeviceCapabilityModule,
+        DeploymentSpecModule,
+        StatusModule,
+      ],
+    };
+  }
+}

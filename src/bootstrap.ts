@@ -1,0 +1,103 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { AppModule } from './app.module.js';
+import { configureApp } from './app.setup.js';
+import { AppLogger } from './common/logging/app-logger.js';
+import type { AppConfig } from './config/config.js';
+import { ensureAdminToken } from './infra/bootstrap/admin-token.js';
+import { migrate } from './infra/database/migrator.js';
+import { DependencyUnavailableError, ensureDatabase } from './infra/database/postgres-admin.js';
+import { probeRedis } from './infra/redis/redis.js';
+import { loadTlsMaterial, type TlsMaterial } from './infra/tls/tls-material.js';
+
+export interface RunningService {
+  app: NestExpressApplication;
+  config: AppConfig;
+  /** The HTTP(S) listener (absent for a worker-only process). */
+  server?: http.Server | https.Server;
+  /** Base URL of the listener, e.g. https://127.0.0.1:8443. */
+  url?: string;
+  tls?: TlsMaterial;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+const STARTUP_PROBE_MS = 5_000;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
+
+/**
+ * Start-up shared by `npm start` and the tests: check that PostgreSQL and Redis answer (one readable
+ * error otherwise), create and migrate the database, prepare TLS, then start the Nest application
+ * in the configured roles. The HTTPS server is created here (not by Nest) so that its TLS options
+ * stay under our control.
+ */
+export async function startService(
+  config: AppConfig,
+  logger = new AppLogger(config.log.format, config.log.level),
+): Promise<RunningService> {
+  const log = new Logger('Bootstrap');
+  Logger.overrideLogger(logger);
+
+  if (await ensureDatabase(config.database.url)) log.log('created the database');
+  try {
+    await probeRedis(config.redis.url, STARTUP_PROBE_MS);
+  } catch (error) {
+    throw new DependencyUnavailableError('Redis', config.redis.url, describe(error));
+  }
+  if (config.database.migrateOnStart) await migrate(config.database.url, (msg) => log.log(msg));
+
+  const admin = await ensureAdminToken(config.dataDir, config.auth.adminToken);
+  if (admin.created) log.log(`generated the bootstrap admin token in ${admin.file}`);
+  else if (admin.file) log.log(`bootstrap admin token: ${admin.file}`);
+  const effective: AppConfig = { ...config, auth: { ...config.auth, adminToken: admin.token } };
+  const roles = [config.roles.api && 'api', config.roles.worker && 'worker'].filter(Boolean).join(',');
+
+  const expressApp = express();
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot(effective),
+    new ExpressAdapter(expressApp),
+    { logger, bodyParser: false },
+  );
+
+  if (!config.roles.api) {
+    await app.init();
+    log.log(`margo-wfm started (roles: ${roles})`);
+    return { app, config: effective, adminToken: admin.token, close: () => app.close() };
+  }
+
+  configureApp(app);
+  await app.init();
+  const tls = config.http.plainHttp ? undefined : await loadTlsMaterial(config, (msg) => log.log(msg));
+  const server = tls
+    ? https.createServer({ cert: tls.certChainPem, key: tls.keyPem, minVersion: 'TLSv1.2' }, expressApp)
+    : http.createServer(expressApp);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.http.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
+  const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  log.log(`margo-wfm listening on ${url} (roles: ${roles}; SPIFFE ID ${config.identity.spiffeId})`);
+
+  const close = async (): Promise<void> => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await app.close();
+  };
+  return { app, config: effective, server, url, tls, adminToken: admin.token, close };
+}

@@ -1,0 +1,77 @@
+import type { NextFunction, Request, Response } from 'express';
+import { DomainError, InvalidRequestError } from '../problem/domain-error.js';
+import { ProblemType } from '../problem/problem-types.js';
+
+/** The exact bytes the client sent, kept for digest and signature checks (never re-serialised). */
+export type RawBodyRequest = Request & { rawBody?: Buffer };
+
+class PayloadTooLargeError extends DomainError {
+  constructor(limit: number) {
+    super(413, ProblemType.aboutBlank, 'Content Too Large', `The request body exceeds ${limit} bytes`);
+  }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/**
+ * Replaces Nest's body parser: reads the body once into `req.rawBody` (bounded by `limit`) and parses
+ * JSON bodies into `req.body`. Bytes that are not JSON → 400 `#invalid-request`; a body over the
+ * limit → 413. Other content types keep only the raw bytes for their own parser.
+ */
+export function bodyReaderMiddleware(limit: number) {
+  return (req: RawBodyRequest, _res: Response, next: NextFunction): void => {
+    const declared = req.headers['content-length'];
+    const hasBody =
+      declared !== undefined ? declared !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) {
+      req.rawBody = Buffer.alloc(0);
+      next();
+      return;
+    }
+    if (declared !== undefined && Number(declared) > limit) {
+      req.resume();
+      next(new PayloadTooLargeError(limit));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        next(new PayloadTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', (error) => {
+      if (failed) return;
+      failed = true;
+      next(new InvalidRequestError(`The request body could not be read: ${error.message}`));
+    });
+    req.on('end', () => {
+      if (failed) return;
+      const raw = Buffer.concat(chunks, size);
+      req.rawBody = raw;
+      if (isJson(req.headers['content-type']) && raw.length > 0) {
+        try {
+          req.body = JSON.parse(raw.toString('utf8')) as unknown;
+        } catch (error) {
+          next(
+            new InvalidRequestError(
+              `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+          return;
+        }
+      }
+      next();
+    });
+  };
+}

@@ -1,0 +1,37 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { FieldErrorDto, ProblemDto } from './problem.dto.js';
+
+/** Sorts object keys recursively (arrays keep their order) so the committed file diffs stably. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('margo-wfm')
+    .setDescription(
+      'Margo Workload Fleet Manager: the Margo device API (rc.3 mutual TLS and the legacy clientId profile) and the operator API.',
+    )
+    .setVersion('0.1.0')
+    .setOpenAPIVersion('3.1.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Operator token' }, 'operator-token')
+    .build();
+  const document = SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (_controller, method) => method,
+    extraModels: [ProblemDto, FieldErrorDto],
+  });
+  return sortKeys(document) as OpenAPIObject;
+}
+
+export function serializeOpenApi(document: OpenAPIObject): string {
+  return JSON.stringify(document, null, 2) + '\n';
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactUrl } from './config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(8443);
+    expect(config.database.url).toBe('postgresql://postgres@127.0.0.1:5432/wfm');
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.dataDir).toMatch(/\.data$/);
+    expect(config.identity).toEqual({
+      trustDomain: 'wfm.local',
+      wfmId: 'wfm-1',
+      spiffeId: 'spiffe://wfm.local/margo/wfm/wfm-1',
+    });
+    expect(config.auth.onboardingMode).toBe('approval');
+    expect(config.roles).toEqual({ api: true, worker: true });
+    expect(config.http.plainHttp).toBe(false);
+    expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('lists every bad key in one error', () => {
+    let caught: unknown;
+    try {
+      loadConfig({
+        PORT: 'abc',
+        DATABASE_URL: 'nonsense',
+        REDIS_URL: 'http://x',
+        WFM_ONBOARDING_MODE: 'sometimes',
+        WFM_ROLES: 'api,cron',
+        WFM_CORS_ORIGINS: 'https://ui.example.com/path',
+        WFM_TLS_CERT_FILE: '/does/not/exist.pem',
+        WFM_ADMIN_TOKEN: 'short',
+        WFM_TRUST_DOMAIN: 'Bad Domain',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const problems = (caught as ConfigError).problems.join('\n');
+    for (const key of [
+      'PORT=',
+      'DATABASE_URL=',
+      'REDIS_URL=',
+      'WFM_ONBOARDING_MODE=',
+      'WFM_ROLES=',
+      'WFM_CORS_ORIGINS',
+      'WFM_TLS_CERT_FILE=',
+      'WFM_TLS_CERT_FILE and WFM_TLS_KEY_FILE',
+      'WFM_ADMIN_TOKEN',
+      'WFM_TRUST_DOMAIN=',
+    ]) {
+      expect(problems).toContain(key);
+    }
+    expect((caught as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+
+  it('parses roles, CORS origins and booleans', () => {
+    const config = loadConfig({
+      WFM_ROLES: 'worker',
+      WFM_CORS_ORIGINS: 'https://ui.example.com, http://localhost:5173',
+      WFM_HTTP_ONLY: 'true',
+    });
+    expect(config.roles).toEqual({ api: false, worker: true });
+    expect(config.http.corsOrigins).toEqual(['https://ui.example.com', 'http://localhost:5173']);
+    expect(config.http.plainHttp).toBe(true);
+  });
+
+  it('never prints a database password', () => {
+    expect(redactUrl('postgresql://u:secret@db:5432/wfm')).toBe('postgresql://u:***@db:5432/wfm');
+    let message = '';
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://u:secret@db/wfm' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('DATABASE_URL');
+    expect(message).not.toContain('secret');
+  });
+});

@@ -1,0 +1,258 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+/**
+ * The service's configuration: read from the environment once, at boot, validated as a whole (every
+ * bad key is reported in one error), and shaped into a read-only object injected as APP_CONFIG.
+ * Nothing outside src/config reads process.env.
+ */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export type OnboardingMode = 'auto' | 'approval' | 'preauthorized';
+export type LogFormat = 'json' | 'pretty';
+export type LogLevel = 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+export interface AppConfig {
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /** Plain HTTP instead of TLS: only for tests behind a TLS-terminating proxy. Never the default. */
+    readonly plainHttp: boolean;
+    readonly corsOrigins: readonly string[];
+    readonly bodyLimitBytes: number;
+  };
+  readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
+  readonly redis: { readonly url: string };
+  readonly queue: { readonly prefix: string };
+  readonly dataDir: string;
+  readonly identity: {
+    readonly trustDomain: string;
+    readonly wfmId: string;
+    /** spiffe://<trust-domain>/margo/wfm/<wfm-id> */
+    readonly spiffeId: string;
+  };
+  readonly tls: {
+    readonly certFile?: string;
+    readonly keyFile?: string;
+    readonly trustBundleFile?: string;
+  };
+  readonly auth: { readonly adminToken?: string; readonly onboardingMode: OnboardingMode };
+  readonly roles: { readonly api: boolean; readonly worker: boolean };
+  readonly log: { readonly format: LogFormat; readonly level: LogLevel };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Segment charset of SPIFFE path segments (wfm-identity-profile: letters, digits, dots, dashes, underscores). */
+const SEGMENT = /^[A-Za-z0-9._-]+$/;
+const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
+const ROLES = ['api', 'worker'] as const;
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads one key; an empty string counts as unset. */
+function get(env: Env, key: string): string | undefined {
+  const value = env[key]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function parseInteger(
+  env: Env,
+  key: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = get(env, key);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${key}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}`);
+    return fallback;
+  }
+  return Number(raw);
+}
+
+function parseBoolean(env: Env, key: string, fallback: boolean, problems: string[]): boolean {
+  const raw = get(env, key)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  problems.push(`${key}=${JSON.stringify(raw)}: must be true or false`);
+  return fallback;
+}
+
+function parseUrl(env: Env, key: string, fallback: string, protocols: string[], problems: string[]): string {
+  const raw = get(env, key) ?? fallback;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !protocols.includes(url.protocol.replace(/:$/, '')) || !url.hostname) {
+    problems.push(
+      `${key}=${JSON.stringify(redactUrl(raw))}: must be a URL of the form ${protocols[0]}://host[:port]/…`,
+    );
+  }
+  return raw;
+}
+
+function parseEnum<T extends string>(
+  env: Env,
+  key: string,
+  fallback: T,
+  allowed: readonly T[],
+  problems: string[],
+): T {
+  const raw = get(env, key);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    problems.push(`${key}=${JSON.stringify(raw)}: must be one of ${allowed.join(', ')}`);
+    return fallback;
+  }
+  return raw as T;
+}
+
+function parseFile(env: Env, key: string, problems: string[]): string | undefined {
+  const raw = get(env, key);
+  if (raw === undefined) return undefined;
+  const path = isAbsolute(raw) ? raw : resolve(raw);
+  if (!existsSync(path)) problems.push(`${key}=${JSON.stringify(raw)}: file does not exist`);
+  return path;
+}
+
+/** Hides the password of a connection URL, for messages and logs. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return raw.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+  }
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+
+  const port = parseInteger(env, 'PORT', 8443, 0, 65535, problems);
+  const host = get(env, 'WFM_HOST') ?? '0.0.0.0';
+  const plainHttp = parseBoolean(env, 'WFM_HTTP_ONLY', false, problems);
+  const databaseUrl = parseUrl(
+    env,
+    'DATABASE_URL',
+    'postgresql://postgres@127.0.0.1:5432/wfm',
+    ['postgresql', 'postgres'],
+    problems,
+  );
+  const poolSize = parseInteger(env, 'WFM_DB_POOL_SIZE', 10, 1, 500, problems);
+  const migrateOnStart = parseBoolean(env, 'WFM_MIGRATE_ON_START', true, problems);
+  const redisUrl = parseUrl(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss'], problems);
+  const queuePrefix = get(env, 'WFM_QUEUE_PREFIX') ?? 'wfm';
+  if (!/^[A-Za-z0-9_-]+$/.test(queuePrefix)) {
+    problems.push(`WFM_QUEUE_PREFIX=${JSON.stringify(queuePrefix)}: letters, digits, _ and - only`);
+  }
+  const dataDir = resolve(get(env, 'WFM_DATA_DIR') ?? './.data');
+
+  const trustDomain = get(env, 'WFM_TRUST_DOMAIN') ?? 'wfm.local';
+  if (!TRUST_DOMAIN.test(trustDomain)) {
+    problems.push(
+      `WFM_TRUST_DOMAIN=${JSON.stringify(trustDomain)}: a SPIFFE trust domain (lowercase letters, digits, '.', '-', '_')`,
+    );
+  }
+  const wfmId = get(env, 'WFM_ID') ?? 'wfm-1';
+  if (!SEGMENT.test(wfmId) || wfmId === '.' || wfmId === '..') {
+    problems.push(`WFM_ID=${JSON.stringify(wfmId)}: letters, digits, '.', '-' and '_' only`);
+  }
+
+  const certFile = parseFile(env, 'WFM_TLS_CERT_FILE', problems);
+  const keyFile = parseFile(env, 'WFM_TLS_KEY_FILE', problems);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push('WFM_TLS_CERT_FILE and WFM_TLS_KEY_FILE: set both or neither');
+  }
+  const trustBundleFile = parseFile(env, 'WFM_TRUST_BUNDLE_FILE', problems);
+
+  const adminToken = get(env, 'WFM_ADMIN_TOKEN');
+  if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
+    problems.push('WFM_ADMIN_TOKEN: at least 16 characters, no white space');
+  }
+  const onboardingMode = parseEnum<OnboardingMode>(
+    env,
+    'WFM_ONBOARDING_MODE',
+    'approval',
+    ['auto', 'approval', 'preauthorized'],
+    problems,
+  );
+
+  const corsOrigins = (get(env, 'WFM_CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    let valid = origin === '*';
+    if (!valid) {
+      try {
+        const url = new URL(origin);
+        valid = ['http:', 'https:'].includes(url.protocol) && url.origin === origin;
+      } catch {
+        valid = false;
+      }
+    }
+    if (!valid) {
+      problems.push(
+        `WFM_CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path) or *`,
+      );
+    }
+  }
+
+  const roleList = (get(env, 'WFM_ROLES') ?? 'api,worker').split(',').map((r) => r.trim());
+  const unknownRoles = roleList.filter((r) => !(ROLES as readonly string[]).includes(r));
+  if (unknownRoles.length > 0 || roleList.every((r) => r === '')) {
+    problems.push(`WFM_ROLES=${JSON.stringify(roleList.join(','))}: a comma list of api, worker`);
+  }
+
+  const logFormat = parseEnum<LogFormat>(
+    env,
+    'WFM_LOG_FORMAT',
+    env.NODE_ENV === 'production' ? 'json' : 'pretty',
+    ['json', 'pretty'],
+    problems,
+  );
+  const logLevel = parseEnum<LogLevel>(env, 'WFM_LOG_LEVEL', 'log', LOG_LEVELS, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return deepFreeze({
+    http: {
+      host,
+      port,
+      plainHttp,
+      corsOrigins,
+      bodyLimitBytes: 1024 * 1024,
+    },
+    database: { url: databaseUrl, poolSize, migrateOnStart },
+    redis: { url: redisUrl },
+    queue: { prefix: queuePrefix },
+    dataDir,
+    identity: { trustDomain, wfmId, spiffeId: `spiffe://${trustDomain}/margo/wfm/${wfmId}` },
+    tls: { certFile, keyFile, trustBundleFile },
+    auth: { adminToken, onboardingMode },
+    roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
+    log: { format: logFormat, level: logLevel },
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningService, startService } from '../../src/bootstrap.js';
+import { request, type RawResponse, type RequestOptions } from '../../src/client/transport.js';
+import { AppLogger } from '../../src/common/logging/app-logger.js';
+import { loadConfig } from '../../src/config/config.js';
+import { createTestDatabase } from './database.js';
+import { TEST_REDIS_URL } from './env.js';
+
+export interface TestService extends RunningService {
+  url: string;
+  dataDir: string;
+  databaseUrl: string;
+  /** HTTPS request to the service, trusting its development CA. */
+  call(path: string, options?: RequestOptions): Promise<RawResponse>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real service (TLS, Postgres, Redis) on a random loopback port, with a database cloned
+ * from the migrated template, a Redis key prefix and a data folder of its own.
+ */
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const db = env.DATABASE_URL ? undefined : await createTestDatabase();
+  const ownDataDir = env.WFM_DATA_DIR === undefined;
+  const dataDir = env.WFM_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'wfm-test-')));
+  const config = loadConfig({
+    DATABASE_URL: db?.url,
+    REDIS_URL: TEST_REDIS_URL,
+    WFM_QUEUE_PREFIX: `t_${randomBytes(5).toString('hex')}`,
+    WFM_DATA_DIR: dataDir,
+    WFM_HOST: '127.0.0.1',
+    PORT: '0',
+    WFM_LOG_LEVEL: process.env.WFM_TEST_LOG_LEVEL ?? 'error',
+    ...env,
+  });
+  const service = await startService(config, new AppLogger('pretty', config.log.level));
+  const ca = service.tls?.trustBundlePem;
+  return {
+    ...service,
+    url: service.url!,
+    dataDir,
+    databaseUrl: config.database.url,
+    call: (path, options = {}) => request(new URL(path, service.url), { ca, ...options }),
+    stop: async () => {
+      await service.close();
+      await db?.drop();
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
