@@ -1,3 +1,4 @@
+import 'reflect-metadata'; // @peculiar/x509 loads tsyringe, which needs the Reflect polyfill
 import { randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
