@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -13,7 +13,8 @@ import { StatusModule } from './modules/status/status.module.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `extraModules`: for tests that mount probe routes behind the real guards. */
+  static forRoot(config: AppConfig, extraModules: (Type | DynamicModule)[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -27,6 +28,7 @@ export class AppModule {
         DeviceCapabilityModule,
         DeploymentSpecModule,
         StatusModule,
+        ...extraModules,
       ],
     };
   }

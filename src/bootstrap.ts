@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Logger } from '@nestjs/common';
+import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
@@ -14,6 +14,7 @@ import { migrate } from './infra/database/migrator.js';
 import { DependencyUnavailableError, ensureDatabase } from './infra/database/postgres-admin.js';
 import { probeRedis } from './infra/redis/redis.js';
 import { loadTlsMaterial, type TlsMaterial } from './infra/tls/tls-material.js';
+import { TrustStore, tlsContextOptions } from './modules/enrollment/identity/trust-store.service.js';
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -42,6 +43,7 @@ function describe(error: unknown): string {
 export async function startService(
   config: AppConfig,
   logger = new AppLogger(config.log.format, config.log.level),
+  extraModules: (Type | DynamicModule)[] = [],
 ): Promise<RunningService> {
   const log = new Logger('Bootstrap');
   Logger.overrideLogger(logger);
@@ -62,7 +64,7 @@ export async function startService(
 
   const expressApp = express();
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot(effective),
+    AppModule.forRoot(effective, extraModules),
     new ExpressAdapter(expressApp),
     { logger, bodyParser: false },
   );
@@ -75,10 +77,24 @@ export async function startService(
 
   configureApp(app);
   await app.init();
-  const tls = config.http.plainHttp ? undefined : await loadTlsMaterial(config, (msg) => log.log(msg));
+  const material = await loadTlsMaterial(config, (msg) => log.log(msg));
+  const trust = app.get(TrustStore);
+  await trust.initialize(material);
+  const tls = config.http.plainHttp ? undefined : material;
+  // The client certificate is requested but optional at the TLS layer (D15): the operator API and the
+  // legacy profile share the port; rc.3 routes then demand a valid SVID and answer 401/403 problems.
   const server = tls
-    ? https.createServer({ cert: tls.certChainPem, key: tls.keyPem, minVersion: 'TLSv1.2' }, expressApp)
+    ? https.createServer(
+        {
+          ...tlsContextOptions(tls, config),
+          ca: trust.currentPem(),
+          requestCert: true,
+          rejectUnauthorized: false,
+        },
+        expressApp,
+      )
     : http.createServer(expressApp);
+  if (tls) trust.attachServer(server as https.Server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

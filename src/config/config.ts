@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 
 /**
@@ -35,8 +36,27 @@ export interface AppConfig {
     readonly certFile?: string;
     readonly keyFile?: string;
     readonly trustBundleFile?: string;
+    /** A Margo `/.well-known/margo` discovery document whose SPIFFE bundle supplies the anchors. */
+    readonly trustBundleUrl?: string;
+    /** PEM anchors to verify the trust-bundle server's own certificate (default: Node's CAs). */
+    readonly trustBundleUrlCaFile?: string;
+    /** Upper bound of a TLS session / ticket, in seconds. */
+    readonly sessionLifetimeSeconds: number;
+    /** CIDRs of TLS-offloading proxies whose RFC 9440 Client-Cert header is honoured. */
+    readonly trustedProxies: readonly string[];
   };
-  readonly auth: { readonly adminToken?: string; readonly onboardingMode: OnboardingMode };
+  readonly auth: {
+    readonly adminToken?: string;
+    readonly onboardingMode: OnboardingMode;
+    /** Accepted clock skew of RFC 9421 `created`, in seconds (D19). */
+    readonly signatureMaxSkewSeconds: number;
+  };
+  readonly rateLimit: {
+    /** Sustained device requests per minute per client; 0 disables the limit. */
+    readonly perMinute: number;
+    /** Requests a client may send at once above the sustained rate. */
+    readonly burst: number;
+  };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
 }
@@ -178,6 +198,27 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('WFM_TLS_CERT_FILE and WFM_TLS_KEY_FILE: set both or neither');
   }
   const trustBundleFile = parseFile(env, 'WFM_TRUST_BUNDLE_FILE', problems);
+  const trustBundleUrl = get(env, 'WFM_TRUST_BUNDLE_URL');
+  if (trustBundleUrl !== undefined) {
+    parseUrl(env, 'WFM_TRUST_BUNDLE_URL', trustBundleUrl, ['https'], problems);
+  }
+  const trustBundleUrlCaFile = parseFile(env, 'WFM_TRUST_BUNDLE_URL_CA_FILE', problems);
+  if (trustBundleUrl !== undefined && trustBundleFile !== undefined) {
+    problems.push('WFM_TRUST_BUNDLE_URL and WFM_TRUST_BUNDLE_FILE: set one or the other');
+  }
+  const sessionLifetimeSeconds = parseInteger(env, 'WFM_TLS_SESSION_LIFETIME', 3600, 60, 86_400, problems);
+  const trustedProxies = (get(env, 'WFM_TRUSTED_PROXIES') ?? '')
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '');
+  for (const cidr of trustedProxies) {
+    if (!isCidr(cidr)) {
+      problems.push(`WFM_TRUSTED_PROXIES: ${JSON.stringify(cidr)} is not an IP address or CIDR`);
+    }
+  }
+  const signatureMaxSkewSeconds = parseInteger(env, 'WFM_SIGNATURE_MAX_SKEW', 300, 1, 3600, problems);
+  const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
+  const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
 
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
@@ -242,11 +283,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
     queue: { prefix: queuePrefix },
     dataDir,
     identity: { trustDomain, wfmId, spiffeId: `spiffe://${trustDomain}/margo/wfm/${wfmId}` },
-    tls: { certFile, keyFile, trustBundleFile },
-    auth: { adminToken, onboardingMode },
+    tls: {
+      certFile,
+      keyFile,
+      trustBundleFile,
+      trustBundleUrl,
+      trustBundleUrlCaFile,
+      sessionLifetimeSeconds,
+      trustedProxies,
+    },
+    auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
+    rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },
   });
+}
+
+function isCidr(value: string): boolean {
+  const [address, bits, extra] = value.split('/');
+  if (extra !== undefined || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  return /^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function deepFreeze<T>(value: T): T {

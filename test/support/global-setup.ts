@@ -11,6 +11,8 @@ export default async function setup(): Promise<() => Promise<void>> {
   });
   await migrate(withDatabase(TEST_DATABASE_URL, TEMPLATE_DB));
   return async () => {
-    await withClient(admin, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(TEMPLATE_DB)} WITH (FORCE)`));
+    await withClient(admin, (c) =>
+      c.query(`DROP DATABASE IF EXISTS ${quoteIdent(TEMPLATE_DB)} WITH (FORCE)`),
+    );
   };
 }

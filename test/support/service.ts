@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import type { DynamicModule, Type } from '@nestjs/common';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningService, startService } from '../../src/bootstrap.js';
@@ -13,6 +14,8 @@ export interface TestService extends RunningService {
   url: string;
   dataDir: string;
   databaseUrl: string;
+  /** The CA that issued the server's certificate. */
+  serverCa?: string;
   /** HTTPS request to the service, trusting its development CA. */
   call(path: string, options?: RequestOptions): Promise<RawResponse>;
   stop(): Promise<void>;
@@ -22,7 +25,10 @@ export interface TestService extends RunningService {
  * Starts the real service (TLS, Postgres, Redis) on a random loopback port, with a database cloned
  * from the migrated template, a Redis key prefix and a data folder of its own.
  */
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(
+  env: Record<string, string> = {},
+  extraModules: (Type | DynamicModule)[] = [],
+): Promise<TestService> {
   const db = env.DATABASE_URL ? undefined : await createTestDatabase();
   const ownDataDir = env.WFM_DATA_DIR === undefined;
   const dataDir = env.WFM_DATA_DIR ?? (await mkdtemp(join(tmpdir(), 'wfm-test-')));
@@ -36,12 +42,16 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     WFM_LOG_LEVEL: process.env.WFM_TEST_LOG_LEVEL ?? 'error',
     ...env,
   });
-  const service = await startService(config, new AppLogger('pretty', config.log.level));
-  const ca = service.tls?.trustBundlePem;
+  const service = await startService(config, new AppLogger('pretty', config.log.level), extraModules);
+  // trust the CA that issued the server certificate (the development CA in tests)
+  const ca = service.tls?.devCaPath
+    ? await readFile(service.tls.devCaPath, 'utf8')
+    : service.tls?.trustBundlePem;
   return {
     ...service,
     url: service.url!,
     dataDir,
+    serverCa: ca,
     databaseUrl: config.database.url,
     call: (path, options = {}) => request(new URL(path, service.url), { ca, ...options }),
     stop: async () => {

@@ -24,6 +24,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion('0.1.0')
     .setOpenAPIVersion('3.1.0')
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Operator token' }, 'operator-token')
+    .addSecurity('mTLS', {
+      type: 'mutualTLS' as 'http', // OpenAPI 3.1 type; @nestjs/swagger's union predates it
+      description:
+        'rc.3: a WFM Client X.509-SVID spiffe://<td>/margo/wfm/<wfm-id>/client/<id> in the accepted-client policy',
+    })
+    .addSecurity('httpSignature', {
+      type: 'apiKey',
+      in: 'header',
+      name: 'Signature',
+      description:
+        'Legacy profile: RFC 9421 Signature-Input/Signature over @method, @target-uri (and content-digest with a body), with the onboarded certificate key; RFC 9530 Content-Digest',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controller, method) => method,

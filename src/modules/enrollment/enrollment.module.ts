@@ -1,5 +1,53 @@
 import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { DeviceAuthService } from './auth/device-auth.service.js';
+import { LegacyDeviceGuard, OperatorGuard, Rc3DeviceGuard } from './auth/guards.js';
+import { OperatorAuthService } from './auth/operator-auth.service.js';
+import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './auth/strategies.js';
+import { ClientDirectory } from './client-directory.service.js';
+import { ClientRepository } from './client.repository.js';
+import { ClientsService } from './clients.service.js';
+import { TrustStore } from './identity/trust-store.service.js';
+import { OnboardingController } from './onboarding.controller.js';
+import { OnboardingService } from './onboarding.service.js';
+import { OperatorAccessController } from './operator-access.controller.js';
+import { OperatorClientsController } from './operator-clients.controller.js';
+import { OperatorTokenRepository } from './operator-token.repository.js';
+import { OperatorTokensService } from './operator-tokens.service.js';
 
-/** Who may connect: rc.3 accepted-client policy, legacy onboarding and request signatures, operator tokens. */
-@Module({})
+/**
+ * Who may connect: rc.3 mutual TLS with SPIFFE X.509-SVIDs and the accepted-client policy, legacy
+ * onboarding with RFC 9421 request signatures, and operator tokens. Exports the guards, the trust
+ * store and the client directory so other modules can protect their routes and resolve clients.
+ */
+@Module({
+  imports: [PassportModule],
+  controllers: [OnboardingController, OperatorClientsController, OperatorAccessController],
+  providers: [
+    ClientRepository,
+    OperatorTokenRepository,
+    ClientDirectory,
+    TrustStore,
+    DeviceAuthService,
+    OperatorAuthService,
+    OnboardingService,
+    ClientsService,
+    OperatorTokensService,
+    MtlsStrategy,
+    HttpSignatureStrategy,
+    OperatorTokenStrategy,
+    Rc3DeviceGuard,
+    LegacyDeviceGuard,
+    OperatorGuard,
+  ],
+  exports: [
+    TrustStore,
+    ClientDirectory,
+    ClientsService,
+    Rc3DeviceGuard,
+    LegacyDeviceGuard,
+    OperatorGuard,
+    DeviceAuthService,
+  ],
+})
 export class EnrollmentModule {}

@@ -1,0 +1,34 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
+import { InvalidCredentialsError } from '../enrollment.errors.js';
+import { OperatorTokenRepository } from '../operator-token.repository.js';
+import type { OperatorPrincipal } from './authenticated-client.js';
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Resolves an operator bearer token. Tokens are looked up on every call, so a revocation is immediate. */
+@Injectable()
+export class OperatorAuthService {
+  private readonly adminHash?: Buffer;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly tokens: OperatorTokenRepository,
+  ) {
+    if (config.auth.adminToken) this.adminHash = Buffer.from(hashToken(config.auth.adminToken), 'hex');
+  }
+
+  async authenticate(token: string): Promise<OperatorPrincipal> {
+    const hash = hashToken(token);
+    if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) {
+      return { kind: 'operator', name: 'bootstrap-admin', role: 'admin' };
+    }
+    const row = await this.tokens.findActiveByHash(hash);
+    if (!row) throw new InvalidCredentialsError('The operator token is unknown or revoked');
+    void this.tokens.touch(row.id).catch(() => undefined);
+    return { kind: 'operator', name: row.name, role: row.role, tokenId: row.id };
+  }
+}

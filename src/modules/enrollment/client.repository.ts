@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type {
+  Client,
+  ClientProfile,
+  ClientSettings,
+  ClientState,
+  FleetSettings,
+  PreauthorizedCertificate,
+} from '../../generated/prisma/client.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
+
+export type ClientRow = Client;
+export type ClientSettingsRow = ClientSettings;
+export type FleetSettingsRow = FleetSettings;
+export type PreauthorizedRow = PreauthorizedCertificate;
+
+export interface ClientListFilter {
+  profile?: ClientProfile;
+  state?: ClientState;
+  limit: number;
+  offset: number;
+}
+
+export interface SettingsPatch {
+  pollingIntervalSeconds?: number | null;
+  pollingPeriod?: unknown;
+  downtimeWindows?: unknown;
+}
+
+function json(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
+  return value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue);
+}
+
+/** Clients, their settings and pre-registered certificates: the only Prisma user of enrollment's client data. */
+@Injectable()
+export class ClientRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  findByExternalId(profile: ClientProfile, externalId: string): Promise<ClientRow | null> {
+    return this.prisma.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
+  }
+
+  findById(id: string): Promise<ClientRow | null> {
+    return this.prisma.client.findUnique({ where: { id } });
+  }
+
+  findByFingerprint(fingerprint: string): Promise<ClientRow | null> {
+    return this.prisma.client.findUnique({ where: { certFingerprint: fingerprint } });
+  }
+
+  /** Accepts an rc.3 client (creates or re-activates it); `created` tells which. */
+  async upsertRc3(externalId: string): Promise<{ row: ClientRow; created: boolean }> {
+    const existing = await this.findByExternalId('rc3', externalId);
+    if (existing) {
+      const row =
+        existing.state === 'active'
+          ? existing
+          : await this.prisma.client.update({
+              where: { id: existing.id },
+              data: { state: 'active', stateChangedAt: new Date() },
+            });
+      return { row, created: false };
+    }
+    try {
+      const row = await this.prisma.client.create({ data: { profile: 'rc3', externalId, state: 'active' } });
+      return { row, created: true };
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
+        return this.upsertRc3(externalId); // accepted concurrently
+      }
+      throw error;
+    }
+  }
+
+  /** Records a legacy onboarding; undefined when that certificate is already onboarded. */
+  async createLegacy(data: {
+    externalId: string;
+    state: ClientState;
+    certFingerprint: string;
+    certificatePem: string;
+    keyId: string;
+  }): Promise<ClientRow | undefined> {
+    try {
+      return await this.prisma.client.create({ data: { profile: 'legacy', ...data } });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return undefined;
+      throw error;
+    }
+  }
+
+  setState(id: string, state: ClientState): Promise<ClientRow> {
+    return this.prisma.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
+  }
+
+  async list(filter: ClientListFilter): Promise<{ rows: ClientRow[]; total: number }> {
+    const where: Prisma.ClientWhereInput = { profile: filter.profile, state: filter.state };
+    const [rows, total] = await this.prisma.$transaction([
+      this.prisma.client.findMany({
+        where,
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        take: filter.limit,
+        skip: filter.offset,
+      }),
+      this.prisma.client.count({ where }),
+    ]);
+    return { rows, total };
+  }
+
+  /** Batched "last seen" bookkeeping from the request path. */
+  async touch(entries: { id: string; at: Date; address: string | null }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE client AS c
+         SET last_seen_at = v.at,
+             first_seen_at = COALESCE(c.first_seen_at, v.at),
+             last_remote_address = COALESCE(v.address, c.last_remote_address)
+        FROM unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.at)}::timestamptz[],
+                    ${entries.map((e) => e.address)}::text[]) AS v(id, at, address)
+       WHERE c.id = v.id AND (c.last_seen_at IS NULL OR c.last_seen_at < v.at)`;
+  }
+
+  findSettings(clientId: string): Promise<ClientSettingsRow | null> {
+    return this.prisma.clientSettings.findUnique({ where: { clientId } });
+  }
+
+  upsertSettings(clientId: string, patch: SettingsPatch): Promise<ClientSettingsRow> {
+    const data = {
+      ...(patch.pollingIntervalSeconds !== undefined
+        ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
+        : {}),
+      ...(patch.pollingPeriod !== undefined ? { pollingPeriod: json(patch.pollingPeriod) } : {}),
+      ...(patch.downtimeWindows !== undefined ? { downtimeWindows: json(patch.downtimeWindows) } : {}),
+    };
+    return this.prisma.clientSettings.upsert({
+      where: { clientId },
+      create: { clientId, ...data },
+      update: data,
+    });
+  }
+
+  async fleetSettings(): Promise<FleetSettingsRow> {
+    return (
+      (await this.prisma.fleetSettings.findUnique({ where: { id: 1 } })) ??
+      this.prisma.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} })
+    );
+  }
+
+  updateFleetSettings(patch: SettingsPatch): Promise<FleetSettingsRow> {
+    const data = {
+      ...(patch.pollingIntervalSeconds !== undefined && patch.pollingIntervalSeconds !== null
+        ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
+        : {}),
+      ...(patch.pollingPeriod !== undefined ? { pollingPeriod: json(patch.pollingPeriod) } : {}),
+      ...(patch.downtimeWindows !== undefined
+        ? { downtimeWindows: (patch.downtimeWindows ?? []) as Prisma.InputJsonValue }
+        : {}),
+    };
+    return this.prisma.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
+  }
+
+  findPreauthorized(fingerprint: string): Promise<PreauthorizedRow | null> {
+    return this.prisma.preauthorizedCertificate.findUnique({ where: { fingerprint } });
+  }
+
+  upsertPreauthorized(fingerprint: string, note: string | null): Promise<PreauthorizedRow> {
+    return this.prisma.preauthorizedCertificate.upsert({
+      where: { fingerprint },
+      create: { fingerprint, note },
+      update: { note },
+    });
+  }
+
+  listPreauthorized(): Promise<PreauthorizedRow[]> {
+    return this.prisma.preauthorizedCertificate.findMany({ orderBy: { createdAt: 'asc' } });
+  }
+
+  async deletePreauthorized(fingerprint: string): Promise<boolean> {
+    const result = await this.prisma.preauthorizedCertificate.deleteMany({ where: { fingerprint } });
+    return result.count > 0;
+  }
+
+  markPreauthorizedUsed(fingerprint: string): Promise<unknown> {
+    return this.prisma.preauthorizedCertificate.updateMany({
+      where: { fingerprint },
+      data: { usedAt: new Date() },
+    });
+  }
+}

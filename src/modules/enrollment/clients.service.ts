@@ -1,0 +1,153 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SemanticError } from '../../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import type { ClientProfileName } from './auth/authenticated-client.js';
+import { ClientDirectory } from './client-directory.service.js';
+import { ClientRepository, type ClientRow } from './client.repository.js';
+import type { ClientDto, ClientListQueryDto, ClientPageDto } from './dto/client.dto.js';
+import type { PreauthorizedCertificateCreateDto, PreauthorizedCertificateDto } from './dto/operator.dto.js';
+import type { ClientSettingsDto, ClientSettingsUpdateDto } from './dto/settings.dto.js';
+import { ClientNotFoundError, ClientStateConflictError } from './enrollment.errors.js';
+import { toClientDto, toClientSettingsDto, toPreauthorizedDto } from './enrollment.mapper.js';
+import {
+  certificateFingerprint,
+  normaliseFingerprint,
+  parseCertificateInput,
+} from './identity/certificate-input.js';
+
+const CLIENT_ID = /^[A-Za-z0-9._-]+$/;
+
+/** Operator control of who may connect: the accepted-client policy, legacy approvals, settings. */
+@Injectable()
+export class ClientsService {
+  private readonly logger = new Logger(ClientsService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clients: ClientRepository,
+    private readonly directory: ClientDirectory,
+  ) {}
+
+  /** Adds an rc.3 wfm-client-id to the accepted-client policy (idempotent). */
+  async accept(clientId: string): Promise<{ client: ClientDto; created: boolean }> {
+    if (!CLIENT_ID.test(clientId) || clientId === '.' || clientId === '..' || clientId.length > 255) {
+      throw new SemanticError('Invalid wfm-client-id', [
+        { field: '/clientId', message: "letters, digits, '.', '-' and '_' only (a SPIFFE path segment)" },
+      ]);
+    }
+    const { row, created } = await this.clients.upsertRc3(clientId);
+    await this.directory.invalidate('rc3', clientId);
+    this.logger.log({ msg: 'rc.3 client accepted', clientId, created });
+    return { client: this.dto(row), created };
+  }
+
+  /** Retires a client of either profile: its next request is refused with 403. */
+  async retire(clientId: string, profile?: ClientProfileName): Promise<void> {
+    const row = await this.resolve(clientId, profile);
+    if (row.state !== 'retired') await this.clients.setState(row.id, 'retired');
+    await this.directory.invalidate(row.profile, row.externalId);
+    this.logger.log({ msg: 'client retired', clientId, profile: row.profile });
+  }
+
+  async approve(clientId: string): Promise<ClientDto> {
+    return this.decide(clientId, 'active', ['pending', 'rejected']);
+  }
+
+  async reject(clientId: string): Promise<ClientDto> {
+    return this.decide(clientId, 'rejected', ['pending', 'active']);
+  }
+
+  async list(query: ClientListQueryDto): Promise<ClientPageDto> {
+    const { rows, total } = await this.clients.list(query);
+    return { items: rows.map((r) => this.dto(r)), total, limit: query.limit, offset: query.offset };
+  }
+
+  async get(clientId: string, profile?: ClientProfileName): Promise<ClientDto> {
+    return this.dto(await this.resolve(clientId, profile));
+  }
+
+  async settings(clientId: string, profile?: ClientProfileName): Promise<ClientSettingsDto> {
+    const row = await this.resolve(clientId, profile);
+    return toClientSettingsDto(await this.clients.findSettings(row.id), await this.clients.fleetSettings());
+  }
+
+  async updateSettings(
+    clientId: string,
+    patch: ClientSettingsUpdateDto,
+    profile?: ClientProfileName,
+  ): Promise<ClientSettingsDto> {
+    const row = await this.resolve(clientId, profile);
+    const own = await this.clients.upsertSettings(row.id, patch);
+    return toClientSettingsDto(own, await this.clients.fleetSettings());
+  }
+
+  async fleetSettings(): Promise<ClientSettingsDto> {
+    return toClientSettingsDto(null, await this.clients.fleetSettings());
+  }
+
+  async updateFleetSettings(patch: ClientSettingsUpdateDto): Promise<ClientSettingsDto> {
+    if (patch.pollingIntervalSeconds === null) {
+      throw new SemanticError('The fleet default polling interval cannot be null', [
+        { field: '/pollingIntervalSeconds', message: 'must be a number of seconds' },
+      ]);
+    }
+    return toClientSettingsDto(null, await this.clients.updateFleetSettings(patch));
+  }
+
+  async preauthorize(input: PreauthorizedCertificateCreateDto): Promise<PreauthorizedCertificateDto> {
+    let fingerprint = input.fingerprint ? normaliseFingerprint(input.fingerprint) : undefined;
+    if (input.certificate !== undefined) {
+      const cert = parseCertificateInput(input.certificate);
+      if (!cert) {
+        throw new SemanticError('Invalid certificate', [
+          { field: '/certificate', message: 'is not an X.509 certificate' },
+        ]);
+      }
+      fingerprint = certificateFingerprint(cert);
+    }
+    return toPreauthorizedDto(await this.clients.upsertPreauthorized(fingerprint!, input.note ?? null));
+  }
+
+  async listPreauthorized(): Promise<PreauthorizedCertificateDto[]> {
+    return (await this.clients.listPreauthorized()).map(toPreauthorizedDto);
+  }
+
+  async removePreauthorized(fingerprint: string): Promise<void> {
+    if (!(await this.clients.deletePreauthorized(normaliseFingerprint(fingerprint)))) {
+      throw new ClientNotFoundError(`pre-authorized certificate ${fingerprint}`);
+    }
+  }
+
+  private async decide(clientId: string, to: 'active' | 'rejected', from: string[]): Promise<ClientDto> {
+    const row = await this.resolve(clientId, 'legacy');
+    if (row.state === to) return this.dto(row);
+    if (!from.includes(row.state)) {
+      throw new ClientStateConflictError(
+        `Client ${clientId} is ${row.state}; it can be ${to === 'active' ? 'approved' : 'rejected'} only when ${from.join(' or ')}`,
+      );
+    }
+    const updated = await this.clients.setState(row.id, to);
+    await this.directory.invalidate('legacy', clientId);
+    this.logger.log({ msg: `legacy client ${to === 'active' ? 'approved' : 'rejected'}`, clientId });
+    return this.dto(updated);
+  }
+
+  /** Finds a client by the id operators use; asks for `profile` when the id exists in both profiles. */
+  private async resolve(clientId: string, profile?: ClientProfileName): Promise<ClientRow> {
+    const candidates = profile ? [profile] : (['rc3', 'legacy'] as const);
+    const rows = (
+      await Promise.all(candidates.map((p) => this.clients.findByExternalId(p, clientId)))
+    ).filter((r): r is ClientRow => r !== null);
+    if (rows.length === 0) throw new ClientNotFoundError(clientId);
+    if (rows.length > 1) {
+      throw new ClientStateConflictError(
+        `Client id ${clientId} exists in both profiles; add ?profile=rc3 or ?profile=legacy`,
+      );
+    }
+    return rows[0];
+  }
+
+  private dto(row: ClientRow): ClientDto {
+    return toClientDto(row, this.config.identity);
+  }
+}

@@ -1,0 +1,80 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+
+export const OPERATOR_ROLES = ['admin', 'operator', 'viewer'] as const;
+
+export class OperatorTokenCreateDto {
+  @ApiProperty({ example: 'plant-ui' })
+  @IsString()
+  @Length(1, 100)
+  name!: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, enumName: 'OperatorRole' })
+  @IsIn(OPERATOR_ROLES)
+  role!: (typeof OPERATOR_ROLES)[number];
+}
+
+export class OperatorTokenDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty()
+  name!: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, enumName: 'OperatorRole' })
+  role!: string;
+
+  @ApiProperty({ description: 'First characters of the token, to recognise it' })
+  prefix!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  createdBy!: string | null;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
+  revokedAt!: string | null;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
+  lastUsedAt!: string | null;
+}
+
+export class OperatorTokenCreatedDto extends OperatorTokenDto {
+  @ApiProperty({ description: 'The bearer token; shown once, stored only as a hash' })
+  token!: string;
+}
+
+export class PreauthorizedCertificateCreateDto {
+  @ApiPropertyOptional({ description: 'Hex SHA-256 of the certificate DER (colons allowed)' })
+  @ValidateIf((o: PreauthorizedCertificateCreateDto) => o.certificate === undefined)
+  @IsString()
+  @Matches(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, { message: 'fingerprint must be 64 hex digits' })
+  fingerprint?: string;
+
+  @ApiPropertyOptional({ description: 'Or the certificate itself (PEM, or base64 of PEM or DER)' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65_536)
+  certificate?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  note?: string;
+}
+
+export class PreauthorizedCertificateDto {
+  @ApiProperty()
+  fingerprint!: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  note!: string | null;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
+  usedAt!: string | null;
+}

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { verifyRequestSignature } from '../../common/http-signatures/index.js';
+import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
+import { NotAuthorizedError } from '../../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { DeviceAuthService } from './auth/device-auth.service.js';
+import { ClientRepository } from './client.repository.js';
+import {
+  CertificateAlreadyOnboardedError,
+  InvalidCredentialsError,
+  InvalidOnboardingRequestError,
+} from './enrollment.errors.js';
+import { certificateFingerprint, parseCertificateInput, spkiKeyId } from './identity/certificate-input.js';
+import { TrustStore } from './identity/trust-store.service.js';
+
+export const ONBOARDING_API_VERSION = 'onboarding.margo.org/v1alpha1';
+
+export interface OnboardingResult {
+  clientId: string;
+  /** The request used the oldest draft's shape (`public_certificate`); answer with `client_id` too. */
+  olderShape: boolean;
+}
+
+/**
+ * Legacy-profile onboarding (spec §1.2, D19): a device uploads its certificate and receives a
+ * clientId. Modes: `auto` admits any well-formed certificate, `approval` (default) admits it pending
+ * an operator's decision, `preauthorized` only certificates an operator registered beforehand.
+ */
+@Injectable()
+export class OnboardingService {
+  private readonly logger = new Logger(OnboardingService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clients: ClientRepository,
+    private readonly trust: TrustStore,
+    private readonly deviceAuth: DeviceAuthService,
+  ) {}
+
+  /** The WFM root CA, base64 of PEM (`GET /api/v1/onboarding/certificate`). */
+  rootCertificate(): string {
+    return Buffer.from(this.trust.currentPem() + '\n').toString('base64');
+  }
+
+  async onboard(body: unknown, req: RawBodyRequest): Promise<OnboardingResult> {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new InvalidOnboardingRequestError('The onboarding request must be a JSON object');
+    }
+    const fields = body as Record<string, unknown>;
+    const olderShape = fields.certificate === undefined && fields.public_certificate !== undefined;
+    if (!olderShape || fields.apiVersion !== undefined) {
+      if (fields.apiVersion !== ONBOARDING_API_VERSION) {
+        throw new InvalidOnboardingRequestError(
+          `Unsupported API version ${JSON.stringify(fields.apiVersion ?? null)}: apiVersion must be ${ONBOARDING_API_VERSION}`,
+          [{ field: '/apiVersion', message: `must be ${ONBOARDING_API_VERSION}` }],
+        );
+      }
+      if (fields.kind !== 'OnboardingRequest') {
+        throw new InvalidOnboardingRequestError(
+          `kind must be OnboardingRequest, not ${JSON.stringify(fields.kind ?? null)}`,
+          [{ field: '/kind', message: 'must be OnboardingRequest' }],
+        );
+      }
+    }
+    const field = olderShape ? 'public_certificate' : 'certificate';
+    const raw = fields[field];
+    const cert = typeof raw === 'string' ? parseCertificateInput(raw) : undefined;
+    if (!cert) {
+      throw new InvalidOnboardingRequestError(
+        'Invalid certificate: expected an X.509 certificate as base64 of PEM or DER',
+        [{ field: `/${field}`, message: 'is not an X.509 certificate' }],
+      );
+    }
+    const now = new Date();
+    if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) {
+      throw new InvalidOnboardingRequestError(
+        `Invalid certificate: valid from ${cert.validFrom} to ${cert.validTo}, not now`,
+        [{ field: `/${field}`, message: 'is expired or not yet valid' }],
+      );
+    }
+    if (cert.ca) {
+      throw new InvalidOnboardingRequestError(
+        'Invalid certificate: a CA certificate cannot identify a client',
+        [{ field: `/${field}`, message: 'is a CA certificate' }],
+      );
+    }
+    this.checkProofOfPossession(req, cert.publicKey);
+
+    const fingerprint = certificateFingerprint(cert);
+    const mode = this.config.auth.onboardingMode;
+    if (mode === 'preauthorized' && !(await this.clients.findPreauthorized(fingerprint))) {
+      throw new NotAuthorizedError(
+        `Client rejected: certificate ${fingerprint} is not pre-authorized at this WFM (onboarding mode "preauthorized")`,
+      );
+    }
+    const row = await this.clients.createLegacy({
+      externalId: randomUUID(),
+      state: mode === 'approval' ? 'pending' : 'active',
+      certFingerprint: fingerprint,
+      certificatePem: cert.toString(),
+      keyId: spkiKeyId(cert),
+    });
+    if (!row) throw new CertificateAlreadyOnboardedError(fingerprint);
+    if (mode === 'preauthorized') await this.clients.markPreauthorizedUsed(fingerprint);
+    this.logger.log({
+      msg: 'legacy client onboarded',
+      clientId: row.externalId,
+      state: row.state,
+      fingerprint,
+    });
+    return { clientId: row.externalId, olderShape };
+  }
+
+  /** Agents sign the onboarding POST with the key of the certificate they upload; when they do, it must verify. */
+  private checkProofOfPossession(req: RawBodyRequest, publicKey: import('node:crypto').KeyObject): void {
+    if (req.headers['signature'] === undefined && req.headers['signature-input'] === undefined) return;
+    const result = verifyRequestSignature({
+      method: req.method,
+      targetUri: this.deviceAuth.targetUri(req),
+      headers: req.headers,
+      body: req.rawBody,
+      publicKey,
+      nowSeconds: Math.floor(Date.now() / 1000),
+      maxSkewSeconds: this.config.auth.signatureMaxSkewSeconds,
+      requiredComponents: [['@method']],
+      requireContentDigestWhenBody: true,
+    });
+    if (!result.ok && result.status === 401) {
+      throw new InvalidCredentialsError(
+        `The onboarding request is signed, but not with the uploaded certificate's key: ${result.message}`,
+      );
+    }
+    if (!result.ok) throw new InvalidOnboardingRequestError(result.message);
+  }
+}

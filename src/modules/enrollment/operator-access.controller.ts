@@ -1,0 +1,93 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import type { OperatorPrincipal } from './auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from './auth/guards.js';
+import { ClientsService } from './clients.service.js';
+import {
+  OperatorTokenCreateDto,
+  OperatorTokenCreatedDto,
+  OperatorTokenDto,
+  PreauthorizedCertificateCreateDto,
+  PreauthorizedCertificateDto,
+} from './dto/operator.dto.js';
+import { OperatorTokensService } from './operator-tokens.service.js';
+
+@ApiTags('Operator: access')
+@Controller('operator/v1')
+export class OperatorAccessController {
+  constructor(
+    private readonly tokens: OperatorTokensService,
+    private readonly clients: ClientsService,
+  ) {}
+
+  @Post('tokens')
+  @OperatorAuth('admin')
+  @ApiOperation({
+    summary: 'Create an operator token (role admin, operator or viewer); the token is shown once',
+  })
+  @ApiCreatedResponse({ type: OperatorTokenCreatedDto })
+  @ApiProblems(422)
+  createOperatorToken(
+    @Body() body: OperatorTokenCreateDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<OperatorTokenCreatedDto> {
+    return this.tokens.create(body, by);
+  }
+
+  @Get('tokens')
+  @OperatorAuth('admin')
+  @ApiOperation({ summary: 'List operator tokens (never the secrets)' })
+  @ApiOkResponse({ type: [OperatorTokenDto] })
+  listOperatorTokens(): Promise<OperatorTokenDto[]> {
+    return this.tokens.list();
+  }
+
+  @Delete('tokens/:id')
+  @HttpCode(204)
+  @OperatorAuth('admin')
+  @ApiOperation({ summary: 'Revoke an operator token (effective immediately)' })
+  @ApiNoContentResponse()
+  @ApiProblems(404)
+  revokeOperatorToken(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    return this.tokens.revoke(id);
+  }
+
+  @Post('preauthorized-certificates')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary:
+      'Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode',
+  })
+  @ApiCreatedResponse({ type: PreauthorizedCertificateDto })
+  @ApiProblems(422)
+  preauthorizeCertificate(
+    @Body() body: PreauthorizedCertificateCreateDto,
+  ): Promise<PreauthorizedCertificateDto> {
+    return this.clients.preauthorize(body);
+  }
+
+  @Get('preauthorized-certificates')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'List pre-registered certificates' })
+  @ApiOkResponse({ type: [PreauthorizedCertificateDto] })
+  listPreauthorizedCertificates(): Promise<PreauthorizedCertificateDto[]> {
+    return this.clients.listPreauthorized();
+  }
+
+  @Delete('preauthorized-certificates/:fingerprint')
+  @HttpCode(204)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Remove a pre-registered certificate' })
+  @ApiNoContentResponse()
+  @ApiProblems(404)
+  removePreauthorizedCertificate(@Param('fingerprint') fingerprint: string): Promise<void> {
+    return this.clients.removePreauthorized(fingerprint);
+  }
+}

@@ -1,0 +1,148 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import {
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import { OperatorAuth } from './auth/guards.js';
+import { ClientsService } from './clients.service.js';
+import { ClientDto, ClientListQueryDto, ClientPageDto, ClientProfileQueryDto } from './dto/client.dto.js';
+import { ClientSettingsDto, ClientSettingsUpdateDto } from './dto/settings.dto.js';
+
+@ApiTags('Operator: clients')
+@Controller('operator/v1')
+export class OperatorClientsController {
+  constructor(private readonly clients: ClientsService) {}
+
+  @Get('clients')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'List clients of both profiles (filter by profile and state; paginated)' })
+  @ApiOkResponse({ type: ClientPageDto })
+  @ApiProblems(422)
+  listClients(@Query() query: ClientListQueryDto): Promise<ClientPageDto> {
+    return this.clients.list(query);
+  }
+
+  @Get('onboarding-requests')
+  @OperatorAuth('viewer')
+  @ApiOperation({
+    summary: 'Legacy clients waiting for approval (same as GET /clients?profile=legacy&state=pending)',
+  })
+  @ApiOkResponse({ type: ClientPageDto })
+  listOnboardingRequests(@Query() query: ClientListQueryDto): Promise<ClientPageDto> {
+    return this.clients.list({ ...query, profile: 'legacy', state: 'pending' });
+  }
+
+  @Get('clients/:clientId')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'One client' })
+  @ApiOkResponse({ type: ClientDto })
+  @ApiProblems(404, 409)
+  getClient(
+    @Param('clientId') clientId: string,
+    @Query() { profile }: ClientProfileQueryDto,
+  ): Promise<ClientDto> {
+    return this.clients.get(clientId, profile);
+  }
+
+  @Put('clients/:clientId')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary:
+      'Accept an rc.3 wfm-client-id into the accepted-client policy (idempotent; re-activates a retired one)',
+  })
+  @ApiCreatedResponse({ type: ClientDto, description: 'Accepted now' })
+  @ApiOkResponse({ type: ClientDto, description: 'Already known; now active' })
+  @ApiProblems(422)
+  async acceptClient(
+    @Param('clientId') clientId: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<ClientDto> {
+    const { client, created } = await this.clients.accept(clientId);
+    res.status(created ? 201 : 200);
+    return client;
+  }
+
+  @Delete('clients/:clientId')
+  @HttpCode(204)
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Retire a client (either profile): its requests are refused with 403 from now on',
+  })
+  @ApiNoContentResponse()
+  @ApiProblems(404, 409)
+  retireClient(
+    @Param('clientId') clientId: string,
+    @Query() { profile }: ClientProfileQueryDto,
+  ): Promise<void> {
+    return this.clients.retire(clientId, profile);
+  }
+
+  @Post('clients/:clientId/approve')
+  @HttpCode(200)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Approve a pending (or rejected) legacy onboarding' })
+  @ApiOkResponse({ type: ClientDto })
+  @ApiProblems(404, 409)
+  approveClient(@Param('clientId') clientId: string): Promise<ClientDto> {
+    return this.clients.approve(clientId);
+  }
+
+  @Post('clients/:clientId/reject')
+  @HttpCode(200)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Reject a pending (or revoke an active) legacy client' })
+  @ApiOkResponse({ type: ClientDto })
+  @ApiProblems(404, 409)
+  rejectClient(@Param('clientId') clientId: string): Promise<ClientDto> {
+    return this.clients.reject(clientId);
+  }
+
+  @Get('clients/:clientId/settings')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: "A client's effective polling and downtime settings, and which layer set each" })
+  @ApiOkResponse({ type: ClientSettingsDto })
+  @ApiProblems(404, 409)
+  getClientSettings(
+    @Param('clientId') clientId: string,
+    @Query() { profile }: ClientProfileQueryDto,
+  ): Promise<ClientSettingsDto> {
+    return this.clients.settings(clientId, profile);
+  }
+
+  @Put('clients/:clientId/settings')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: "Set a client's polling interval, polling period and downtime windows (null = fleet default)",
+  })
+  @ApiOkResponse({ type: ClientSettingsDto })
+  @ApiProblems(404, 409, 422)
+  updateClientSettings(
+    @Param('clientId') clientId: string,
+    @Body() body: ClientSettingsUpdateDto,
+    @Query() { profile }: ClientProfileQueryDto,
+  ): Promise<ClientSettingsDto> {
+    return this.clients.updateSettings(clientId, body, profile);
+  }
+
+  @Get('fleet-settings')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'Fleet-wide defaults of the client settings' })
+  @ApiOkResponse({ type: ClientSettingsDto })
+  getFleetSettings(): Promise<ClientSettingsDto> {
+    return this.clients.fleetSettings();
+  }
+
+  @Put('fleet-settings')
+  @OperatorAuth('admin')
+  @ApiOperation({ summary: 'Change the fleet-wide defaults of the client settings' })
+  @ApiOkResponse({ type: ClientSettingsDto })
+  @ApiProblems(422)
+  updateFleetSettings(@Body() body: ClientSettingsUpdateDto): Promise<ClientSettingsDto> {
+    return this.clients.updateFleetSettings(body);
+  }
+}

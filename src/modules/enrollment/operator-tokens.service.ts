@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { OperatorPrincipal } from './auth/authenticated-client.js';
+import { hashToken } from './auth/operator-auth.service.js';
+import type {
+  OperatorTokenCreateDto,
+  OperatorTokenCreatedDto,
+  OperatorTokenDto,
+} from './dto/operator.dto.js';
+import { TokenNotFoundError } from './enrollment.errors.js';
+import { toOperatorTokenDto } from './enrollment.mapper.js';
+import { OperatorTokenRepository } from './operator-token.repository.js';
+
+/** Operator tokens created by an admin: shown once, stored hashed, revocable. */
+@Injectable()
+export class OperatorTokensService {
+  constructor(private readonly tokens: OperatorTokenRepository) {}
+
+  async create(input: OperatorTokenCreateDto, by: OperatorPrincipal): Promise<OperatorTokenCreatedDto> {
+    const token = `wfm_${input.role}_${randomBytes(24).toString('base64url')}`;
+    const row = await this.tokens.create({
+      name: input.name,
+      role: input.role,
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, 12),
+      createdBy: by.name,
+    });
+    return { ...toOperatorTokenDto(row), token };
+  }
+
+  async list(): Promise<OperatorTokenDto[]> {
+    return (await this.tokens.list()).map(toOperatorTokenDto);
+  }
+
+  async revoke(id: string): Promise<void> {
+    const row = await this.tokens.findById(id);
+    if (!row) throw new TokenNotFoundError(id);
+    if (!row.revokedAt) await this.tokens.revoke(id);
+  }
+}
