@@ -8,6 +8,7 @@ import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
 import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
+import { DeviceApiFallbackModule } from './modules/enrollment/device-api-fallback.module.js';
 import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
 import { StatusModule } from './modules/status/status.module.js';
 
@@ -29,6 +30,7 @@ export class AppModule {
         DeploymentSpecModule,
         StatusModule,
         ...extraModules,
+        DeviceApiFallbackModule,
       ],
     };
   }

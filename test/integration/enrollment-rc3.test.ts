@@ -215,3 +215,24 @@ describe('trust anchors replaced at run time', () => {
     expect((await request(`${wfm.url}/health/live`, { ca: serverCa })).status).toBe(200);
   });
 });
+
+describe('device API paths that no route serves', () => {
+  let wfm: TestService;
+  beforeAll(async () => {
+    wfm = await startTestService({ WFM_ONBOARDING_MODE: 'auto' });
+  });
+  afterAll(async () => {
+    await wfm?.stop();
+  });
+
+  it('authenticate first: 401 without credentials, 404 problem once authenticated', async () => {
+    expect((await wfm.call('/api/v1/no-such-thing')).status).toBe(401);
+    expect((await wfm.call('/api/v1/clients/abc/no-such-thing')).status).toBe(404); // unknown clientId
+    const client = await rc3Client(wfm, 'fallback');
+    const res = await client.call('GET', '/api/v1/no-such-thing');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toBe('application/problem+json');
+    client.close();
+    expect((await wfm.call('/api/v1/onboarding/certificate')).status).toBe(200);
+  });
+});
