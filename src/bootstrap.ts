@@ -66,7 +66,7 @@ export async function startService(
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(effective, extraModules),
     new ExpressAdapter(expressApp),
-    { logger, bodyParser: false },
+    { logger, bodyParser: false, abortOnError: false },
   );
 
   if (!config.roles.api) {

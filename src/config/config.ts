@@ -51,6 +51,14 @@ export interface AppConfig {
     /** Accepted clock skew of RFC 9421 `created`, in seconds (D19). */
     readonly signatureMaxSkewSeconds: number;
   };
+  readonly capabilities: {
+    /** Quiet period before a device's recomputation runs; reports within it collapse into one job. */
+    readonly recomputeDebounceMs: number;
+    /** How often the sweeper re-enqueues devices whose last change was not recomputed. */
+    readonly sweepIntervalSeconds: number;
+    /** History entries kept per device. */
+    readonly historyLimit: number;
+  };
   readonly rateLimit: {
     /** Sustained device requests per minute per client; 0 disables the limit. */
     readonly perMinute: number;
@@ -217,6 +225,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
   const signatureMaxSkewSeconds = parseInteger(env, 'WFM_SIGNATURE_MAX_SKEW', 300, 1, 3600, problems);
+  const recomputeDebounceMs = parseInteger(env, 'WFM_RECOMPUTE_DEBOUNCE_MS', 1000, 0, 60_000, problems);
+  const sweepIntervalSeconds = parseInteger(env, 'WFM_RECOMPUTE_SWEEP_SECONDS', 10, 1, 3600, problems);
+  const historyLimit = parseInteger(env, 'WFM_CAPABILITY_HISTORY_LIMIT', 100, 1, 100_000, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
 
@@ -293,6 +304,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustedProxies,
     },
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
+    capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },

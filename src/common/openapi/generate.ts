@@ -12,6 +12,7 @@ export async function generateOpenApiText(config: AppConfig): Promise<string> {
     new ExpressAdapter(),
     {
       logger: false,
+      abortOnError: false,
       bodyParser: false,
     },
   );

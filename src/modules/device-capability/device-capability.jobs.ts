@@ -1,0 +1,79 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { throttledErrorLogger } from '../../infra/queue/connection-errors.js';
+import { CapabilityMetrics } from './capability.metrics.js';
+
+/**
+ * The trigger the rest of the system reacts to: after a device's capabilities change (or it is
+ * deleted), a `recompute-device` job on the `recompute` queue. The deployment-spec module consumes it.
+ */
+export const RECOMPUTE_QUEUE = 'recompute';
+export const SWEEP_QUEUE = 'capability-sweep';
+
+export interface RecomputeDeviceJob {
+  /** Internal client id. */
+  clientId: string;
+  deviceId: string;
+  /** The capability version that asked for this run (the handler reads the current state anyway). */
+  capabilityVersion: number;
+  /** Epoch ms of the report that caused it (recompute latency metric). */
+  reportedAt: number;
+}
+
+export type RecomputeJobName = 'recompute-device';
+
+const ENQUEUE_TIMEOUT_MS = 500;
+
+@Injectable()
+export class RecomputeProducer {
+  private readonly logger = new Logger(RecomputeProducer.name);
+
+  constructor(
+    @InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue<RecomputeDeviceJob, void, RecomputeJobName>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: CapabilityMetrics,
+  ) {
+    queue.on('error', throttledErrorLogger(this.logger, `queue ${RECOMPUTE_QUEUE}`));
+  }
+
+  /**
+   * One pending job per device: reports within the debounce window replace the delayed job's data
+   * and push it back; a report that arrives while the job runs schedules exactly one more run.
+   * Never blocks the caller for long: when Redis is away the sweeper enqueues the device later.
+   */
+  async enqueueDevice(job: RecomputeDeviceJob): Promise<boolean> {
+    const delay = this.config.capabilities.recomputeDebounceMs;
+    const add = this.queue.add('recompute-device', job, {
+      delay,
+      deduplication: {
+        id: `device|${job.clientId}|${job.deviceId}`,
+        keepLastIfActive: true,
+        replace: true,
+        extend: true,
+        ttl: Math.max(delay, 1),
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ENQUEUE_TIMEOUT_MS);
+    });
+    try {
+      const outcome = await Promise.race([add, timeout]);
+      if (outcome === 'timeout') throw new Error(`no answer from Redis within ${ENQUEUE_TIMEOUT_MS} ms`);
+      this.metrics.jobsEnqueued.inc();
+      return true;
+    } catch (error) {
+      add.catch(() => undefined);
+      this.logger.warn({
+        msg: 'could not enqueue a recomputation; the sweeper will',
+        deviceId: job.deviceId,
+        error: String(error),
+      });
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

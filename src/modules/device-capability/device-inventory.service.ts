@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError, SemanticError } from '../../common/problem/domain-error.js';
+import { ConflictError } from '../../common/problem/domain-error.js';
+import { DeviceRepository, type DeviceListFilter } from './device.repository.js';
+import { toDeviceDetail, toDeviceSummary } from './device.mapper.js';
+import type { DeviceDetailDto, DeviceListQueryDto, DevicePageDto } from './dto/device.dto.js';
+import { parseQuantity } from './quantity.js';
+
+const HISTORY_SHOWN = 100;
+
+function cursorOf(deviceId: string, id: string): string {
+  return Buffer.from(JSON.stringify([deviceId, id])).toString('base64url');
+}
+
+/** The operator's view of the fleet: filtered device lists and one device with its history. */
+@Injectable()
+export class DeviceInventoryService {
+  constructor(private readonly devices: DeviceRepository) {}
+
+  async list(query: DeviceListQueryDto): Promise<DevicePageDto> {
+    const filter: DeviceListFilter = {
+      clientExternalId: query.clientId,
+      labels: Object.fromEntries(
+        (query.label ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      ),
+      architecture: query.architecture,
+      minCores: query.minCores,
+      minMemoryBytes: this.quantity(query.minMemory, 'minMemory'),
+      minStorageBytes: this.quantity(query.minStorage, 'minStorage'),
+      peripheral: query.peripheral,
+      deploymentType: query.deploymentType,
+      parentDeviceId: query.parent,
+      topLevel: query.topLevel,
+      lastSeenAfter: query.lastSeenAfter ? new Date(query.lastSeenAfter) : undefined,
+      lastSeenBefore: query.lastSeenBefore ? new Date(query.lastSeenBefore) : undefined,
+      after: query.after ? this.cursor(query.after) : undefined,
+      limit: query.limit + 1,
+    };
+    const rows = await this.devices.list(filter);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toDeviceSummary),
+      next: rows.length > query.limit && last ? cursorOf(last.deviceId, last.id) : null,
+      limit: query.limit,
+    };
+  }
+
+  async get(clientId: string, deviceId: string, profile?: string): Promise<DeviceDetailDto> {
+    const rows = await this.devices.findByExternal(clientId, deviceId, profile);
+    if (rows.length === 0) throw new NotFoundError(`No device ${deviceId} of client ${clientId}`);
+    if (rows.length > 1) {
+      throw new ConflictError(
+        `Client id ${clientId} exists in both profiles; add ?profile=rc3 or ?profile=legacy`,
+      );
+    }
+    const row = rows[0];
+    const [children, history] = await Promise.all([
+      this.devices.children(row.clientId, row.deviceId),
+      this.devices.history(row.clientId, row.deviceId, HISTORY_SHOWN),
+    ]);
+    return toDeviceDetail(
+      row,
+      children.map((c) => c.deviceId),
+      history,
+    );
+  }
+
+  private quantity(text: string | undefined, field: string): bigint | undefined {
+    if (text === undefined) return undefined;
+    const bytes = parseQuantity(text);
+    if (bytes === undefined) {
+      throw new SemanticError(`${field} is not a quantity`, [
+        { field: `/${field}`, message: 'must be a quantity such as 8Gi' },
+      ]);
+    }
+    return bytes;
+  }
+
+  private cursor(value: string): { deviceId: string; id: string } {
+    try {
+      const [deviceId, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [string, string];
+      if (typeof deviceId === 'string' && /^[0-9a-f-]{36}$/.test(id)) return { deviceId, id };
+    } catch {
+      // fall through
+    }
+    throw new SemanticError('Invalid cursor', [
+      { field: '/after', message: 'must be the `next` value of a previous page' },
+    ]);
+  }
+}

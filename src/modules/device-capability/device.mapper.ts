@@ -1,0 +1,66 @@
+import type { DeviceChangeRow, DeviceRow } from './device.repository.js';
+import type { DeviceChangeDto, DeviceDetailDto, DeviceSummaryDto } from './dto/device.dto.js';
+
+const toNumber = (v: bigint | null): number | null => (v === null ? null : Number(v));
+const iso = (d: Date | string): string => new Date(d).toISOString();
+
+export function toDeviceSummary(row: DeviceRow): DeviceSummaryDto {
+  return {
+    clientId: row.clientExternalId,
+    clientProfile: row.clientProfile,
+    deviceId: row.deviceId,
+    parentDeviceId: row.parentDeviceId,
+    hosting: row.hosting,
+    vendor: row.vendor,
+    modelNumber: row.modelNumber,
+    serialNumber: row.serialNumber,
+    architectures: row.architectures,
+    maxCores: row.maxCores,
+    memory: row.memoryText,
+    memoryBytes: toNumber(row.memoryBytes),
+    storage: row.storageText,
+    storageBytes: toNumber(row.storageBytes),
+    peripheralTypes: row.peripheralTypes,
+    interfaceTypes: row.interfaceTypes,
+    runtimes: row.runtimes,
+    deploymentTypes: row.deploymentTypes,
+    labels: row.labels as Record<string, unknown>,
+    capabilityVersion: row.capabilityVersion,
+    recomputePending: row.capabilityVersion > row.recomputedVersion,
+    firstReportedAt: iso(row.firstReportedAt),
+    lastReportedAt: iso(row.lastReportedAt),
+    changedAt: iso(row.changedAt),
+  };
+}
+
+export function toDeviceChange(row: DeviceChangeRow): DeviceChangeDto {
+  return {
+    kind: row.kind,
+    capabilityVersion: row.capabilityVersion,
+    at: row.at.toISOString(),
+    reportedBy: row.reportedBy,
+    changes: row.changes as object[],
+  };
+}
+
+export function toDeviceDetail(
+  row: DeviceRow,
+  children: string[],
+  history: DeviceChangeRow[],
+): DeviceDetailDto {
+  let document: unknown;
+  try {
+    document = JSON.parse(Buffer.from(row.document).toString('utf8'));
+  } catch {
+    document = null;
+  }
+  return {
+    ...toDeviceSummary(row),
+    cpus: row.cpus as object[],
+    otelCollector: row.otelCollector,
+    extensions: row.extensions as Record<string, unknown>,
+    document,
+    children,
+    history: history.map(toDeviceChange),
+  };
+}

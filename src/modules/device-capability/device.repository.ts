@@ -1,0 +1,229 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { Device, DeviceCapabilityChange } from '../../generated/prisma/client.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
+
+export type DeviceRow = Device;
+export type DeviceChangeRow = DeviceCapabilityChange;
+type Db = PrismaService | Prisma.TransactionClient;
+
+/** The columns a report writes (everything but identity and bookkeeping). */
+export type DeviceFields = Omit<
+  Prisma.DeviceUncheckedCreateInput,
+  | 'id'
+  | 'capabilityVersion'
+  | 'recomputedVersion'
+  | 'firstReportedAt'
+  | 'lastReportedAt'
+  | 'changedAt'
+  | 'deletedAt'
+>;
+
+export interface DeviceListFilter {
+  clientExternalId?: string;
+  labels: Record<string, string>;
+  architecture?: string;
+  minCores?: number;
+  minMemoryBytes?: bigint;
+  minStorageBytes?: bigint;
+  peripheral?: string;
+  deploymentType?: string;
+  parentDeviceId?: string;
+  topLevel?: boolean;
+  lastSeenAfter?: Date;
+  lastSeenBefore?: Date;
+  after?: { deviceId: string; id: string };
+  limit: number;
+}
+
+/** Devices and their capability history: the only Prisma user of the device-capability module. */
+@Injectable()
+export class DeviceRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  /** The device row (also a soft-deleted one) with a row lock for the rest of the transaction. */
+  async lockDevice(
+    tx: Prisma.TransactionClient,
+    clientId: string,
+    deviceId: string,
+  ): Promise<DeviceRow | null> {
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM device WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} FOR UPDATE`;
+    return rows[0] ? tx.device.findUnique({ where: { id: rows[0].id } }) : null;
+  }
+
+  /** Which of these deviceIds are registered (not deleted) for the client. */
+  async existingDeviceIds(clientId: string, deviceIds: string[], db: Db = this.prisma): Promise<Set<string>> {
+    if (deviceIds.length === 0) return new Set();
+    const rows = await db.device.findMany({
+      where: { clientId, deviceId: { in: deviceIds }, deletedAt: null },
+      select: { deviceId: true },
+    });
+    return new Set(rows.map((r) => r.deviceId));
+  }
+
+  insert(tx: Prisma.TransactionClient, fields: DeviceFields): Promise<DeviceRow> {
+    return tx.device.create({ data: fields });
+  }
+
+  /** Replaces a device's reported fields; bumps its capability version when the model changed. */
+  update(
+    tx: Prisma.TransactionClient,
+    id: string,
+    fields: Partial<DeviceFields>,
+    changed: boolean,
+    revive = false,
+  ): Promise<DeviceRow> {
+    const now = new Date();
+    return tx.device.update({
+      where: { id },
+      data: {
+        ...fields,
+        lastReportedAt: now,
+        ...(changed ? { capabilityVersion: { increment: 1 }, changedAt: now } : {}),
+        ...(revive ? { deletedAt: null, firstReportedAt: now } : {}),
+      },
+    });
+  }
+
+  /** Soft-deletes a device and every device below it; returns the affected rows. */
+  async softDeleteTree(
+    tx: Prisma.TransactionClient,
+    clientId: string,
+    deviceId: string,
+  ): Promise<DeviceRow[]> {
+    const ids = await tx.$queryRaw<{ id: string }[]>`
+      UPDATE device
+         SET deleted_at = now(), capability_version = capability_version + 1, changed_at = now()
+       WHERE client_id = ${clientId}::uuid AND deleted_at IS NULL
+         AND (device_id = ${deviceId} OR device_id LIKE ${`${escapeLike(deviceId)}/%`})
+      RETURNING id`;
+    return tx.device.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  }
+
+  async addHistory(
+    tx: Prisma.TransactionClient,
+    entry: {
+      clientId: string;
+      deviceId: string;
+      kind: string;
+      capabilityVersion: number;
+      changes: unknown;
+      reportedBy: string;
+    },
+    keep: number,
+  ): Promise<void> {
+    await tx.deviceCapabilityChange.create({
+      data: { ...entry, changes: entry.changes as Prisma.InputJsonValue },
+    });
+    await tx.$executeRaw`
+      DELETE FROM device_capability_change
+       WHERE client_id = ${entry.clientId}::uuid AND device_id = ${entry.deviceId}
+         AND id <= (SELECT id FROM device_capability_change
+                     WHERE client_id = ${entry.clientId}::uuid AND device_id = ${entry.deviceId}
+                     ORDER BY id DESC OFFSET ${keep} LIMIT 1)`;
+  }
+
+  /** Records that the recomputation for `version` ran; removes a soft-deleted device once it has. */
+  async markRecomputed(clientId: string, deviceId: string, version: number): Promise<DeviceRow | null> {
+    const row = await this.prisma.device.findUnique({ where: { clientId_deviceId: { clientId, deviceId } } });
+    if (!row || row.capabilityVersion > version) return row;
+    if (row.deletedAt) {
+      await this.prisma.device.deleteMany({ where: { id: row.id, capabilityVersion: version } });
+      return row;
+    }
+    await this.prisma.device.updateMany({
+      where: { id: row.id, recomputedVersion: { lt: version } },
+      data: { recomputedVersion: version },
+    });
+    return row;
+  }
+
+  /** Devices whose last change has not been recomputed and is older than `olderThan`. */
+  pendingRecompute(olderThan: Date, limit: number): Promise<DeviceRow[]> {
+    return this.prisma.$queryRaw<DeviceRow[]>`
+      SELECT id, client_id AS "clientId", device_id AS "deviceId", capability_version AS "capabilityVersion",
+             changed_at AS "changedAt"
+        FROM device
+       WHERE capability_version > recomputed_version AND changed_at < ${olderThan}
+       ORDER BY changed_at
+       LIMIT ${limit}`;
+  }
+
+  findOne(clientId: string, deviceId: string): Promise<DeviceRow | null> {
+    return this.prisma.device.findFirst({ where: { clientId, deviceId, deletedAt: null } });
+  }
+
+  findByExternal(clientExternalId: string, deviceId: string, profile?: string): Promise<DeviceRow[]> {
+    return this.prisma.device.findMany({
+      where: { clientExternalId, deviceId, deletedAt: null, clientProfile: profile },
+    });
+  }
+
+  children(clientId: string, deviceId: string): Promise<{ deviceId: string }[]> {
+    return this.prisma.device.findMany({
+      where: { clientId, parentDeviceId: deviceId, deletedAt: null },
+      select: { deviceId: true },
+      orderBy: { deviceId: 'asc' },
+    });
+  }
+
+  history(clientId: string, deviceId: string, limit: number): Promise<DeviceChangeRow[]> {
+    return this.prisma.deviceCapabilityChange.findMany({
+      where: { clientId, deviceId },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
+  }
+
+  /** Filtered, keyset-paginated device list (ordered by deviceId, then id). */
+  list(filter: DeviceListFilter): Promise<DeviceRow[]> {
+    const where: Prisma.Sql[] = [Prisma.sql`deleted_at IS NULL`];
+    if (filter.clientExternalId !== undefined) {
+      where.push(Prisma.sql`client_external_id = ${filter.clientExternalId}`);
+    }
+    if (Object.keys(filter.labels).length > 0) {
+      where.push(Prisma.sql`labels @> ${JSON.stringify(filter.labels)}::jsonb`);
+    }
+    if (filter.architecture) where.push(Prisma.sql`architectures @> ARRAY[${filter.architecture}]::text[]`);
+    if (filter.minCores !== undefined) where.push(Prisma.sql`max_cores >= ${filter.minCores}`);
+    if (filter.minMemoryBytes !== undefined) where.push(Prisma.sql`memory_bytes >= ${filter.minMemoryBytes}`);
+    if (filter.minStorageBytes !== undefined) {
+      where.push(Prisma.sql`storage_bytes >= ${filter.minStorageBytes}`);
+    }
+    if (filter.peripheral) where.push(Prisma.sql`peripheral_types @> ARRAY[${filter.peripheral}]::text[]`);
+    if (filter.deploymentType) {
+      where.push(Prisma.sql`deployment_types @> ARRAY[${filter.deploymentType}]::text[]`);
+    }
+    if (filter.parentDeviceId !== undefined) {
+      where.push(Prisma.sql`parent_device_id = ${filter.parentDeviceId}`);
+    }
+    if (filter.topLevel) where.push(Prisma.sql`parent_device_id IS NULL`);
+    if (filter.lastSeenAfter) where.push(Prisma.sql`last_reported_at >= ${filter.lastSeenAfter}`);
+    if (filter.lastSeenBefore) where.push(Prisma.sql`last_reported_at < ${filter.lastSeenBefore}`);
+    if (filter.after) {
+      where.push(Prisma.sql`(device_id, id) > (${filter.after.deviceId}, ${filter.after.id}::uuid)`);
+    }
+    return this.prisma.$queryRaw<DeviceRow[]>`
+      SELECT id, client_id AS "clientId", client_external_id AS "clientExternalId", client_profile AS "clientProfile",
+             device_id AS "deviceId", parent_device_id AS "parentDeviceId", depth, hosting, vendor,
+             model_number AS "modelNumber", serial_number AS "serialNumber", architectures, max_cores AS "maxCores",
+             cpus, memory_bytes AS "memoryBytes", memory_text AS "memoryText", storage_bytes AS "storageBytes",
+             storage_text AS "storageText", peripheral_types AS "peripheralTypes", interface_types AS "interfaceTypes",
+             runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels, extensions,
+             capability_version AS "capabilityVersion", recomputed_version AS "recomputedVersion",
+             first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt"
+        FROM device
+       WHERE ${Prisma.join(where, ' AND ')}
+       ORDER BY device_id, id
+       LIMIT ${filter.limit}`;
+  }
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

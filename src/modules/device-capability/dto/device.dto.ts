@@ -1,0 +1,194 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
+import { ARCHITECTURES, DEPLOYMENT_TYPES, PERIPHERALS } from '../capabilities.parser.js';
+
+class CpuDto {
+  @ApiProperty({ example: 4 }) cores!: number;
+  @ApiPropertyOptional({ enum: ARCHITECTURES }) architecture?: string;
+}
+
+class CapabilityPropertiesDto {
+  @ApiProperty({ example: 'gw-1/plc-3' }) id!: string;
+  @ApiProperty() vendor!: string;
+  @ApiProperty() modelNumber!: string;
+  @ApiProperty() serialNumber!: string;
+  @ApiPropertyOptional({ type: () => [CpuDto] }) cpus?: CpuDto[];
+  @ApiPropertyOptional({ example: '16Gi' }) memory?: string;
+  @ApiPropertyOptional({ example: '256Gi' }) storage?: string;
+  @ApiPropertyOptional({ example: [{ type: 'gpu', manufacturer: 'NVIDIA' }] }) peripherals?: object[];
+  @ApiPropertyOptional({ example: [{ type: 'ethernet' }] }) interfaces?: object[];
+  @ApiPropertyOptional() otelCollector?: boolean;
+  @ApiPropertyOptional({ example: ['oci'] }) supportedRuntimes?: string[];
+  @ApiPropertyOptional({ example: ['helm', 'compose'] }) supportedDeploymentTypes?: string[];
+}
+
+/** Documentation of the request body (validated by capabilities.parser.ts, which also knows the older shape). */
+export class DeviceCapabilitiesManifestDto {
+  @ApiProperty({ type: () => CapabilityPropertiesDto }) properties!: CapabilityPropertiesDto;
+  @ApiPropertyOptional({ example: { 'example.com/line': 'press-3' } }) labels?: Record<string, unknown>;
+}
+
+export class DeviceSummaryDto {
+  @ApiProperty({ description: 'The reporting client (rc.3 wfm-client-id or legacy clientId)' })
+  clientId!: string;
+  @ApiProperty({ enum: ['rc3', 'legacy'] }) clientProfile!: string;
+  @ApiProperty() deviceId!: string;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'The gateway this device sits behind' })
+  parentDeviceId!: string | null;
+  @ApiProperty({ description: 'Reports workload-hosting capabilities' }) hosting!: boolean;
+  @ApiProperty() vendor!: string;
+  @ApiProperty() modelNumber!: string;
+  @ApiProperty() serialNumber!: string;
+  @ApiProperty({ type: [String] }) architectures!: string[];
+  @ApiProperty({ description: 'Cores of the largest single CPU entry' }) maxCores!: number;
+  @ApiPropertyOptional({ type: String, nullable: true }) memory!: string | null;
+  @ApiPropertyOptional({ type: Number, nullable: true }) memoryBytes!: number | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) storage!: string | null;
+  @ApiPropertyOptional({ type: Number, nullable: true }) storageBytes!: number | null;
+  @ApiProperty({ type: [String] }) peripheralTypes!: string[];
+  @ApiProperty({ type: [String] }) interfaceTypes!: string[];
+  @ApiProperty({ type: [String] }) runtimes!: string[];
+  @ApiProperty({ type: [String] }) deploymentTypes!: string[];
+  @ApiProperty({ type: 'object', additionalProperties: true }) labels!: Record<string, unknown>;
+  @ApiProperty() capabilityVersion!: number;
+  @ApiProperty({ description: 'The last change has not been recomputed yet (placement may lag)' })
+  recomputePending!: boolean;
+  @ApiProperty({ format: 'date-time' }) firstReportedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'Last capability report (of any content)' })
+  lastReportedAt!: string;
+  @ApiProperty({ format: 'date-time', description: 'Last change of the normalised model' })
+  changedAt!: string;
+}
+
+export class DeviceChangeDto {
+  @ApiProperty({ enum: ['created', 'updated', 'deleted'] }) kind!: string;
+  @ApiProperty() capabilityVersion!: number;
+  @ApiProperty({ format: 'date-time' }) at!: string;
+  @ApiProperty({ description: 'SPIFFE ID or legacy:<clientId> of the reporter' }) reportedBy!: string;
+  @ApiProperty({ example: [{ field: 'memoryText', from: '8Gi', to: '16Gi' }] }) changes!: object[];
+}
+
+export class DeviceDetailDto extends DeviceSummaryDto {
+  @ApiProperty({ description: 'CPU entries as reported', example: [{ cores: 4, architecture: 'arm64' }] })
+  cpus!: object[];
+  @ApiPropertyOptional({ type: Boolean, nullable: true }) otelCollector!: boolean | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'x-<name>-extensions, kept verbatim',
+  })
+  extensions!: Record<string, unknown>;
+  @ApiProperty({ description: 'The capability document exactly as last received' }) document!: unknown;
+  @ApiProperty({ type: [String], description: 'Devices directly behind this one (gateway)' })
+  children!: string[];
+  @ApiProperty({ type: () => [DeviceChangeDto] }) history!: DeviceChangeDto[];
+}
+
+export class DevicePageDto {
+  @ApiProperty({ type: () => [DeviceSummaryDto] }) items!: DeviceSummaryDto[];
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Pass as `after` for the next page' })
+  next!: string | null;
+  @ApiProperty() limit!: number;
+}
+
+const toArray = ({ value }: { value: unknown }) =>
+  value === undefined ? undefined : Array.isArray(value) ? value : [value];
+const toBool = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
+
+export class DeviceListQueryDto {
+  @ApiPropertyOptional({ description: 'Client id (rc.3 wfm-client-id or legacy clientId)' })
+  @IsOptional()
+  @IsString()
+  clientId?: string;
+
+  @ApiPropertyOptional({
+    description: 'Label selector key=value (repeatable; all must match)',
+    isArray: true,
+    type: String,
+  })
+  @IsOptional()
+  @Transform(toArray)
+  @IsArray()
+  @Matches(/^[^=]+=.*$/, { each: true, message: 'label must be key=value' })
+  label?: string[];
+
+  @ApiPropertyOptional({ enum: ARCHITECTURES })
+  @IsOptional()
+  @IsIn(ARCHITECTURES)
+  architecture?: string;
+
+  @ApiPropertyOptional({ description: 'At least this many cores in one CPU entry' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber()
+  @Min(0)
+  minCores?: number;
+
+  @ApiPropertyOptional({ description: 'At least this much memory (e.g. 8Gi or bytes)' })
+  @IsOptional()
+  @IsString()
+  minMemory?: string;
+
+  @ApiPropertyOptional({ description: 'At least this much storage (e.g. 100Gi or bytes)' })
+  @IsOptional()
+  @IsString()
+  minStorage?: string;
+
+  @ApiPropertyOptional({ enum: PERIPHERALS })
+  @IsOptional()
+  @IsIn(PERIPHERALS)
+  peripheral?: string;
+
+  @ApiPropertyOptional({ enum: DEPLOYMENT_TYPES })
+  @IsOptional()
+  @IsIn(DEPLOYMENT_TYPES)
+  deploymentType?: string;
+
+  @ApiPropertyOptional({ description: 'Only devices directly behind this gateway deviceId' })
+  @IsOptional()
+  @IsString()
+  parent?: string;
+
+  @ApiPropertyOptional({ description: 'Only top-level devices (no gateway above them)' })
+  @IsOptional()
+  @Transform(toBool)
+  @IsBoolean()
+  topLevel?: boolean;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Last report at or after' })
+  @IsOptional()
+  @IsISO8601()
+  lastSeenAfter?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Last report before' })
+  @IsOptional()
+  @IsISO8601()
+  lastSeenBefore?: string;
+
+  @ApiPropertyOptional({ description: 'Cursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  after?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+}
