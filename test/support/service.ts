@@ -8,6 +8,7 @@ import { request, type RawResponse, type RequestOptions } from '../../src/client
 import { AppLogger } from '../../src/common/logging/app-logger.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createTestDatabase } from './database.js';
+import { deleteRedisKeys } from './redis.js';
 import { TEST_REDIS_URL } from './env.js';
 
 export interface TestService extends RunningService {
@@ -56,6 +57,7 @@ export async function startTestService(
     call: (path, options = {}) => request(new URL(path, service.url), { ca, ...options }),
     stop: async () => {
       await service.close();
+      await deleteRedisKeys(config.redis.url, `${config.queue.prefix}:`);
       await db?.drop();
       if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
     },

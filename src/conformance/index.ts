@@ -1,0 +1,19 @@
+export { KNOWN_DEVIATIONS, type KnownDeviation } from './deviations.js';
+export type { SvidIssuerOption } from './identity.js';
+export {
+  type ConformanceOptions,
+  type ConformanceReport,
+  DEFAULT_REQUIRED,
+  formatResult,
+  formatSummary,
+  type Outcome,
+  runConformance,
+  type StepResult,
+} from './runner.js';
+export {
+  loadScenarioFile,
+  parseScenarios,
+  type Scenario,
+  ScenarioFormatError,
+  type Step,
+} from './scenario.js';
