@@ -7,8 +7,6 @@ import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
-import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
-import { DeviceApiFallbackModule } from './modules/enrollment/device-api-fallback.module.js';
 import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
 import { StatusModule } from './modules/status/status.module.js';
 
@@ -26,11 +24,10 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         EnrollmentModule,
-        DeviceCapabilityModule.forRoot(config.roles),
+        // also brings DeviceCapabilityModule, whose recompute queue it consumes
         DeploymentSpecModule.forRoot(config.roles),
         StatusModule,
         ...extraModules,
-        DeviceApiFallbackModule,
       ],
     };
   }

@@ -3,7 +3,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { WfmExpressAdapter } from './common/http/wfm-express-adapter.js';
 import express from 'express';
 import { AppModule } from './app.module.js';
 import { configureApp } from './app.setup.js';
@@ -15,6 +16,8 @@ import { DependencyUnavailableError, ensureDatabase } from './infra/database/pos
 import { probeRedis } from './infra/redis/redis.js';
 import { loadTlsMaterial, type TlsMaterial } from './infra/tls/tls-material.js';
 import { TrustStore, tlsContextOptions } from './modules/enrollment/identity/trust-store.service.js';
+import { DeviceAuthService } from './modules/enrollment/auth/device-auth.service.js';
+import { deviceApiFallback } from './modules/enrollment/device-api-fallback.js';
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -63,9 +66,10 @@ export async function startService(
   const roles = [config.roles.api && 'api', config.roles.worker && 'worker'].filter(Boolean).join(',');
 
   const expressApp = express();
+  const adapter = new WfmExpressAdapter(expressApp);
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot(effective, extraModules),
-    new ExpressAdapter(expressApp),
+    adapter,
     { logger, bodyParser: false, abortOnError: false },
   );
 
@@ -77,6 +81,8 @@ export async function startService(
 
   configureApp(app);
   await app.init();
+  // after every route: unserved device-API paths authenticate, then 404 (see device-api-fallback.ts)
+  adapter.setAfterRoutes(deviceApiFallback(app.get(DeviceAuthService)));
   const material = await loadTlsMaterial(config, (msg) => log.log(msg));
   const trust = app.get(TrustStore);
   await trust.initialize(material);

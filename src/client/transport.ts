@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 
 /**
  * The client library's wire layer: one HTTP(S) request, answered with the raw response (status,
@@ -9,7 +10,10 @@ import https from 'node:https';
 export interface RawResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** The body after undoing Content-Encoding (gzip, br): digests refer to these bytes. */
   body: Buffer;
+  /** The bytes as they came over the wire. */
+  wireBody: Buffer;
   /** The body parsed as JSON (throws when it is not JSON). */
   json<T = unknown>(): T;
   text(): string;
@@ -67,11 +71,19 @@ export function request(url: string | URL, options: RequestOptions = {}): Promis
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
+        const wire = Buffer.concat(chunks);
+        let bytes: Buffer;
+        try {
+          bytes = decode(wire, res.headers['content-encoding']);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+          return;
+        }
         resolve({
           status: res.statusCode ?? 0,
           headers: res.headers,
           body: bytes,
+          wireBody: wire,
           json: <T>() => JSON.parse(bytes.toString('utf8')) as T,
           text: () => bytes.toString('utf8'),
         });
@@ -79,4 +91,19 @@ export function request(url: string | URL, options: RequestOptions = {}): Promis
     });
     req.end(body);
   });
+}
+
+function decode(bytes: Buffer, encoding: string | undefined): Buffer {
+  switch (encoding?.trim().toLowerCase()) {
+    case undefined:
+    case '':
+    case 'identity':
+      return bytes;
+    case 'gzip':
+      return gunzipSync(bytes);
+    case 'br':
+      return brotliDecompressSync(bytes);
+    default:
+      throw new Error(`unsupported Content-Encoding ${encoding}`);
+  }
 }

@@ -59,6 +59,12 @@ export interface AppConfig {
     /** History entries kept per device. */
     readonly historyLimit: number;
   };
+  readonly manifests: {
+    /** D3: digests referenced by one of a client's last N manifests stay downloadable … */
+    readonly retainManifests: number;
+    /** … and so do those of any manifest issued in the last N days. */
+    readonly retainDays: number;
+  };
   readonly rateLimit: {
     /** Sustained device requests per minute per client; 0 disables the limit. */
     readonly perMinute: number;
@@ -228,6 +234,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const recomputeDebounceMs = parseInteger(env, 'WFM_RECOMPUTE_DEBOUNCE_MS', 1000, 0, 60_000, problems);
   const sweepIntervalSeconds = parseInteger(env, 'WFM_RECOMPUTE_SWEEP_SECONDS', 10, 1, 3600, problems);
   const historyLimit = parseInteger(env, 'WFM_CAPABILITY_HISTORY_LIMIT', 100, 1, 100_000, problems);
+  const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
+  const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
 
@@ -305,6 +313,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
+    manifests: { retainManifests, retainDays },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },

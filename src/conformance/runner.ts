@@ -86,6 +86,18 @@ export const DEFAULT_REQUIRED: readonly string[] = [
   'wfm-core-cap-4',
   'step-2.1',
   'step-2.2',
+  // deployment specs and the state manifest (issue 6)
+  'wfm-core-ds-1',
+  'wfm-core-ds-2',
+  'wfm-core-ds-3',
+  'step-3.1',
+  'step-3.2',
+  'step-3.3',
+  'step-3.4',
+  'step-3.5',
+  'step-3.6',
+  'step-6.2',
+  'step-6.3',
 ];
 
 /** The device-API fallback's answer for an authenticated request to a route that is not built yet. */

@@ -28,6 +28,18 @@ const REQUIRED_NOW = [
   'wfm-core-cap-4',
   'step-2.1',
   'step-2.2',
+  // deployment specs and the state manifest (issue 6)
+  'wfm-core-ds-1',
+  'wfm-core-ds-2',
+  'wfm-core-ds-3',
+  'step-3.1',
+  'step-3.2',
+  'step-3.3',
+  'step-3.4',
+  'step-3.5',
+  'step-3.6',
+  'step-6.2',
+  'step-6.3',
 ];
 
 describe('conformance runner against the real service', () => {

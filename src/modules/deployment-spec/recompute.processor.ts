@@ -1,27 +1,54 @@
-import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Job, Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { throttledErrorLogger } from '../../infra/queue/connection-errors.js';
-import type { Job } from 'bullmq';
-import {
-  RECOMPUTE_QUEUE,
-  type RecomputeDeviceJob,
-  type RecomputeJobName,
-} from '../device-capability/device-capability.jobs.js';
+import { RECOMPUTE_QUEUE, type RecomputeDeviceJob } from '../device-capability/device-capability.jobs.js';
 import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
+import type {
+  RebuildManifestJob,
+  RecomputeBatchJob,
+  RecomputeDeploymentJob,
+} from './deployment-spec.jobs.js';
+import { ManifestService } from './manifest.service.js';
+import { RecomputeService } from './recompute.service.js';
+
+type RecomputeJob =
+  | { name: 'recompute-device'; data: RecomputeDeviceJob }
+  | { name: 'recompute-deployment'; data: RecomputeDeploymentJob }
+  | { name: 'recompute-batch'; data: RecomputeBatchJob }
+  | { name: 'rebuild-manifest'; data: RebuildManifestJob }
+  | { name: 'purge-digests'; data: Record<string, never> };
+
+const PURGE_EVERY_MS = 3_600_000;
 
 /**
- * Worker role: consumes the `recompute` queue. Until placement and rendering land (deployment-spec
- * issue), recomputing a device has nothing to place, so the handler records the request as done;
- * the next issue puts placement + manifest rebuild in front of `markRecomputed`.
+ * Worker role: consumes the `recompute` queue. Jobs are idempotent (they read the current state),
+ * deduplicated by their producers and retried with backoff; a failing device never blocks the
+ * others; a manifest is replaced in one transaction, so a crash leaves the old or the new one.
  */
 @Processor(RECOMPUTE_QUEUE, { concurrency: 4 })
 @Injectable()
-export class RecomputeProcessor extends WorkerHost {
+export class RecomputeProcessor extends WorkerHost implements OnModuleInit {
   private readonly logger = new Logger(RecomputeProcessor.name);
   private readonly onConnectionError = throttledErrorLogger(this.logger, `worker ${RECOMPUTE_QUEUE}`);
 
-  constructor(private readonly capabilities: DeviceCapabilityService) {
+  constructor(
+    private readonly recompute: RecomputeService,
+    private readonly manifests: ManifestService,
+    private readonly capabilities: DeviceCapabilityService,
+    @InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     super();
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      'purge-digests',
+      { every: PURGE_EVERY_MS },
+      { name: 'purge-digests', data: {} },
+    );
   }
 
   @OnWorkerEvent('error')
@@ -29,12 +56,27 @@ export class RecomputeProcessor extends WorkerHost {
     this.onConnectionError(error);
   }
 
-  async process(job: Job<RecomputeDeviceJob, void, RecomputeJobName>): Promise<void> {
-    switch (job.name) {
+  async process(job: Job): Promise<void> {
+    const item = { name: job.name, data: job.data as unknown } as RecomputeJob;
+    switch (item.name) {
       case 'recompute-device': {
-        const { clientId, deviceId, capabilityVersion, reportedAt } = job.data;
+        const { clientId, deviceId, capabilityVersion, reportedAt } = item.data;
+        await this.recompute.recomputeDevice(clientId, deviceId);
         await this.capabilities.markRecomputed(clientId, deviceId, capabilityVersion, reportedAt);
-        this.logger.debug({ msg: 'device recomputed', deviceId, capabilityVersion });
+        return;
+      }
+      case 'recompute-deployment':
+        return this.recompute.recomputeDeployment(item.data.deploymentId);
+      case 'recompute-batch':
+        return this.recompute.recomputeBatch(item.data.deploymentId, item.data.devices);
+      case 'rebuild-manifest':
+        return this.recompute.rebuild(item.data.clientId);
+      case 'purge-digests': {
+        const purged = await this.manifests.purge(
+          this.config.manifests.retainManifests,
+          this.config.manifests.retainDays,
+        );
+        this.logger.log({ msg: 'digest retention purge', ...purged });
         return;
       }
     }

@@ -18,13 +18,9 @@ import { OperatorDevicesController } from './operator-devices.controller.js';
  */
 @Module({})
 export class DeviceCapabilityModule {
-  private static instance?: { key: string; module: DynamicModule };
-
-  /** Memoised per roles, so that AppModule and DeploymentSpecModule share one instance. */
+  /** Imported once per application, by DeploymentSpecModule (which consumes its recompute queue). */
   static forRoot(roles: AppConfig['roles']): DynamicModule {
-    const key = `${roles.api}:${roles.worker}`;
-    if (DeviceCapabilityModule.instance?.key === key) return DeviceCapabilityModule.instance.module;
-    const module: DynamicModule = {
+    return {
       module: DeviceCapabilityModule,
       imports: [
         EnrollmentModule,
@@ -42,7 +38,5 @@ export class DeviceCapabilityModule {
       ],
       exports: [DeviceCapabilityService],
     };
-    DeviceCapabilityModule.instance = { key, module };
-    return module;
   }
 }

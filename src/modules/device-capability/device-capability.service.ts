@@ -14,6 +14,8 @@ import { CapabilityMetrics } from './capability.metrics.js';
 import { RecomputeProducer } from './device-capability.jobs.js';
 import { DeviceNotFoundError, GatewayNotFoundError } from './device-capability.errors.js';
 import { type DeviceFields, DeviceRepository, type DeviceRow } from './device.repository.js';
+import { toDeviceFacts } from './device.mapper.js';
+import type { DeviceFacts } from '../deployment-spec/domain.js';
 
 export interface ReportOutcome {
   created: boolean;
@@ -233,6 +235,21 @@ export class DeviceCapabilityService {
         reportedAt: row.changedAt.getTime(),
       });
     }
+  }
+
+  /** What placement needs to know about devices (missing or deleted ones are left out). */
+  async facts(keys: { clientId: string; deviceId: string }[]): Promise<DeviceFacts[]> {
+    return (await this.devices.findMany(keys)).map(toDeviceFacts);
+  }
+
+  /** One page of devices whose labels contain `labels` (selector fan-out), keyset-paged by an opaque cursor. */
+  scanDevices(
+    labels: Record<string, unknown>,
+    clientId: string | undefined,
+    after: string | undefined,
+    limit: number,
+  ) {
+    return this.devices.scan(labels, clientId, after, limit);
   }
 
   /** Called by the recomputation worker once it has handled `capabilityVersion` of a device. */

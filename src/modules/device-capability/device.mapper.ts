@@ -1,3 +1,4 @@
+import type { DeviceFacts, JsonValue } from '../deployment-spec/domain.js';
 import type { DeviceChangeRow, DeviceRow } from './device.repository.js';
 import type { DeviceChangeDto, DeviceDetailDto, DeviceSummaryDto } from './dto/device.dto.js';
 
@@ -62,5 +63,35 @@ export function toDeviceDetail(
     document,
     children,
     history: history.map(toDeviceChange),
+  };
+}
+
+/** The placement view of a device; `properties` comes from the exact document last received. */
+export function toDeviceFacts(row: DeviceRow): DeviceFacts {
+  let properties: { [key: string]: JsonValue };
+  try {
+    const doc = JSON.parse(Buffer.from(row.document).toString('utf8')) as {
+      properties?: { [key: string]: JsonValue };
+    };
+    properties = doc.properties ?? {};
+  } catch {
+    properties = {};
+  }
+  return {
+    clientId: row.clientId,
+    deviceId: row.deviceId,
+    hosting: row.hosting,
+    cpus: row.cpus as DeviceFacts['cpus'],
+    memoryBytes: row.memoryBytes,
+    memoryText: row.memoryText,
+    storageBytes: row.storageBytes,
+    storageText: row.storageText,
+    peripherals:
+      (properties.peripherals as DeviceFacts['peripherals'] | undefined) ??
+      row.peripheralTypes.map((type) => ({ type })),
+    interfaceTypes: row.interfaceTypes,
+    deploymentTypes: row.deploymentTypes,
+    labels: row.labels as { [key: string]: JsonValue },
+    properties,
   };
 }

@@ -154,6 +154,32 @@ export class DeviceRepository {
        LIMIT ${limit}`;
   }
 
+  /** Hosting-or-not devices of some clients (for recomputations), not deleted. */
+  findMany(keys: { clientId: string; deviceId: string }[]): Promise<DeviceRow[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.prisma.device.findMany({
+      where: { deletedAt: null, OR: keys.map((k) => ({ clientId: k.clientId, deviceId: k.deviceId })) },
+    });
+  }
+
+  /** Devices whose labels contain `labels` (all, when empty), keyset-paged by id: selector fan-out. */
+  scan(
+    labels: Record<string, unknown>,
+    clientId: string | undefined,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<{ id: string; clientId: string; deviceId: string }[]> {
+    return this.prisma.$queryRaw<{ id: string; clientId: string; deviceId: string }[]>`
+      SELECT id, client_id AS "clientId", device_id AS "deviceId"
+        FROM device
+       WHERE deleted_at IS NULL
+         AND labels @> ${JSON.stringify(labels)}::jsonb
+         AND (${clientId ?? null}::uuid IS NULL OR client_id = ${clientId ?? null}::uuid)
+         AND (${afterId ?? null}::uuid IS NULL OR id > ${afterId ?? null}::uuid)
+       ORDER BY id
+       LIMIT ${limit}`;
+  }
+
   findOne(clientId: string, deviceId: string): Promise<DeviceRow | null> {
     return this.prisma.device.findFirst({ where: { clientId, deviceId, deletedAt: null } });
   }

@@ -17,6 +17,12 @@ import {
 
 const CLIENT_ID = /^[A-Za-z0-9._-]+$/;
 
+export interface ClientRef {
+  id: string;
+  externalId: string;
+  profile: ClientProfileName;
+}
+
 /** Operator control of who may connect: the accepted-client policy, legacy approvals, settings. */
 @Injectable()
 export class ClientsService {
@@ -116,6 +122,18 @@ export class ClientsService {
     if (!(await this.clients.deletePreauthorized(normaliseFingerprint(fingerprint)))) {
       throw new ClientNotFoundError(`pre-authorized certificate ${fingerprint}`);
     }
+  }
+
+  /** For other modules: the client behind an operator-facing id (404 when unknown). */
+  async resolveRef(clientId: string, profile?: ClientProfileName): Promise<ClientRef> {
+    const row = await this.resolve(clientId, profile);
+    return { id: row.id, externalId: row.externalId, profile: row.profile };
+  }
+
+  /** For other modules: the client behind an internal id. */
+  async findRef(id: string): Promise<ClientRef | null> {
+    const row = await this.clients.findById(id);
+    return row ? { id: row.id, externalId: row.externalId, profile: row.profile } : null;
   }
 
   private async decide(clientId: string, to: 'active' | 'rejected', from: string[]): Promise<ClientDto> {

@@ -1,0 +1,61 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { RECOMPUTE_QUEUE } from '../device-capability/device-capability.jobs.js';
+
+/** Jobs of the recompute queue owned by this module (recompute-device comes from device-capability). */
+export interface RecomputeDeploymentJob {
+  deploymentId: string;
+}
+export interface RecomputeBatchJob {
+  deploymentId: string;
+  devices: { clientId: string; deviceId: string }[];
+}
+export interface RebuildManifestJob {
+  clientId: string;
+}
+
+export type DeploymentJobName = 'recompute-deployment' | 'recompute-batch' | 'rebuild-manifest';
+/** At most this many devices per recompute-batch job. */
+export const BATCH_SIZE = 1_000;
+
+@Injectable()
+export class DeploymentJobs {
+  private readonly logger = new Logger(DeploymentJobs.name);
+
+  constructor(@InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue) {}
+
+  /** One run per deployment at a time; changes during a run schedule exactly one more. */
+  async recomputeDeployment(deploymentId: string): Promise<void> {
+    await this.queue.add('recompute-deployment', { deploymentId } satisfies RecomputeDeploymentJob, {
+      deduplication: { id: `deployment|${deploymentId}`, keepLastIfActive: true },
+    });
+  }
+
+  async recomputeBatches(deploymentId: string, devices: RecomputeBatchJob['devices']): Promise<void> {
+    const jobs = [];
+    for (let i = 0; i < devices.length; i += BATCH_SIZE) {
+      jobs.push({
+        name: 'recompute-batch',
+        data: { deploymentId, devices: devices.slice(i, i + BATCH_SIZE) } satisfies RecomputeBatchJob,
+      });
+    }
+    if (jobs.length > 0) await this.queue.addBulk(jobs);
+  }
+
+  /** Coalesces rebuilds of one client's manifest (short debounce, never two at once). */
+  async rebuildManifest(clientId: string): Promise<void> {
+    await this.queue.add('rebuild-manifest', { clientId } satisfies RebuildManifestJob, {
+      delay: 50,
+      deduplication: { id: `manifest|${clientId}`, keepLastIfActive: true },
+    });
+  }
+
+  async rebuildManifests(clientIds: Iterable<string>): Promise<void> {
+    for (const clientId of clientIds) {
+      await this.rebuildManifest(clientId).catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not enqueue a manifest rebuild', clientId, error: String(error) }),
+      );
+    }
+  }
+}

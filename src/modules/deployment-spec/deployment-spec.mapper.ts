@@ -1,0 +1,98 @@
+import type { ApplicationPackage, JsonValue } from './domain.js';
+import type { DeploymentRow, TargetRow } from './deployment.repository.js';
+import type { DeploymentDto, DeploymentTargetDto, EffectiveParameterDto } from './dto/deployment.dto.js';
+import type { PackageDto } from './dto/package.dto.js';
+import type { PackageRow } from './package.repository.js';
+import { effectiveParameters } from './package/parameter-values.js';
+import { formatBytes } from '../device-capability/quantity.js';
+
+const SOURCES = ['package', 'deployment', 'device'] as const;
+
+export function toEffectiveParameters(
+  pkg: ApplicationPackage,
+  layers: Record<string, JsonValue>[],
+): EffectiveParameterDto[] {
+  return Object.entries(effectiveParameters(pkg, layers))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, p]) => ({ name, value: p.value, source: SOURCES[p.source + 1] ?? 'device' }));
+}
+
+export function toPackageDto(row: PackageRow, pkg: ApplicationPackage, deployments: number): PackageDto {
+  return {
+    id: row.id,
+    applicationId: row.applicationId,
+    version: row.version,
+    name: row.name,
+    ...(pkg.description ? { description: pkg.description } : {}),
+    profiles: pkg.profiles.map((p) => ({
+      id: p.id,
+      type: p.type,
+      components: p.componentNames,
+      requirements: {
+        ...(p.requirements.cores !== undefined ? { cores: p.requirements.cores } : {}),
+        ...(p.requirements.architectures ? { architectures: p.requirements.architectures } : {}),
+        ...(p.requirements.memoryBytes !== undefined
+          ? { memory: formatBytes(p.requirements.memoryBytes) }
+          : {}),
+        ...(p.requirements.storageBytes !== undefined
+          ? { storage: formatBytes(p.requirements.storageBytes) }
+          : {}),
+        ...(p.requirements.peripherals.length ? { peripherals: p.requirements.peripherals } : {}),
+        ...(p.requirements.interfaces.length ? { interfaces: p.requirements.interfaces } : {}),
+      },
+      eligibilityRules: p.eligibilityRules.length,
+    })),
+    parameters: Object.keys(pkg.parameters).sort(),
+    deployments,
+    createdAt: row.createdAt.toISOString(),
+    createdBy: row.createdBy,
+    document: row.document,
+  };
+}
+
+export function toTargetDto(
+  row: TargetRow,
+  pkg: ApplicationPackage,
+  deploymentParameters: Record<string, JsonValue>,
+): DeploymentTargetDto {
+  return {
+    clientId: row.clientExternalId,
+    deviceId: row.deviceId,
+    deploymentId: row.id,
+    placement: row.placement,
+    reasons: row.reasons as string[],
+    profileId: row.profileId,
+    digest: row.digest,
+    inManifest: row.inManifest,
+    manifestVersion: row.manifestVersion?.toString() ?? null,
+    parameters: toEffectiveParameters(pkg, [
+      deploymentParameters,
+      row.overrides as Record<string, JsonValue>,
+    ]),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toDeploymentDto(
+  row: DeploymentRow,
+  pkgRow: PackageRow,
+  pkg: ApplicationPackage,
+  target: Record<string, unknown>,
+  targets: TargetRow[],
+): DeploymentDto {
+  const parameters = row.parameters as Record<string, JsonValue>;
+  return {
+    id: row.id,
+    applicationId: row.applicationId,
+    version: pkgRow.version,
+    profileId: row.profileId,
+    parameters,
+    effectiveParameters: toEffectiveParameters(pkg, [parameters]),
+    target,
+    onCapabilityLoss: row.onCapabilityLoss,
+    revision: row.revision,
+    targets: targets.map((t) => toTargetDto(t, pkg, parameters)),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

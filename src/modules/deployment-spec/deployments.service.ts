@@ -1,0 +1,242 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { SemanticError } from '../../common/problem/domain-error.js';
+import type { FieldError } from '../../common/problem/problem-types.js';
+import { ClientsService } from '../enrollment/clients.service.js';
+import type { ApplicationPackage, JsonValue } from './domain.js';
+import { type DeploymentRow, DeploymentRepository } from './deployment.repository.js';
+import { DeploymentNotFoundError } from './deployment-spec.errors.js';
+import { DeploymentJobs } from './deployment-spec.jobs.js';
+import { toDeploymentDto, toTargetDto } from './deployment-spec.mapper.js';
+import type {
+  DeploymentCreateDto,
+  DeploymentDto,
+  DeploymentPatchDto,
+  DeploymentTargetDto,
+  SelectorDto,
+} from './dto/deployment.dto.js';
+import { effectiveParameters, validateParameterValues } from './package/parameter-values.js';
+import { PackagesService } from './packages.service.js';
+import type { Selector } from './recompute.service.js';
+
+const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
+const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
+
+/** Operator intent: deployments of a package version to one device or to a selector. */
+@Injectable()
+export class DeploymentsService {
+  private readonly logger = new Logger(DeploymentsService.name);
+
+  constructor(
+    private readonly deployments: DeploymentRepository,
+    private readonly packages: PackagesService,
+    private readonly clients: ClientsService,
+    private readonly jobs: DeploymentJobs,
+  ) {}
+
+  async create(input: DeploymentCreateDto): Promise<DeploymentDto> {
+    const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
+    const errors = [
+      ...this.checkProfile(pkg, input.profileId, '/profileId'),
+      ...validateParameterValues(pkg, input.parameters ?? {}, { pointerPrefix: '/parameters' }),
+    ];
+    let targetClientId: string | null = null;
+    let targetDeviceId: string | null = null;
+    let selector: Selector | null = null;
+    if (input.target.selector) {
+      errors.push(...this.checkSelector(input.target.selector));
+      selector = await this.toSelector(input.target.selector);
+    } else {
+      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile);
+      targetClientId = client.id;
+      targetDeviceId = input.target.deviceId!;
+    }
+    if (errors.length > 0) {
+      throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const row = await this.deployments.create({
+      applicationId: pkg.applicationId,
+      packageId: pkgRow.id,
+      profileId: input.profileId ?? null,
+      parameters: (input.parameters ?? {}) as object,
+      targetClientId,
+      targetDeviceId,
+      selector: selector as object | undefined,
+      onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+    });
+    this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
+    await this.jobs.recomputeDeployment(row.id);
+    return this.dto(row);
+  }
+
+  async get(id: string): Promise<DeploymentDto> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    return this.dto(row);
+  }
+
+  async list(applicationId?: string): Promise<DeploymentDto[]> {
+    return Promise.all((await this.deployments.list({ applicationId })).map((row) => this.dto(row)));
+  }
+
+  /**
+   * Parameters, version, profile or policy. One atomic UPDATE bumps the revision (no lock held while
+   * validating), so concurrent changes are all applied in some order and the highest revision wins.
+   */
+  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDto> {
+    const current = await this.deployments.findById(id);
+    if (!current) throw new DeploymentNotFoundError(id);
+    const { row: pkgRow, pkg } = input.version
+      ? await this.packages.resolve(current.applicationId, input.version)
+      : await this.packages.byId(current.packageId);
+    const parameters = (input.parameters ?? current.parameters) as Record<string, unknown>;
+    const profileId = input.profileId === undefined ? current.profileId : input.profileId;
+    const errors = [
+      ...this.checkProfile(pkg, profileId ?? undefined, '/profileId'),
+      ...validateParameterValues(pkg, parameters, { pointerPrefix: '/parameters' }),
+      ...(await this.checkImmutable(id, pkg, parameters)),
+    ];
+    if (errors.length > 0) {
+      throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const row = await this.deployments.update(id, {
+      packageId: pkgRow.id,
+      parameters: parameters as object,
+      profileId,
+      onCapabilityLoss: input.onCapabilityLoss ?? current.onCapabilityLoss,
+      revision: { increment: 1 },
+    });
+    await this.jobs.recomputeDeployment(id);
+    return this.dto(row);
+  }
+
+  /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
+  async remove(id: string): Promise<void> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } });
+    await this.jobs.recomputeDeployment(id);
+  }
+
+  /** Device-level parameter overrides, layered over the deployment values. */
+  async setOverrides(
+    id: string,
+    clientId: string,
+    deviceId: string,
+    values: Record<string, unknown>,
+  ): Promise<DeploymentTargetDto> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    const client = await this.clients.resolveRef(clientId);
+    const target = await this.deployments.findTarget(id, client.id, deviceId);
+    if (!target) throw new DeploymentNotFoundError(`${id} has no target ${clientId}/${deviceId}`);
+    const { pkg } = await this.packages.byId(row.packageId);
+    const errors = validateParameterValues(pkg, values, {
+      pointerPrefix: '/parameters',
+      lockedImmutable: (target.lockedImmutable ?? undefined) as Record<string, JsonValue> | undefined,
+    });
+    if (errors.length > 0) {
+      throw new SemanticError(`The overrides are invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const updated = await this.deployments.setOverrides(target.id, values);
+    await this.jobs.recomputeBatches(id, [{ clientId: client.id, deviceId }]);
+    return toTargetDto(updated, pkg, row.parameters as Record<string, JsonValue>);
+  }
+
+  private async dto(row: DeploymentRow): Promise<DeploymentDto> {
+    const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
+    const targets = await this.deployments.targetsOfDeployment(row.id);
+    let target: Record<string, unknown>;
+    if (row.selector) {
+      const { clientId, ...rest } = row.selector as Selector;
+      target = {
+        selector: {
+          ...rest,
+          ...(clientId ? { clientId: (await this.clients.findRef(clientId))?.externalId } : {}),
+        },
+      };
+    } else {
+      target = {
+        clientId: (await this.clients.findRef(row.targetClientId!))?.externalId,
+        deviceId: row.targetDeviceId,
+      };
+    }
+    return toDeploymentDto(row, pkgRow, pkg, target, targets);
+  }
+
+  private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
+    if (profileId === undefined || pkg.profiles.some((p) => p.id === profileId)) return [];
+    return [
+      {
+        field: at,
+        message: `the package has no profile ${profileId} (it has ${pkg.profiles.map((p) => p.id).join(', ')})`,
+      },
+    ];
+  }
+
+  private checkSelector(selector: SelectorDto): FieldError[] {
+    const errors: FieldError[] = [];
+    for (const kind of ['labelSelector', 'propertySelector'] as const) {
+      (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
+        const at = `/target/selector/${kind}/matchExpressions/${i}`;
+        if (OPERATORS_WITH_VALUES.has(e.operator) && !(e.values && e.values.length > 0)) {
+          errors.push({ field: `${at}/values`, message: `${e.operator} needs values` });
+        }
+        if (
+          NUMERIC_OPERATORS.has(e.operator) &&
+          !(e.values?.length === 1 && typeof e.values[0] === 'number')
+        ) {
+          errors.push({ field: `${at}/values`, message: `${e.operator} needs exactly one number` });
+        }
+        if (kind === 'propertySelector' && !e.key.startsWith('/')) {
+          errors.push({ field: `${at}/key`, message: 'must be a JSON pointer such as /vendor' });
+        }
+      });
+    }
+    for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+      if (!['string', 'number', 'boolean'].includes(typeof value)) {
+        errors.push({
+          field: `/target/selector/matchLabels/${key}`,
+          message: 'must be a string, number or boolean',
+        });
+      }
+    }
+    return errors;
+  }
+
+  private async toSelector(dto: SelectorDto): Promise<Selector> {
+    return {
+      ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
+      ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),
+      ...(dto.propertySelector
+        ? { propertySelector: dto.propertySelector as Selector['propertySelector'] }
+        : {}),
+      ...(dto.clientId ? { clientId: (await this.clients.resolveRef(dto.clientId)).id } : {}),
+    };
+  }
+
+  /** An immutable parameter keeps the value it had when it was first used to install (per target). */
+  private async checkImmutable(
+    id: string,
+    pkg: ApplicationPackage,
+    parameters: Record<string, unknown>,
+  ): Promise<FieldError[]> {
+    const targets = await this.deployments.targetsOfDeployment(id);
+    for (const target of targets) {
+      if (!target.lockedImmutable) continue;
+      const locked = target.lockedImmutable as Record<string, JsonValue>;
+      const effective = effectiveParameters(pkg, [
+        parameters as Record<string, JsonValue>,
+        target.overrides as Record<string, JsonValue>,
+      ]);
+      const values = Object.fromEntries(
+        Object.keys(locked).map((name) => [name, effective[name]?.value ?? null]),
+      );
+      const errors = validateParameterValues(pkg, values, {
+        pointerPrefix: '/parameters',
+        lockedImmutable: locked,
+      });
+      if (errors.length > 0) return errors;
+    }
+    return [];
+  }
+}

@@ -1,0 +1,147 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { ClientManifest } from '../../generated/prisma/client.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
+
+export type ClientManifestRow = ClientManifest;
+type Db = PrismaService | Prisma.TransactionClient;
+
+/** Rendered documents, bundles, client manifests and the record of issued manifests. */
+@Injectable()
+export class ManifestRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  /** Stores rendered bytes under their digest (idempotent: the same digest is the same bytes). */
+  async saveDocument(
+    clientId: string,
+    digest: string,
+    deploymentId: string,
+    bytes: Buffer,
+    db: Db = this.prisma,
+  ): Promise<void> {
+    await db.$executeRaw`
+      INSERT INTO rendered_document (client_id, digest, deployment_target_id, bytes)
+      VALUES (${clientId}::uuid, ${digest}, ${deploymentId}::uuid, ${bytes})
+      ON CONFLICT (client_id, digest) DO NOTHING`;
+  }
+
+  async document(clientId: string, digest: string): Promise<{ deploymentId: string; bytes: Buffer } | null> {
+    const row = await this.prisma.renderedDocument.findUnique({
+      where: { clientId_digest: { clientId, digest } },
+    });
+    return row ? { deploymentId: row.deploymentId, bytes: Buffer.from(row.bytes) } : null;
+  }
+
+  documentsOf(clientId: string, digests: string[], db: Db = this.prisma) {
+    return db.renderedDocument.findMany({ where: { clientId, digest: { in: digests } } });
+  }
+
+  async saveBundle(clientId: string, digest: string, bytes: Buffer, db: Db = this.prisma): Promise<void> {
+    await db.$executeRaw`
+      INSERT INTO bundle (client_id, digest, bytes) VALUES (${clientId}::uuid, ${digest}, ${bytes})
+      ON CONFLICT (client_id, digest) DO NOTHING`;
+  }
+
+  async bundle(clientId: string, digest: string): Promise<Buffer | null> {
+    const row = await this.prisma.bundle.findUnique({ where: { clientId_digest: { clientId, digest } } });
+    return row ? Buffer.from(row.bytes) : null;
+  }
+
+  manifest(clientId: string, db: Db = this.prisma): Promise<ClientManifestRow | null> {
+    return db.clientManifest.findUnique({ where: { clientId } });
+  }
+
+  /** The manifest row locked for the rest of the transaction (serialises version bumps per client). */
+  async lockManifest(tx: Prisma.TransactionClient, clientId: string): Promise<ClientManifestRow | null> {
+    await tx.$queryRaw`SELECT client_id FROM client_manifest WHERE client_id = ${clientId}::uuid FOR UPDATE`;
+    return tx.clientManifest.findUnique({ where: { clientId } });
+  }
+
+  /** Inserts the first manifest unless a concurrent caller did; returns the current row. */
+  async insertFirst(
+    row: Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>,
+    digests: string[],
+  ): Promise<ClientManifestRow> {
+    await this.prisma.$executeRaw`
+      INSERT INTO client_manifest (client_id, client_external_id, client_profile, version, etag, body, content_key)
+      VALUES (${row.clientId}::uuid, ${row.clientExternalId}, ${row.clientProfile}, ${row.version}, ${row.etag},
+              ${Buffer.from(row.body)}, ${row.contentKey})
+      ON CONFLICT (client_id) DO NOTHING`;
+    await this.prisma.$executeRaw`
+      INSERT INTO manifest_issue (client_id, version, digests) VALUES (${row.clientId}::uuid, ${row.version}, ${digests})
+      ON CONFLICT DO NOTHING`;
+    return (await this.manifest(row.clientId))!;
+  }
+
+  async replace(
+    tx: Prisma.TransactionClient,
+    row: Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>,
+    digests: string[],
+  ): Promise<void> {
+    await tx.clientManifest.upsert({
+      where: { clientId: row.clientId },
+      create: { ...row, body: new Uint8Array(row.body) },
+      update: {
+        version: row.version,
+        etag: row.etag,
+        body: new Uint8Array(row.body),
+        contentKey: row.contentKey,
+        issuedAt: new Date(),
+      },
+    });
+    await tx.manifestIssue.create({ data: { clientId: row.clientId, version: row.version, digests } });
+  }
+
+  /** Batched "last poll" bookkeeping from the poll path. */
+  async recordPolls(entries: { clientId: string; at: Date; version: bigint }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.prisma.$executeRaw`
+      UPDATE client_manifest AS m SET last_polled_at = v.at, last_polled_version = v.version
+        FROM unnest(${entries.map((e) => e.clientId)}::uuid[], ${entries.map((e) => e.at)}::timestamptz[],
+                    ${entries.map((e) => e.version)}::bigint[]) AS v(client_id, at, version)
+       WHERE m.client_id = v.client_id AND (m.last_polled_at IS NULL OR m.last_polled_at < v.at)`;
+  }
+
+  /**
+   * D3 retention: keeps every digest referenced by one of a client's last `keepManifests` manifests or
+   * by a manifest issued since `since`; deletes the other documents and bundles. Returns the counts.
+   */
+  async purge(
+    keepManifests: number,
+    since: Date,
+    createdBefore: Date,
+  ): Promise<{ documents: number; bundles: number; issues: number }> {
+    // `createdBefore` protects renderings whose manifest is still being built
+    const documents = await this.prisma.$executeRaw`
+      DELETE FROM rendered_document r
+       WHERE r.created_at < ${createdBefore} AND NOT EXISTS (
+         SELECT 1 FROM manifest_issue i
+          WHERE i.client_id = r.client_id AND r.digest = ANY(i.digests)
+            AND (i.issued_at >= ${since}
+                 OR i.version > (SELECT coalesce(max(version), 0) - ${keepManifests} FROM manifest_issue j WHERE j.client_id = i.client_id)))`;
+    const bundles = await this.prisma.$executeRaw`
+      DELETE FROM bundle b
+       WHERE b.created_at < ${createdBefore} AND NOT EXISTS (
+         SELECT 1 FROM manifest_issue i
+          WHERE i.client_id = b.client_id AND b.digest = ANY(i.digests)
+            AND (i.issued_at >= ${since}
+                 OR i.version > (SELECT coalesce(max(version), 0) - ${keepManifests} FROM manifest_issue j WHERE j.client_id = i.client_id)))`;
+    const issues = await this.prisma.$executeRaw`
+      DELETE FROM manifest_issue i
+       WHERE i.issued_at < ${since}
+         AND i.version <= (SELECT coalesce(max(version), 0) - ${keepManifests} FROM manifest_issue j WHERE j.client_id = i.client_id)`;
+    return { documents, bundles, issues };
+  }
+
+  /** The highest manifest version ever issued (restore safety floor). */
+  async highestVersion(): Promise<bigint> {
+    const rows = await this.prisma.$queryRaw<
+      { max: bigint | null }[]
+    >`SELECT max(version) AS max FROM manifest_issue`;
+    return rows[0]?.max ?? 0n;
+  }
+}

@@ -1,0 +1,241 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { sha256Digest } from '../../client/digest.js';
+import { ServiceUnavailableError } from '../../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { RedisService } from '../../infra/redis/redis.module.js';
+import { DeploymentRepository } from './deployment.repository.js';
+import {
+  BundleNotFoundError,
+  DeploymentDocumentNotFoundError,
+  NotAcceptableError,
+} from './deployment-spec.errors.js';
+import { acceptsMediaType, ifNoneMatchMatches } from './http-conditions.js';
+import { ManifestCache } from './manifest-cache.js';
+import { type ClientManifestRow, ManifestRepository } from './manifest.repository.js';
+import { buildBundle } from './render/bundle.js';
+import { buildStateManifest } from './render/manifest.js';
+
+export const MANIFEST_MEDIA_TYPE = 'application/vnd.margo.manifest.v1+json';
+export const BUNDLE_MEDIA_TYPE = 'application/vnd.margo.bundle.v1+tar+gzip';
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const POLL_FLUSH_MS = 5_000;
+
+export type ManifestAnswer =
+  | { status: 304; etag: string; version: bigint }
+  | { status: 200; etag: string; version: bigint; body: Buffer };
+
+export interface ClientScope {
+  id: string;
+  externalId: string;
+  profile: 'rc3' | 'legacy';
+}
+
+export function urlPrefix(client: ClientScope): string {
+  return client.profile === 'legacy' ? `/api/v1/clients/${client.externalId}` : '/api/v1';
+}
+
+/**
+ * The state manifest per client (spec §1.1, §2.1–2.2; D7–D11): RFC 8785 bytes with a strictly
+ * increasing manifestVersion, issued only when the content changes; the YAML documents and bundles
+ * it references, served as stored. The poll path answers from the Redis cache (one round trip for a
+ * matching conditional poll) and falls back to Postgres on a miss.
+ */
+@Injectable()
+export class ManifestService implements OnModuleDestroy {
+  private readonly logger = new Logger(ManifestService.name);
+  private readonly cache: ManifestCache;
+  private readonly polls = new Map<string, { at: Date; version: bigint }>();
+  private readonly pollTimer: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    redis: RedisService,
+    private readonly manifests: ManifestRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {
+    this.cache = new ManifestCache(redis.client, config.queue.prefix);
+    this.pollTimer = setInterval(() => void this.flushPolls(), POLL_FLUSH_MS);
+    this.pollTimer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.pollTimer);
+    await this.flushPolls();
+  }
+
+  /** GET …/deployments: 304 when If-None-Match matches, else the exact manifest bytes. */
+  async poll(
+    client: ClientScope,
+    accept: string | undefined,
+    ifNoneMatch: string | undefined,
+  ): Promise<ManifestAnswer> {
+    if (!acceptsMediaType(accept, MANIFEST_MEDIA_TYPE)) throw new NotAcceptableError(accept ?? '');
+    const head = await this.cache.head(client.id);
+    if (head && ifNoneMatchMatches(ifNoneMatch, head.etag)) {
+      this.notePoll(client.id, head.version);
+      return { status: 304, etag: head.etag, version: head.version };
+    }
+    if (head) {
+      const body = await this.cache.body(client.id);
+      if (body && sha256Digest(body) === head.etag.slice(1, -1)) {
+        this.notePoll(client.id, head.version);
+        return { status: 200, etag: head.etag, version: head.version, body };
+      }
+    }
+    const row = await this.current(client);
+    const etag = row.etag;
+    void this.cache.put(client.id, row.version, etag, Buffer.from(row.body));
+    this.notePoll(client.id, row.version);
+    if (ifNoneMatchMatches(ifNoneMatch, etag)) return { status: 304, etag, version: row.version };
+    return { status: 200, etag, version: row.version, body: Buffer.from(row.body) };
+  }
+
+  /** The stored YAML of one of the caller's deployments (404 `#deployment-not-found` otherwise, D11). */
+  async document(client: ClientScope, deploymentId: string, digest: string): Promise<Buffer> {
+    if (!DIGEST.test(digest)) throw new DeploymentDocumentNotFoundError(deploymentId, digest);
+    const doc = await this.manifests
+      .document(client.id, digest)
+      .catch((error: unknown) => this.unavailable(error));
+    if (!doc || doc.deploymentId !== deploymentId) {
+      throw new DeploymentDocumentNotFoundError(deploymentId, digest);
+    }
+    return doc.bytes;
+  }
+
+  async bundle(client: ClientScope, digest: string): Promise<Buffer> {
+    if (!DIGEST.test(digest)) throw new BundleNotFoundError(digest);
+    const bytes = await this.manifests
+      .bundle(client.id, digest)
+      .catch((error: unknown) => this.unavailable(error));
+    if (!bytes) throw new BundleNotFoundError(digest);
+    return bytes;
+  }
+
+  /**
+   * Re-derives a client's manifest from its placed targets. Issues a new version only when the set of
+   * (deploymentId, digest) changed: a recomputation with no effect keeps the version and the ETag.
+   */
+  async rebuild(client: ClientScope, minimumVersion = 0n): Promise<{ changed: boolean; version: bigint }> {
+    const result = await this.manifests.transaction(async (tx) => {
+      const current = await this.manifests.lockManifest(tx, client.id);
+      const entries = await this.deployments.manifestEntries(client.id, tx);
+      const contentKey = entries.map((e) => `${e.id}@${e.digest}`).join(',');
+      if (current && current.contentKey === contentKey && current.version >= minimumVersion) {
+        return { changed: false, row: current };
+      }
+      let bundle: { digest: string; sizeBytes: number } | null = null;
+      if (entries.length > 0) {
+        const docs = await this.manifests.documentsOf(
+          client.id,
+          entries.map((e) => e.digest),
+          tx,
+        );
+        const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
+        const bytes = buildBundle(
+          entries.map((e) => ({ name: `${e.id}.yaml`, bytes: byDigest.get(e.digest)! })),
+        );
+        bundle = { digest: sha256Digest(bytes), sizeBytes: bytes.length };
+        await this.manifests.saveBundle(client.id, bundle.digest, bytes, tx);
+      }
+      const previous = current?.version ?? 0n;
+      const version = previous + 1n > minimumVersion ? previous + 1n : minimumVersion;
+      const body = buildStateManifest({
+        manifestVersion: version,
+        deployments: entries.map((e) => ({ deploymentId: e.id, digest: e.digest, sizeBytes: e.sizeBytes })),
+        bundle,
+        urlPrefix: urlPrefix(client),
+      });
+      const row = {
+        clientId: client.id,
+        clientExternalId: client.externalId,
+        clientProfile: client.profile,
+        version,
+        etag: `"${sha256Digest(body)}"`,
+        body: new Uint8Array(body),
+        contentKey,
+      };
+      await this.manifests.replace(tx, row, [
+        ...entries.map((e) => e.digest),
+        ...(bundle ? [bundle.digest] : []),
+      ]);
+      await this.deployments.markInManifest(
+        client.id,
+        entries.map((e) => e.id),
+        version,
+        tx,
+      );
+      return {
+        changed: true,
+        row: { ...row, issuedAt: new Date(), lastPolledAt: null, lastPolledVersion: null },
+      };
+    });
+    if (result.changed) {
+      await this.cache.put(client.id, result.row.version, result.row.etag, Buffer.from(result.row.body));
+      this.logger.debug({
+        msg: 'manifest issued',
+        clientId: client.externalId,
+        version: result.row.version.toString(),
+      });
+    }
+    return { changed: result.changed, version: result.row.version };
+  }
+
+  /** The current manifest, creating version 1 (no deployments, `bundle: null`) for a new client. */
+  private async current(client: ClientScope): Promise<ClientManifestRow> {
+    try {
+      const row = await this.manifests.manifest(client.id);
+      if (row) return row;
+      const body = buildStateManifest({
+        manifestVersion: 1n,
+        deployments: [],
+        bundle: null,
+        urlPrefix: urlPrefix(client),
+      });
+      return await this.manifests.insertFirst(
+        {
+          clientId: client.id,
+          clientExternalId: client.externalId,
+          clientProfile: client.profile,
+          version: 1n,
+          etag: `"${sha256Digest(body)}"`,
+          body: new Uint8Array(body),
+          contentKey: '',
+        },
+        [],
+      );
+    } catch (error) {
+      return this.unavailable(error);
+    }
+  }
+
+  private unavailable(error: unknown): never {
+    this.logger.warn({ msg: 'manifest store unavailable', error: String(error) });
+    throw new ServiceUnavailableError('The manifest store is temporarily unavailable; retry later', 5);
+  }
+
+  private notePoll(clientId: string, version: bigint): void {
+    this.polls.set(clientId, { at: new Date(), version });
+  }
+
+  async flushPolls(): Promise<void> {
+    if (this.polls.size === 0) return;
+    const entries = [...this.polls].map(([clientId, p]) => ({ clientId, ...p }));
+    this.polls.clear();
+    await this.manifests.recordPolls(entries).catch((error: unknown) => {
+      this.logger.warn({ msg: 'could not record polls', clients: entries.length, error: String(error) });
+    });
+  }
+
+  /**
+   * D3 purge, run by the scheduler: digests referenced by one of a client's last `keepManifests`
+   * manifests or by one issued in the last `keepDays` stay; so does anything rendered in the last hour
+   * (its manifest may still be on its way). `now` is a parameter so tests can drive the clock.
+   */
+  purge(keepManifests: number, keepDays: number, now = new Date()) {
+    return this.manifests.purge(
+      keepManifests,
+      new Date(now.getTime() - keepDays * 86_400_000),
+      new Date(now.getTime() - 3_600_000),
+    );
+  }
+}

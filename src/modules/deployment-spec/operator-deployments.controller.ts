@@ -1,0 +1,168 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
+import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
+import { DeploymentsService } from './deployments.service.js';
+import {
+  DeploymentCreateDto,
+  DeploymentDto,
+  DeploymentListQueryDto,
+  DeploymentPatchDto,
+  DeploymentTargetDto,
+  ParameterOverridesDto,
+} from './dto/deployment.dto.js';
+import { PackageDto } from './dto/package.dto.js';
+import { PackagesService } from './packages.service.js';
+
+@ApiTags('Operator: application packages')
+@Controller('operator/v1/applications')
+export class OperatorPackagesController {
+  constructor(private readonly packages: PackagesService) {}
+
+  @Post()
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
+  })
+  @ApiConsumes('application/yaml', 'application/json')
+  @ApiBody({ description: 'ApplicationDescription', schema: { type: 'string' } })
+  @ApiCreatedResponse({ type: PackageDto })
+  @ApiProblems(400, 409, 413, 422)
+  publishPackage(@Req() req: RawBodyRequest, @CurrentOperator() by: OperatorPrincipal): Promise<PackageDto> {
+    return this.packages.upload(req.rawBody ?? Buffer.alloc(0), req.headers['content-type'], by.name);
+  }
+
+  @Get()
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'All package versions' })
+  @ApiOkResponse({ type: [PackageDto] })
+  listPackages(): Promise<PackageDto[]> {
+    return this.packages.list();
+  }
+
+  @Get(':applicationId/versions/:version')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'One package version' })
+  @ApiOkResponse({ type: PackageDto })
+  @ApiProblems(404)
+  getPackage(
+    @Param('applicationId') applicationId: string,
+    @Param('version') version: string,
+  ): Promise<PackageDto> {
+    return this.packages.get(applicationId, version);
+  }
+
+  @Delete(':applicationId/versions/:version')
+  @HttpCode(204)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
+  @ApiProblems(404, 409)
+  deletePackage(
+    @Param('applicationId') applicationId: string,
+    @Param('version') version: string,
+  ): Promise<void> {
+    return this.packages.remove(applicationId, version);
+  }
+}
+
+@ApiTags('Operator: deployments')
+@Controller('operator/v1/deployments')
+export class OperatorDeploymentsController {
+  constructor(private readonly deployments: DeploymentsService) {}
+
+  @Post()
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
+  })
+  @ApiCreatedResponse({ type: DeploymentDto })
+  @ApiProblems(404, 422)
+  createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
+    return this.deployments.create(body);
+  }
+
+  @Get()
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'List deployments' })
+  @ApiOkResponse({ type: [DeploymentDto] })
+  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentDto[]> {
+    return this.deployments.list(query.applicationId);
+  }
+
+  @Get(':id')
+  @OperatorAuth('viewer')
+  @ApiOperation({
+    summary: 'One deployment with every target: placement, reasons, digest, effective parameters',
+  })
+  @ApiOkResponse({ type: DeploymentDto })
+  @ApiProblems(404)
+  getDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentDto> {
+    return this.deployments.get(id);
+  }
+
+  @Patch(':id')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
+  })
+  @ApiOkResponse({ type: DeploymentDto })
+  @ApiProblems(404, 422)
+  updateDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: DeploymentPatchDto,
+  ): Promise<DeploymentDto> {
+    return this.deployments.patch(id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
+  @ApiAcceptedResponse()
+  @ApiProblems(404)
+  deleteDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    return this.deployments.remove(id);
+  }
+
+  @Put(':id/devices/:clientId/*deviceId/parameters')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Device-level parameter overrides for one target (layered over the deployment values)',
+  })
+  @ApiParam({ name: 'deviceId', description: 'May contain / (gateway hierarchy)' })
+  @ApiOkResponse({ type: DeploymentTargetDto })
+  @ApiProblems(404, 422)
+  setDeviceParameters(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('clientId') clientId: string,
+    @Param('deviceId') deviceId: string | string[],
+    @Body() body: ParameterOverridesDto,
+  ): Promise<DeploymentTargetDto> {
+    const device = Array.isArray(deviceId) ? deviceId.join('/') : deviceId;
+    return this.deployments.setOverrides(id, clientId, device, body.parameters);
+  }
+}

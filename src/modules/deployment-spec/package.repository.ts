@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { ApplicationPackage } from '../../generated/prisma/client.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
+
+export type PackageRow = ApplicationPackage;
+
+@Injectable()
+export class PackageRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Undefined when that (applicationId, version) exists already. */
+  async create(data: {
+    applicationId: string;
+    version: string;
+    name: string;
+    document: unknown;
+    source: Buffer;
+    contentType: string;
+    createdBy: string;
+  }): Promise<PackageRow | undefined> {
+    try {
+      return await this.prisma.applicationPackage.create({
+        data: {
+          ...data,
+          document: data.document as Prisma.InputJsonValue,
+          source: new Uint8Array(data.source),
+        },
+      });
+    } catch (error) {
+      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return undefined;
+      throw error;
+    }
+  }
+
+  findById(id: string): Promise<PackageRow | null> {
+    return this.prisma.applicationPackage.findUnique({ where: { id } });
+  }
+
+  find(applicationId: string, version: string): Promise<PackageRow | null> {
+    return this.prisma.applicationPackage.findUnique({
+      where: { applicationId_version: { applicationId, version } },
+    });
+  }
+
+  /** Versions of one application, newest first. */
+  versions(applicationId: string): Promise<PackageRow[]> {
+    return this.prisma.applicationPackage.findMany({
+      where: { applicationId },
+      orderBy: { createdAt: 'desc' },
+    });
+  }
+
+  list(): Promise<PackageRow[]> {
+    return this.prisma.applicationPackage.findMany({
+      orderBy: [{ applicationId: 'asc' }, { createdAt: 'desc' }],
+    });
+  }
+
+  delete(id: string): Promise<unknown> {
+    return this.prisma.applicationPackage.delete({ where: { id } });
+  }
+}

@@ -1,0 +1,117 @@
+import { Injectable } from '@nestjs/common';
+import { ConflictError, DomainError, InvalidRequestError } from '../../common/problem/domain-error.js';
+import { ProblemType } from '../../common/problem/problem-types.js';
+import { DeploymentRepository } from './deployment.repository.js';
+import { PackageNotFoundError } from './deployment-spec.errors.js';
+import type { ApplicationPackage } from './domain.js';
+import type { PackageDto } from './dto/package.dto.js';
+import { toPackageDto } from './deployment-spec.mapper.js';
+import { parseApplicationDescription } from './package/application-description.js';
+import { PackageRepository, type PackageRow } from './package.repository.js';
+
+/** Application packages (ApplicationDescriptions): validated on upload, versions kept, immutable once stored. */
+@Injectable()
+export class PackagesService {
+  private readonly parsed = new Map<string, ApplicationPackage>();
+
+  constructor(
+    private readonly packages: PackageRepository,
+    private readonly deployments: DeploymentRepository,
+  ) {}
+
+  async upload(source: Buffer, contentType: string | undefined, by: string): Promise<PackageDto> {
+    if (source.length === 0) {
+      throw new InvalidRequestError('The request needs an ApplicationDescription (margo.yaml) as its body');
+    }
+    const type = (contentType ?? '').split(';')[0].trim().toLowerCase();
+    const format = type === 'application/json' || type.endsWith('+json') ? 'json' : 'yaml';
+    const result = parseApplicationDescription(source.toString('utf8'), format);
+    if (!result.ok) {
+      throw new DomainError(
+        result.status,
+        result.status === 400 ? ProblemType.invalidRequest : ProblemType.semanticError,
+        result.status === 400 ? 'Invalid request' : 'Semantic error',
+        result.detail,
+        { errors: result.errors },
+      );
+    }
+    const row = await this.packages.create({
+      applicationId: result.pkg.applicationId,
+      version: result.pkg.version,
+      name: result.pkg.name,
+      document: result.document,
+      source,
+      contentType: format === 'json' ? 'application/json' : 'application/yaml',
+      createdBy: by,
+    });
+    if (!row) {
+      throw new ConflictError(
+        `Application ${result.pkg.applicationId} version ${result.pkg.version} exists already; publish a new version`,
+      );
+    }
+    this.parsed.set(row.id, result.pkg);
+    return toPackageDto(row, result.pkg, 0);
+  }
+
+  async list(): Promise<PackageDto[]> {
+    const rows = await this.packages.list();
+    return Promise.all(
+      rows.map(async (row) =>
+        toPackageDto(row, this.load(row), await this.deployments.countUsingPackage(row.id)),
+      ),
+    );
+  }
+
+  async get(applicationId: string, version: string): Promise<PackageDto> {
+    const row = await this.packages.find(applicationId, version);
+    if (!row) throw new PackageNotFoundError(`${applicationId} version ${version}`);
+    return toPackageDto(row, this.load(row), await this.deployments.countUsingPackage(row.id));
+  }
+
+  /** Refused (409) while a deployment uses the version. */
+  async remove(applicationId: string, version: string): Promise<void> {
+    const row = await this.packages.find(applicationId, version);
+    if (!row) throw new PackageNotFoundError(`${applicationId} version ${version}`);
+    const users = await this.deployments.countUsingPackage(row.id);
+    if (users > 0) {
+      throw new ConflictError(
+        `${users} deployment(s) use ${applicationId} version ${version}; delete or move them first`,
+      );
+    }
+    await this.packages.delete(row.id);
+    this.parsed.delete(row.id);
+  }
+
+  /** The version to deploy: the given one, else the newest. */
+  async resolve(
+    applicationId: string,
+    version?: string,
+  ): Promise<{ row: PackageRow; pkg: ApplicationPackage }> {
+    const row = version
+      ? await this.packages.find(applicationId, version)
+      : (await this.packages.versions(applicationId))[0];
+    if (!row) throw new PackageNotFoundError(version ? `${applicationId} version ${version}` : applicationId);
+    return { row, pkg: this.load(row) };
+  }
+
+  async byId(packageId: string): Promise<{ row: PackageRow; pkg: ApplicationPackage }> {
+    const row = await this.packages.findById(packageId);
+    if (!row) throw new PackageNotFoundError(packageId);
+    return { row, pkg: this.load(row) };
+  }
+
+  /** Packages are immutable: parse once per process. */
+  private load(row: PackageRow): ApplicationPackage {
+    let pkg = this.parsed.get(row.id);
+    if (!pkg) {
+      const result = parseApplicationDescription(
+        Buffer.from(row.source).toString('utf8'),
+        row.contentType === 'application/json' ? 'json' : 'yaml',
+      );
+      if (!result.ok) throw new Error(`stored package ${row.id} no longer validates: ${result.detail}`);
+      pkg = result.pkg;
+      this.parsed.set(row.id, pkg);
+    }
+    return pkg;
+  }
+}
