@@ -14,6 +14,7 @@ import { StatusModule } from './modules/status/status.module.js';
 export class AppModule {
   /** `extraModules`: for tests that mount probe routes behind the real guards. */
   static forRoot(config: AppConfig, extraModules: (Type | DynamicModule)[] = []): DynamicModule {
+    const deploymentSpec = DeploymentSpecModule.forRoot(config.roles);
     return {
       module: AppModule,
       imports: [
@@ -25,8 +26,8 @@ export class AppModule {
         HealthModule,
         EnrollmentModule,
         // also brings DeviceCapabilityModule, whose recompute queue it consumes
-        DeploymentSpecModule.forRoot(config.roles),
-        StatusModule,
+        deploymentSpec,
+        StatusModule.forRoot(deploymentSpec),
         ...extraModules,
       ],
     };

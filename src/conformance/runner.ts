@@ -98,6 +98,10 @@ export const DEFAULT_REQUIRED: readonly string[] = [
   'step-3.6',
   'step-6.2',
   'step-6.3',
+  // deployment status (issue 7)
+  'wfm-core-status-1',
+  'step-3.7',
+  'step-6.5',
 ];
 
 /** The device-API fallback's answer for an authenticated request to a route that is not built yet. */

@@ -40,6 +40,10 @@ const REQUIRED_NOW = [
   'step-3.6',
   'step-6.2',
   'step-6.3',
+  // deployment status (issue 7)
+  'wfm-core-status-1',
+  'step-3.7',
+  'step-6.5',
 ];
 
 describe('conformance runner against the real service', () => {

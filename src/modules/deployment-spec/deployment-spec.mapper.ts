@@ -3,6 +3,7 @@ import type { DeploymentRow, TargetRow } from './deployment.repository.js';
 import type { DeploymentDto, DeploymentTargetDto, EffectiveParameterDto } from './dto/deployment.dto.js';
 import type { PackageDto } from './dto/package.dto.js';
 import type { PackageRow } from './package.repository.js';
+import type { TargetStatusView } from './target-status.port.js';
 import { effectiveParameters } from './package/parameter-values.js';
 import { formatBytes } from '../device-capability/quantity.js';
 
@@ -54,8 +55,10 @@ export function toTargetDto(
   row: TargetRow,
   pkg: ApplicationPackage,
   deploymentParameters: Record<string, JsonValue>,
+  view?: TargetStatusView,
 ): DeploymentTargetDto {
   return {
+    ...(view ? { status: view.status, derivedState: view.derivedState } : {}),
     clientId: row.clientExternalId,
     deviceId: row.deviceId,
     deploymentId: row.id,
@@ -79,6 +82,7 @@ export function toDeploymentDto(
   pkg: ApplicationPackage,
   target: Record<string, unknown>,
   targets: TargetRow[],
+  views: Map<string, TargetStatusView> = new Map(),
 ): DeploymentDto {
   const parameters = row.parameters as Record<string, JsonValue>;
   return {
@@ -91,7 +95,7 @@ export function toDeploymentDto(
     target,
     onCapabilityLoss: row.onCapabilityLoss,
     revision: row.revision,
-    targets: targets.map((t) => toTargetDto(t, pkg, parameters)),
+    targets: targets.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

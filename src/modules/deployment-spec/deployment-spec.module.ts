@@ -27,13 +27,10 @@ import { LegacyStateController, Rc3StateController } from './state.controller.js
 @Module({})
 export class DeploymentSpecModule {
   static forRoot(roles: AppConfig['roles']): DynamicModule {
+    const deviceCapability = DeviceCapabilityModule.forRoot(roles);
     return {
       module: DeploymentSpecModule,
-      imports: [
-        EnrollmentModule,
-        DeviceCapabilityModule.forRoot(roles),
-        QueueModule.registerQueue(RECOMPUTE_QUEUE),
-      ],
+      imports: [EnrollmentModule, deviceCapability, QueueModule.registerQueue(RECOMPUTE_QUEUE)],
       controllers: [
         Rc3StateController,
         LegacyStateController,
@@ -51,7 +48,7 @@ export class DeploymentSpecModule {
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),
       ],
-      exports: [ManifestService, DeploymentsService],
+      exports: [ManifestService, DeploymentsService, deviceCapability],
     };
   }
 }

@@ -76,6 +76,22 @@ export class DeploymentRepository {
     return this.prisma.deploymentTarget.findMany({ where: { clientId, deviceId } });
   }
 
+  findTargetById(id: string): Promise<TargetRow | null> {
+    return this.prisma.deploymentTarget.findUnique({ where: { id } });
+  }
+
+  async liveTargets(): Promise<(TargetRow & { applicationId: string })[]> {
+    const rows = await this.prisma.deploymentTarget.findMany({ where: { placement: { not: 'removed' } } });
+    const deployments = await this.prisma.deployment.findMany({
+      where: { deletedAt: null },
+      select: { id: true, applicationId: true },
+    });
+    const apps = new Map(deployments.map((d) => [d.id, d.applicationId]));
+    return rows
+      .filter((r) => apps.has(r.deploymentId))
+      .map((r) => ({ ...r, applicationId: apps.get(r.deploymentId)! }));
+  }
+
   findTarget(
     deploymentId: string,
     clientId: string,
@@ -144,12 +160,114 @@ export class DeploymentRepository {
        ORDER BY t.id`;
   }
 
-  markInManifest(clientId: string, ids: string[], version: bigint, db: Db = this.prisma): Promise<unknown> {
+  /** Records which targets the manifest `version` lists, and where their current digest first appeared. */
+  markInManifest(
+    clientId: string,
+    ids: string[],
+    changedIds: string[],
+    version: bigint,
+    db: Db = this.prisma,
+  ): Promise<unknown> {
     return db.$executeRaw`
       UPDATE deployment_target
          SET in_manifest = (id = ANY(${ids}::uuid[])),
-             manifest_version = CASE WHEN id = ANY(${ids}::uuid[]) THEN ${version} ELSE manifest_version END
+             manifest_version = CASE WHEN id = ANY(${ids}::uuid[]) THEN ${version} ELSE manifest_version END,
+             digest_since_version = CASE WHEN id = ANY(${changedIds}::uuid[]) THEN ${version} ELSE digest_since_version END
        WHERE client_id = ${clientId}::uuid`;
+  }
+
+  /** The existing targets of a deployment on these devices. */
+  async targetsFor(
+    deploymentId: string,
+    keys: { clientId: string; deviceId: string }[],
+  ): Promise<TargetRow[]> {
+    if (keys.length === 0) return [];
+    return this.prisma.$queryRaw<TargetRow[]>`
+      SELECT t.id, t.deployment_id AS "deploymentId", t.client_id AS "clientId", t.client_external_id AS "clientExternalId",
+             t.device_id AS "deviceId", t.placement, t.reasons, t.profile_id AS "profileId", t.overrides,
+             t.locked_immutable AS "lockedImmutable", t.digest, t.size_bytes AS "sizeBytes", t.cores,
+             t.memory_bytes AS "memoryBytes", t.storage_bytes AS "storageBytes", t.in_manifest AS "inManifest",
+             t.digest_since_version AS "digestSinceVersion", t.rendered_revision AS "renderedRevision",
+             t.manifest_version AS "manifestVersion", t.created_at AS "createdAt", t.updated_at AS "updatedAt"
+        FROM deployment_target t
+        JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
+          ON t.client_id = k.client_id AND t.device_id = k.device_id
+       WHERE t.deployment_id = ${deploymentId}::uuid`;
+  }
+
+  /** Capacity placed on these devices by other deployments (co-location), keyed `clientId|deviceId`. */
+  async loadsOn(
+    keys: { clientId: string; deviceId: string }[],
+    exceptDeployment: string,
+  ): Promise<Map<string, { cores: number; memoryBytes: bigint; storageBytes: bigint }>> {
+    if (keys.length === 0) return new Map();
+    const rows = await this.prisma.$queryRaw<
+      { clientId: string; deviceId: string; cores: number; memory: bigint; storage: bigint }[]
+    >`
+      SELECT t.client_id AS "clientId", t.device_id AS "deviceId", sum(t.cores)::float8 AS cores,
+             sum(t.memory_bytes)::bigint AS memory, sum(t.storage_bytes)::bigint AS storage
+        FROM deployment_target t
+        JOIN deployment d ON d.id = t.deployment_id AND d.deleted_at IS NULL
+        JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
+          ON t.client_id = k.client_id AND t.device_id = k.device_id
+       WHERE t.placement = 'placed' AND t.deployment_id <> ${exceptDeployment}::uuid
+       GROUP BY t.client_id, t.device_id`;
+    return new Map(
+      rows.map((r) => [
+        `${r.clientId}|${r.deviceId}`,
+        { cores: r.cores, memoryBytes: r.memory, storageBytes: r.storage },
+      ]),
+    );
+  }
+
+  /** Creates `pending-recompute` targets that do not exist yet (the first insert wins the id). */
+  async insertPending(
+    deploymentId: string,
+    keys: { clientId: string; deviceId: string; clientExternalId: string }[],
+  ): Promise<void> {
+    if (keys.length === 0) return;
+    await this.prisma.$executeRaw`
+      INSERT INTO deployment_target (id, deployment_id, client_id, client_external_id, device_id, placement, created_at, updated_at)
+      SELECT gen_random_uuid(), ${deploymentId}::uuid, v.client_id, v.client_external_id, v.device_id, 'pending-recompute', now(), now()
+        FROM unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.clientExternalId)}::text[],
+                    ${keys.map((k) => k.deviceId)}::text[]) AS v(client_id, client_external_id, device_id)
+      ON CONFLICT (deployment_id, client_id, device_id) DO NOTHING`;
+  }
+
+  /** Writes many targets in one statement; id, overrides and a fixed lockedImmutable are never overwritten. */
+  async upsertTargets(
+    rows: (TargetWrite & {
+      id: string;
+      deploymentId: string;
+      clientId: string;
+      clientExternalId: string;
+      deviceId: string;
+    })[],
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+    await this.prisma.$executeRaw`
+      INSERT INTO deployment_target (id, deployment_id, client_id, client_external_id, device_id, placement, reasons, profile_id,
+                                     digest, size_bytes, cores, memory_bytes, storage_bytes, rendered_revision, locked_immutable,
+                                     created_at, updated_at)
+      SELECT v.id, v.deployment_id, v.client_id, v.client_external_id, v.device_id, v.placement, v.reasons::jsonb, v.profile_id,
+             v.digest, v.size_bytes, v.cores, v.memory_bytes, v.storage_bytes, v.rendered_revision, v.locked_immutable::jsonb,
+             now(), now()
+        FROM unnest(${col((r) => r.id)}::uuid[], ${col((r) => r.deploymentId)}::uuid[], ${col((r) => r.clientId)}::uuid[],
+                    ${col((r) => r.clientExternalId)}::text[], ${col((r) => r.deviceId)}::text[], ${col((r) => r.placement)}::text[],
+                    ${col((r) => JSON.stringify(r.reasons))}::text[], ${col((r) => r.profileId)}::text[], ${col((r) => r.digest)}::text[],
+                    ${col((r) => r.sizeBytes)}::int[], ${col((r) => r.cores)}::float8[], ${col((r) => r.memoryBytes)}::bigint[],
+                    ${col((r) => r.storageBytes)}::bigint[], ${col((r) => r.renderedRevision)}::int[],
+                    ${col((r) => (r.lockedImmutable === undefined ? null : JSON.stringify(r.lockedImmutable)))}::text[])
+          AS v(id, deployment_id, client_id, client_external_id, device_id, placement, reasons, profile_id, digest, size_bytes,
+               cores, memory_bytes, storage_bytes, rendered_revision, locked_immutable)
+      ON CONFLICT (deployment_id, client_id, device_id) DO UPDATE
+         SET placement = excluded.placement, reasons = excluded.reasons, profile_id = excluded.profile_id,
+             digest = excluded.digest, size_bytes = excluded.size_bytes, cores = excluded.cores,
+             memory_bytes = excluded.memory_bytes, storage_bytes = excluded.storage_bytes,
+             rendered_revision = excluded.rendered_revision,
+             locked_immutable = coalesce(deployment_target.locked_immutable, excluded.locked_immutable),
+             updated_at = now()`;
   }
 
   /** Load already placed on a device by other targets (co-location). */

@@ -1,9 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { ClientsService } from '../enrollment/clients.service.js';
 import type { ApplicationPackage, JsonValue } from './domain.js';
-import { type DeploymentRow, DeploymentRepository } from './deployment.repository.js';
+import { type DeploymentRow, DeploymentRepository, type TargetRow } from './deployment.repository.js';
 import { DeploymentNotFoundError } from './deployment-spec.errors.js';
 import { DeploymentJobs } from './deployment-spec.jobs.js';
 import { toDeploymentDto, toTargetDto } from './deployment-spec.mapper.js';
@@ -17,6 +18,7 @@ import type {
 import { effectiveParameters, validateParameterValues } from './package/parameter-values.js';
 import { PackagesService } from './packages.service.js';
 import type { Selector } from './recompute.service.js';
+import { TARGET_STATUS, type TargetStatusPort, type TargetStatusView } from './target-status.port.js';
 
 const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
@@ -31,7 +33,17 @@ export class DeploymentsService {
     private readonly packages: PackagesService,
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
+    private readonly moduleRef: ModuleRef,
   ) {}
+
+  /** The status module's view, looked up lazily (it depends on this module, so no constructor injection). */
+  private statusPort(): TargetStatusPort | undefined {
+    try {
+      return this.moduleRef.get<TargetStatusPort>(TARGET_STATUS, { strict: false });
+    } catch {
+      return undefined;
+    }
+  }
 
   async create(input: DeploymentCreateDto): Promise<DeploymentDto> {
     const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
@@ -160,7 +172,34 @@ export class DeploymentsService {
         deviceId: row.targetDeviceId,
       };
     }
-    return toDeploymentDto(row, pkgRow, pkg, target, targets);
+    const port = this.statusPort();
+    const views = port ? await port.viewOf(targets) : new Map<string, TargetStatusView>();
+    return toDeploymentDto(row, pkgRow, pkg, target, targets, views);
+  }
+
+  /** For the status module: the target a device reports on (by its ApplicationDeployment id), or null. */
+  async targetForStatus(
+    clientId: string,
+    targetId: string,
+  ): Promise<{ target: TargetRow; components: string[] } | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(targetId)) return null;
+    const target = await this.deployments.findTargetById(targetId);
+    if (!target || target.clientId !== clientId) return null;
+    const deployment = await this.deployments.findById(target.deploymentId);
+    if (!deployment) return { target, components: [] };
+    const { pkg } = await this.packages.byId(deployment.packageId);
+    const profile = pkg.profiles.find((p) => p.id === target.profileId);
+    return { target, components: profile?.componentNames ?? [] };
+  }
+
+  /** For the status module: a client's external id. */
+  clientRef(id: string) {
+    return this.clients.findRef(id);
+  }
+
+  /** For the status module: every live target with its operator deployment and application. */
+  allTargets(): Promise<(TargetRow & { applicationId: string })[]> {
+    return this.deployments.liveTargets();
   }
 
   private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {

@@ -29,6 +29,18 @@ export class ManifestRepository {
       ON CONFLICT (client_id, digest) DO NOTHING`;
   }
 
+  /** Stores many rendered documents in one statement (idempotent per (client, digest)). */
+  async saveDocuments(
+    docs: { clientId: string; digest: string; deploymentId: string; bytes: Buffer }[],
+  ): Promise<void> {
+    if (docs.length === 0) return;
+    await this.prisma.$executeRaw`
+      INSERT INTO rendered_document (client_id, digest, deployment_target_id, bytes)
+      SELECT * FROM unnest(${docs.map((d) => d.clientId)}::uuid[], ${docs.map((d) => d.digest)}::text[],
+                           ${docs.map((d) => d.deploymentId)}::uuid[], ${docs.map((d) => d.bytes)}::bytea[])
+      ON CONFLICT (client_id, digest) DO NOTHING`;
+  }
+
   async document(clientId: string, digest: string): Promise<{ deploymentId: string; bytes: Buffer } | null> {
     const row = await this.prisma.renderedDocument.findUnique({
       where: { clientId_digest: { clientId, digest } },
@@ -53,6 +65,10 @@ export class ManifestRepository {
 
   manifest(clientId: string, db: Db = this.prisma): Promise<ClientManifestRow | null> {
     return db.clientManifest.findUnique({ where: { clientId } });
+  }
+
+  manifestsOf(clientIds: string[]): Promise<ClientManifestRow[]> {
+    return this.prisma.clientManifest.findMany({ where: { clientId: { in: clientIds } } });
   }
 
   /** The manifest row locked for the rest of the transaction (serialises version bumps per client). */

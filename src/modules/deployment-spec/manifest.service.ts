@@ -90,6 +90,12 @@ export class ManifestService implements OnModuleDestroy {
     return { status: 200, etag, version: row.version, body: Buffer.from(row.body) };
   }
 
+  /** For the status module: current version and last poll per client. */
+  async pollFacts(clientIds: string[]): Promise<Map<string, { version: bigint; lastPolledAt: Date | null }>> {
+    const rows = await this.manifests.manifestsOf(clientIds);
+    return new Map(rows.map((r) => [r.clientId, { version: r.version, lastPolledAt: r.lastPolledAt }]));
+  }
+
   /** The stored YAML of one of the caller's deployments (404 `#deployment-not-found` otherwise, D11). */
   async document(client: ClientScope, deploymentId: string, digest: string): Promise<Buffer> {
     if (!DIGEST.test(digest)) throw new DeploymentDocumentNotFoundError(deploymentId, digest);
@@ -158,9 +164,12 @@ export class ManifestService implements OnModuleDestroy {
         ...entries.map((e) => e.digest),
         ...(bundle ? [bundle.digest] : []),
       ]);
+      const before = new Set((current?.contentKey ?? '').split(','));
+      const changed = entries.filter((e) => !before.has(`${e.id}@${e.digest}`)).map((e) => e.id);
       await this.deployments.markInManifest(
         client.id,
         entries.map((e) => e.id),
+        changed,
         version,
         tx,
       );

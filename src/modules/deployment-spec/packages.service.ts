@@ -13,6 +13,7 @@ import { PackageRepository, type PackageRow } from './package.repository.js';
 @Injectable()
 export class PackagesService {
   private readonly parsed = new Map<string, ApplicationPackage>();
+  private readonly rows = new Map<string, PackageRow>();
 
   constructor(
     private readonly packages: PackageRepository,
@@ -80,6 +81,7 @@ export class PackagesService {
     }
     await this.packages.delete(row.id);
     this.parsed.delete(row.id);
+    this.rows.delete(row.id);
   }
 
   /** The version to deploy: the given one, else the newest. */
@@ -94,9 +96,13 @@ export class PackagesService {
     return { row, pkg: this.load(row) };
   }
 
+  /** Package versions are immutable rows: cached per process once read (deleted ones drop out). */
   async byId(packageId: string): Promise<{ row: PackageRow; pkg: ApplicationPackage }> {
+    const cached = this.rows.get(packageId);
+    if (cached) return { row: cached, pkg: this.load(cached) };
     const row = await this.packages.findById(packageId);
     if (!row) throw new PackageNotFoundError(packageId);
+    this.rows.set(packageId, row);
     return { row, pkg: this.load(row) };
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { sha256Digest } from '../../client/digest.js';
 import { ClientsService, type ClientRef } from '../enrollment/clients.service.js';
@@ -71,14 +72,16 @@ export class RecomputeService {
 
   /** After a capability change or deletion of one device. */
   async recomputeDevice(clientId: string, deviceId: string): Promise<void> {
-    const [facts] = await this.capabilities.facts([{ clientId, deviceId }]);
+    const key = { clientId, deviceId };
+    const facts = new Map(
+      (await this.capabilities.facts([key])).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
+    );
     const candidates = await this.deployments.candidatesForDevice(clientId, deviceId);
     const existing = await this.deployments.targetsOfDevice(clientId, deviceId);
     const ids = new Set([...candidates.map((d) => d.id), ...existing.map((t) => t.deploymentId)]);
     for (const id of ids) {
       const deployment = candidates.find((d) => d.id === id) ?? (await this.deployments.findById(id));
-      if (!deployment) continue;
-      await this.placeTarget(deployment, facts, { clientId, deviceId });
+      if (deployment) await this.placeTargets(deployment, [key], facts);
     }
     await this.rebuild(clientId);
   }
@@ -121,7 +124,7 @@ export class RecomputeService {
     await this.jobs.recomputeBatches(deploymentId, [...devices.values()]);
   }
 
-  /** One batch of a deployment's devices (at most BATCH_SIZE). */
+  /** One batch of a deployment's devices (at most BATCH_SIZE): bulk reads, per-device placement, bulk writes. */
   async recomputeBatch(
     deploymentId: string,
     devices: { clientId: string; deviceId: string }[],
@@ -131,23 +134,8 @@ export class RecomputeService {
     const facts = new Map(
       (await this.capabilities.facts(devices)).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
     );
-    const clients = new Set<string>();
-    for (const key of devices) {
-      try {
-        if (await this.placeTarget(deployment, facts.get(`${key.clientId}|${key.deviceId}`), key)) {
-          clients.add(key.clientId);
-        }
-      } catch (error) {
-        // one device never blocks the others; its target stays as it was and a later run retries
-        this.logger.error({
-          msg: 'recomputation of one target failed',
-          deploymentId,
-          deviceId: key.deviceId,
-          error: String(error),
-        });
-      }
-    }
-    await this.jobs.rebuildManifests(clients);
+    const changed = await this.placeTargets(deployment, devices, facts);
+    await this.jobs.rebuildManifests(changed);
   }
 
   async rebuild(clientId: string): Promise<void> {
@@ -156,20 +144,98 @@ export class RecomputeService {
   }
 
   /**
-   * Places one (deployment, device) and renders it when placed. Returns true when the target changed
-   * in a way that may change the client's manifest.
+   * Places a deployment on devices and renders it where placed. Returns the clients whose manifest
+   * may change. One device failing (e.g. a rendering error) is logged and skipped.
    */
-  async placeTarget(
+  async placeTargets(
     deployment: DeploymentRow,
+    keys: { clientId: string; deviceId: string }[],
+    facts: Map<string, DeviceFacts>,
+  ): Promise<Set<string>> {
+    const { pkg } = await this.packages.byId(deployment.packageId);
+    const keyOf = (k: { clientId: string; deviceId: string }) => `${k.clientId}|${k.deviceId}`;
+    const existing = new Map(
+      (await this.deployments.targetsFor(deployment.id, keys)).map((t) => [keyOf(t), t]),
+    );
+    const loads = await this.deployments.loadsOn(keys, deployment.id);
+    await this.loadClientRefs(keys.map((k) => k.clientId));
+    // A new target gets its id (the ApplicationDeployment id, rendered into the YAML) from the row that
+    // wins the insert, so that concurrent recomputations of one device agree on it.
+    const fresh = keys.filter(
+      (k) =>
+        !existing.has(keyOf(k)) &&
+        this.wouldPlace(deployment, pkg, facts.get(keyOf(k)), k, loads.get(keyOf(k))),
+    );
+    if (fresh.length > 0) {
+      await this.deployments.insertPending(
+        deployment.id,
+        fresh.map((k) => ({ ...k, clientExternalId: this.clientCache.get(k.clientId)?.externalId ?? '' })),
+      );
+      for (const t of await this.deployments.targetsFor(deployment.id, fresh)) existing.set(keyOf(t), t);
+    }
+    const writes: Parameters<DeploymentRepository['upsertTargets']>[0] = [];
+    const docs: { clientId: string; digest: string; deploymentId: string; bytes: Buffer }[] = [];
+    const changed = new Set<string>();
+    for (const key of keys) {
+      const k = `${key.clientId}|${key.deviceId}`;
+      try {
+        const decision = this.decide(deployment, pkg, facts.get(k), key, existing.get(k), loads.get(k));
+        if (!decision) continue;
+        writes.push(decision.write);
+        if (decision.doc) docs.push(decision.doc);
+        if (decision.changed) changed.add(key.clientId);
+      } catch (error) {
+        this.logger.error({
+          msg: 'recomputation of one target failed',
+          deploymentId: deployment.id,
+          deviceId: key.deviceId,
+          error: String(error),
+        });
+      }
+    }
+    await this.manifests.saveDocuments(docs);
+    await this.deployments.upsertTargets(writes);
+    return changed;
+  }
+
+  private wouldPlace(
+    deployment: DeploymentRow,
+    pkg: ApplicationPackage,
     facts: DeviceFacts | undefined,
     key: { clientId: string; deviceId: string },
-  ): Promise<boolean> {
-    const existing = await this.deployments.findTarget(deployment.id, key.clientId, key.deviceId);
-    const targetKey = { deploymentId: deployment.id, ...key };
+    load: { cores: number; memoryBytes: bigint; storageBytes: bigint } | undefined,
+  ): boolean {
+    if (!facts || !this.clientCache.get(key.clientId)) return false;
     const selector = deployment.selector as Selector | null;
-    const client = await this.clientRef(key.clientId);
-    if (!client) return false;
-    const base = {
+    if (
+      !selector &&
+      (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
+    )
+      {return false;}
+    if (selector && !selectorMatches(selector, facts)) return false;
+    const load0 = load ?? { cores: 0, memoryBytes: 0n, storageBytes: 0n };
+    return placePackage(pkg.profiles, facts, load0, deployment.profileId ?? undefined).placeable;
+  }
+
+  /** The new state of one target (pure but for rendering), or undefined when nothing is to be written. */
+  private decide(
+    deployment: DeploymentRow,
+    pkg: ApplicationPackage,
+    facts: DeviceFacts | undefined,
+    key: { clientId: string; deviceId: string },
+    existing: TargetRow | undefined,
+    load: { cores: number; memoryBytes: bigint; storageBytes: bigint } | undefined,
+  ) {
+    const client = this.clientCache.get(key.clientId);
+    if (!client) return undefined;
+    const selector = deployment.selector as Selector | null;
+    const ident = {
+      id: existing?.id ?? randomUUID(),
+      deploymentId: deployment.id,
+      ...key,
+      clientExternalId: client.externalId,
+    };
+    const keep = {
       profileId: existing?.profileId ?? null,
       digest: existing?.digest ?? null,
       sizeBytes: existing?.sizeBytes ?? null,
@@ -178,64 +244,64 @@ export class RecomputeService {
       storageBytes: 0n,
       renderedRevision: existing?.renderedRevision ?? null,
     };
-
     if (!facts) {
-      if (existing && existing.placement === 'removed') return false;
+      if (existing?.placement === 'removed') return undefined;
       const reason = existing
         ? 'the device was removed by its client'
         : 'the device has not reported its capabilities yet';
-      await this.deployments.upsertTarget(targetKey, client.externalId, {
-        ...base,
+      const write = {
+        ...ident,
+        ...keep,
+        digest: null,
         placement: existing ? 'removed' : 'not-placeable',
         reasons: [reason],
-        digest: null,
-      });
-      return existing !== null;
+      };
+      return { write, changed: existing !== undefined };
     }
-    const directOther =
-      !selector && (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId);
-    if (directOther) return false; // not this deployment's device
+    if (
+      !selector &&
+      (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
+    ) {
+      return undefined; // not this deployment's device
+    }
     if (selector && !selectorMatches(selector, facts)) {
-      if (!existing || existing.placement === 'removed') return false;
-      await this.deployments.upsertTarget(targetKey, client.externalId, {
-        ...base,
-        placement: 'not-placeable',
-        reasons: [
-          `the device no longer matches the deployment's selector (on capability loss: ${deployment.onCapabilityLoss})`,
-        ],
-      });
-      return true;
+      if (!existing || existing.placement === 'removed') return undefined;
+      const reasons = [
+        `the device no longer matches the deployment's selector (on capability loss: ${deployment.onCapabilityLoss})`,
+      ];
+      return { write: { ...ident, ...keep, placement: 'not-placeable', reasons }, changed: true };
     }
-
-    const { pkg } = await this.packages.byId(deployment.packageId);
-    const load = await this.deployments.loadOnDevice(key.clientId, key.deviceId, deployment.id);
-    const result = placePackage(pkg.profiles, facts, load, deployment.profileId ?? undefined);
+    const result = placePackage(
+      pkg.profiles,
+      facts,
+      load ?? { cores: 0, memoryBytes: 0n, storageBytes: 0n },
+      deployment.profileId ?? undefined,
+    );
     if (!result.placeable) {
-      const unchanged =
+      const reasons = result.reasons.length ? result.reasons : ['no deployment profile fits this device'];
+      if (
         existing?.placement === 'not-placeable' &&
-        JSON.stringify(existing.reasons) === JSON.stringify(result.reasons);
-      if (unchanged) return false;
-      await this.deployments.upsertTarget(targetKey, client.externalId, {
-        ...base,
-        placement: 'not-placeable',
-        reasons: result.reasons.length ? result.reasons : ['no deployment profile fits this device'],
-      });
-      return true;
+        JSON.stringify(existing.reasons) === JSON.stringify(reasons)
+      ) {
+        return undefined;
+      }
+      return { write: { ...ident, ...keep, placement: 'not-placeable', reasons }, changed: true };
     }
-
-    const target =
-      existing ??
-      (await this.deployments.upsertTarget(targetKey, client.externalId, {
-        ...base,
-        placement: 'pending-recompute',
-        reasons: [],
-      }));
     const profile = pkg.profiles.find((p) => p.id === result.profileId)!;
-    const bytes = this.render(deployment, pkg, target, profile.id, key.deviceId, client.profile === 'legacy');
+    const overrides = (existing?.overrides ?? {}) as Record<string, JsonValue>;
+    const bytes = this.render(
+      deployment,
+      pkg,
+      ident.id,
+      overrides,
+      profile.id,
+      key.deviceId,
+      client.profile === 'legacy',
+    );
     const digest = sha256Digest(bytes);
-    await this.manifests.saveDocument(key.clientId, digest, target.id, bytes);
     const req = profile.requirements;
-    await this.deployments.upsertTarget(targetKey, client.externalId, {
+    const write = {
+      ...ident,
       placement: 'placed',
       reasons: result.reasons,
       profileId: profile.id,
@@ -245,27 +311,29 @@ export class RecomputeService {
       memoryBytes: req.memoryBytes ?? 0n,
       storageBytes: req.storageBytes ?? 0n,
       renderedRevision: deployment.revision,
-      lockedImmutable: target.lockedImmutable ?? this.immutableValues(pkg, deployment, target),
-    });
-    return existing?.placement !== 'placed' || existing.digest !== digest || !existing.inManifest;
+      lockedImmutable: existing?.lockedImmutable ?? this.immutableValues(pkg, deployment, overrides),
+    };
+    const changed = existing?.placement !== 'placed' || existing.digest !== digest || !existing.inManifest;
+    return { write, doc: { clientId: key.clientId, digest, deploymentId: ident.id, bytes }, changed };
   }
 
   private render(
     deployment: DeploymentRow,
     pkg: ApplicationPackage,
-    target: TargetRow,
+    id: string,
+    overrides: Record<string, JsonValue>,
     profileId: string,
     deviceId: string,
     legacy: boolean,
   ): Buffer {
     const parameters = effectiveParameters(pkg, [
       deployment.parameters as Record<string, JsonValue>,
-      target.overrides as Record<string, JsonValue>,
+      overrides,
     ]);
     return renderApplicationDeployment({
-      id: target.id,
+      id,
       applicationId: pkg.applicationId,
-      name: `${k8sName(pkg.applicationId, 54)}-${target.id.slice(0, 8)}`,
+      name: `${k8sName(pkg.applicationId, 54)}-${id.slice(0, 8)}`,
       namespace: k8sName(`margo-${pkg.applicationId}`, 63),
       deviceId,
       profile: pkg.profiles.find((p) => p.id === profileId)!,
@@ -281,12 +349,12 @@ export class RecomputeService {
   private immutableValues(
     pkg: ApplicationPackage,
     deployment: DeploymentRow,
-    target: TargetRow,
+    overrides: Record<string, JsonValue>,
   ): Record<string, JsonValue> {
     const immutable = new Set(pkg.settings.filter((s) => s.immutable).map((s) => s.parameter));
     const effective = effectiveParameters(pkg, [
       deployment.parameters as Record<string, JsonValue>,
-      target.overrides as Record<string, JsonValue>,
+      overrides,
     ]);
     return Object.fromEntries(
       Object.entries(effective)
@@ -296,6 +364,12 @@ export class RecomputeService {
   }
 
   private readonly clientCache = new Map<string, ClientRef | null>();
+
+  private async loadClientRefs(ids: string[]): Promise<void> {
+    for (const id of new Set(ids)) {
+      if (!this.clientCache.has(id)) this.clientCache.set(id, await this.clients.findRef(id));
+    }
+  }
 
   private async clientRef(clientId: string): Promise<ClientRef | null> {
     if (!this.clientCache.has(clientId)) this.clientCache.set(clientId, await this.clients.findRef(clientId));

@@ -120,6 +120,11 @@ export class ClientRepository {
        WHERE c.id = v.id AND (c.last_seen_at IS NULL OR c.last_seen_at < v.at)`;
   }
 
+  async settingsOf(clientIds: string[]): Promise<Map<string, ClientSettingsRow>> {
+    const rows = await this.prisma.clientSettings.findMany({ where: { clientId: { in: clientIds } } });
+    return new Map(rows.map((r) => [r.clientId, r]));
+  }
+
   findSettings(clientId: string): Promise<ClientSettingsRow | null> {
     return this.prisma.clientSettings.findUnique({ where: { clientId } });
   }

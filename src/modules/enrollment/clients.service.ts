@@ -136,6 +136,13 @@ export class ClientsService {
     return row ? { id: row.id, externalId: row.externalId, profile: row.profile } : null;
   }
 
+  /** For other modules: effective polling/downtime settings of clients (by internal id). */
+  async effectiveSettings(ids: string[]): Promise<Map<string, ClientSettingsDto>> {
+    const fleet = await this.clients.fleetSettings();
+    const own = await this.clients.settingsOf(ids);
+    return new Map(ids.map((id) => [id, toClientSettingsDto(own.get(id) ?? null, fleet)]));
+  }
+
   private async decide(clientId: string, to: 'active' | 'rejected', from: string[]): Promise<ClientDto> {
     const row = await this.resolve(clientId, 'legacy');
     if (row.state === to) return this.dto(row);

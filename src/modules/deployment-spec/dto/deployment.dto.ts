@@ -172,6 +172,17 @@ export class DeploymentTargetDto {
   manifestVersion!: string | null;
   @ApiProperty({ type: () => [EffectiveParameterDto] }) parameters!: EffectiveParameterDto[];
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiPropertyOptional({
+    description: 'Last status the device reported for this ApplicationDeployment',
+    nullable: true,
+    type: 'object',
+    additionalProperties: true,
+  })
+  status?: Record<string, unknown> | null;
+  @ApiPropertyOptional({
+    enum: ['in-sync', 'lagging', 'failed', 'installing', 'removed', 'unknown', 'stale'],
+  })
+  derivedState?: string;
 }
 
 export class DeploymentDto {

@@ -1,0 +1,152 @@
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { Response } from 'express';
+import { Gauge } from 'prom-client';
+import { InvalidRequestError, ServiceUnavailableError } from '../../common/problem/domain-error.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import type { EventStreamQueryDto, OperatorEventDto } from './dto/operator-event.dto.js';
+import { type EventFilter, EventLogService, type OperatorEvent } from './event-log.service.js';
+
+/** Browsers wait this long before reconnecting (sent as `retry:`). */
+export const RETRY_MS = 3_000;
+/** A comment line this often keeps proxies and load balancers from closing an idle stream. */
+export const HEARTBEAT_MS = 15_000;
+/** A reader this far behind is disconnected; it resumes with Last-Event-ID, so nothing is lost. */
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
+
+export interface StreamRequest {
+  filter: EventFilter;
+  afterId?: bigint;
+}
+
+/** The JSON an SSE `data:` line carries. */
+export function toEventDto(event: OperatorEvent): OperatorEventDto {
+  return {
+    id: event.id.toString(),
+    type: event.type,
+    at: event.at,
+    ...(event.clientId !== undefined ? { clientId: event.clientId } : {}),
+    ...(event.deploymentId !== undefined ? { deploymentId: event.deploymentId } : {}),
+    data: event.data,
+  };
+}
+
+/** One SSE message: `id`, `event` and one `data` line (JSON never contains a raw newline). */
+export function formatEvent(event: OperatorEvent): string {
+  const type = event.type.replace(/[\r\n]/g, ' ');
+  return `id: ${event.id}\nevent: ${type}\ndata: ${JSON.stringify(toEventDto(event))}\n\n`;
+}
+
+/** The resume point: the Last-Event-ID header (what a reconnecting EventSource sends) wins. */
+export function parseStreamRequest(query: EventStreamQueryDto, lastEventIdHeader?: string): StreamRequest {
+  const types = query.type?.split(',').filter((t) => t !== '');
+  const filter: EventFilter = {
+    ...(types && types.length > 0 ? { types } : {}),
+    ...(query.deploymentId !== undefined ? { deploymentId: query.deploymentId } : {}),
+    ...(query.clientId !== undefined ? { clientId: query.clientId } : {}),
+  };
+  const raw = lastEventIdHeader?.trim() || query.lastEventId;
+  if (raw === undefined) return { filter };
+  if (!/^\d{1,19}$/.test(raw) || BigInt(raw) > MAX_EVENT_ID) {
+    throw new InvalidRequestError('Last-Event-ID must be an event id (a decimal number)');
+  }
+  return { filter, afterId: BigInt(raw) };
+}
+
+/**
+ * Server-Sent Events for operator UIs: writes the subscription of one HTTP response as an
+ * `text/event-stream`, with heartbeats, and ends the subscription when the client goes away.
+ */
+@Injectable()
+export class EventStreamService implements OnModuleDestroy {
+  private readonly logger = new Logger(EventStreamService.name);
+  private readonly open = new Set<() => void>();
+
+  constructor(
+    private readonly events: EventLogService,
+    metrics: MetricsService,
+  ) {
+    const open = this.open;
+    new Gauge({
+      name: 'wfm_sse_subscribers',
+      help: 'Open operator event streams (GET /operator/v1/events) on this instance',
+      registers: [metrics.registry],
+      collect() {
+        this.set(open.size);
+      },
+    });
+  }
+
+  /** Number of open streams on this instance. */
+  get openStreams(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Turns `res` into an event stream for `request` until the client disconnects. Resolves once the
+   * stream is live (the response has started); rejects, with nothing written, when the event log
+   * cannot be read, so the caller answers with a problem document.
+   */
+  stream(res: Response, request: StreamRequest): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!res.socket || res.socket.destroyed) return resolve(); // the client left during authentication
+      let started = false;
+      let closed = false;
+      const start = (): void => {
+        if (started || closed) return;
+        started = true;
+        this.writeHead(res);
+        resolve();
+      };
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unsubscribe();
+        this.open.delete(close);
+        if (started && !res.writableEnded) res.end();
+        resolve();
+      };
+      // callbacks never run synchronously, so `close` and `heartbeat` exist when they do
+      const unsubscribe = this.events.subscribe(
+        request.filter,
+        request.afterId,
+        (event) => {
+          start();
+          res.write(formatEvent(event));
+          if (res.writableLength > MAX_BUFFERED_BYTES) close();
+        },
+        {
+          onLive: start,
+          onError: (error) => {
+            this.logger.warn({ msg: 'cannot read the event log for a stream', error: String(error) });
+            if (!started) reject(new ServiceUnavailableError('The event log is unavailable'));
+            close();
+          },
+        },
+      );
+      const heartbeat = setInterval(() => {
+        if (started) res.write(': keep-alive\n\n');
+      }, HEARTBEAT_MS);
+      heartbeat.unref();
+      res.on('close', close);
+      this.open.add(close);
+    });
+  }
+
+  /** The response head and the reconnection delay. */
+  private writeHead(res: Response): void {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+    res.write(`retry: ${RETRY_MS}\n\n`);
+  }
+
+  /** Ends every stream (shutdown); clients reconnect to another instance. */
+  onModuleDestroy(): void {
+    for (const close of [...this.open]) close();
+  }
+}

@@ -1,0 +1,98 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { OperatorEvent } from '../../generated/prisma/client.js';
+import { PrismaService } from '../database/prisma.service.js';
+
+export type OperatorEventRow = OperatorEvent;
+
+/** Which events a subscriber wants; every given member must match. */
+export interface EventFilter {
+  types?: readonly string[];
+  deploymentId?: string;
+  clientId?: string;
+}
+
+export interface NewEventRow {
+  type: string;
+  clientId?: string;
+  deploymentId?: string;
+  data: Prisma.InputJsonObject;
+}
+
+/** The operator event log (`operator_event`) and the stream-token key in `wfm_meta`. */
+@Injectable()
+export class EventRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Appends one event in its own statement (so its id commits at once) and returns the id. */
+  async insert(event: NewEventRow): Promise<bigint> {
+    const row = await this.prisma.operatorEvent.create({
+      data: {
+        type: event.type,
+        clientId: event.clientId ?? null,
+        deploymentId: event.deploymentId ?? null,
+        data: event.data,
+      },
+      select: { id: true },
+    });
+    return row.id;
+  }
+
+  /** Every event after `afterId`, in id order (the shared poller's read). */
+  readAfter(afterId: bigint, limit: number): Promise<OperatorEventRow[]> {
+    return this.prisma.operatorEvent.findMany({
+      where: { id: { gt: afterId } },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** Events in (afterId, upTo] matching the filter, in id order (a subscriber's replay). */
+  readRange(afterId: bigint, upTo: bigint, filter: EventFilter, limit: number): Promise<OperatorEventRow[]> {
+    return this.prisma.operatorEvent.findMany({
+      where: {
+        id: { gt: afterId, lte: upTo },
+        ...(filter.types ? { type: { in: [...filter.types] } } : {}),
+        ...(filter.deploymentId !== undefined ? { deploymentId: filter.deploymentId } : {}),
+        ...(filter.clientId !== undefined ? { clientId: filter.clientId } : {}),
+      },
+      orderBy: { id: 'asc' },
+      take: limit,
+    });
+  }
+
+  /** The highest id in the log (0 when empty). */
+  async maxId(): Promise<bigint> {
+    const result = await this.prisma.operatorEvent.aggregate({ _max: { id: true } });
+    return result._max.id ?? 0n;
+  }
+
+  /**
+   * Where a poller may start: the newest id written more than `settledMs` ago (rows that old are no
+   * longer in flight), else just below the oldest row, else 0.
+   */
+  async settledId(settledMs: number): Promise<bigint> {
+    const rows = await this.prisma.$queryRaw<{ settled: bigint }[]>`
+      SELECT coalesce(
+        max(id) FILTER (WHERE at < now() - make_interval(secs => ${settledMs / 1000})),
+        min(id) - 1,
+        0
+      )::bigint AS settled
+      FROM operator_event`;
+    return rows[0]?.settled ?? 0n;
+  }
+
+  /** Deletes everything but the newest `keep` ids; returns how many rows went. */
+  async pruneKeeping(keep: number): Promise<number> {
+    return this.prisma.$executeRaw`
+      DELETE FROM operator_event
+      WHERE id <= (SELECT max(id) FROM operator_event) - ${BigInt(keep)}`;
+  }
+
+  /** Reads a `wfm_meta` value, storing `initial` first when the key is new (race-free across instances). */
+  async metaValue(key: string, initial: string): Promise<string> {
+    await this.prisma.wfmMeta.createMany({ data: [{ key, value: initial }], skipDuplicates: true });
+    const row = await this.prisma.wfmMeta.findUniqueOrThrow({ where: { key } });
+    return row.value;
+  }
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { NotFoundError } from '../../common/problem/domain-error.js';
+import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
+import { DeploymentsService } from '../deployment-spec/deployments.service.js';
+import type { StatusEntryDto, StatusSummaryDto } from './dto/status.dto.js';
+import { type StatusReportRow, StatusRepository, type StatusRow } from './status.repository.js';
+import { StatusService } from './status.service.js';
+
+function entry(row: StatusRow | StatusReportRow, clientExternalId: string): StatusEntryDto {
+  const at = 'lastReportedAt' in row ? row.lastReportedAt : row.receivedAt;
+  return {
+    clientId: clientExternalId,
+    deploymentId: row.deploymentId,
+    deviceId: row.deviceId,
+    state: row.state,
+    adoptedManifestVersion: row.adoptedManifestVersion?.toString() ?? null,
+    error: row.error,
+    components: row.components,
+    inconsistent: row.inconsistent,
+    reportedAt: at.toISOString(),
+    ...('applied' in row ? { applied: row.applied } : {}),
+  };
+}
+
+/** Operator views: histories, the fleet rollup, failing targets and orphan reports. */
+@Injectable()
+export class StatusQueryService {
+  constructor(
+    private readonly statuses: StatusRepository,
+    private readonly status: StatusService,
+    private readonly deployments: DeploymentsService,
+    private readonly capabilities: DeviceCapabilityService,
+  ) {}
+
+  /** History of one operator deployment's targets (optionally one device), newest first. */
+  async history(
+    deploymentId: string,
+    deviceId: string | undefined,
+    limit: number,
+  ): Promise<StatusEntryDto[]> {
+    const deployment = await this.deployments.get(deploymentId);
+    const targets = deployment.targets.filter((t) => deviceId === undefined || t.deviceId === deviceId);
+    if (deviceId !== undefined && targets.length === 0) {
+      throw new NotFoundError(`Deployment ${deploymentId} has no target device ${deviceId}`);
+    }
+    const clientOf = new Map(targets.map((t) => [t.deploymentId, t.clientId]));
+    const rows = await this.statuses.history(
+      undefined,
+      targets.map((t) => t.deploymentId),
+      deviceId,
+      limit,
+    );
+    return rows.map((r) => entry(r, clientOf.get(r.deploymentId) ?? ''));
+  }
+
+  /** Counts of targets by derived state: overall, per deployment, per application, per label value. */
+  async summary(): Promise<StatusSummaryDto> {
+    const targets = await this.deployments.allTargets();
+    const views = await this.status.viewOf(targets);
+    const facts = new Map(
+      (
+        await this.capabilities.facts(targets.map((t) => ({ clientId: t.clientId, deviceId: t.deviceId })))
+      ).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
+    );
+    const out: StatusSummaryDto = { overall: {}, byDeployment: {}, byApplication: {}, byLabel: {} };
+    const count = (bucket: Record<string, number>, state: string) =>
+      (bucket[state] = (bucket[state] ?? 0) + 1);
+    for (const t of targets) {
+      const state = t.placement === 'placed' ? (views.get(t.id)?.derivedState ?? 'unknown') : t.placement;
+      count(out.overall, state);
+      count((out.byDeployment[t.deploymentId] ??= {}), state);
+      count((out.byApplication[t.applicationId] ??= {}), state);
+      for (const [key, value] of Object.entries(facts.get(`${t.clientId}|${t.deviceId}`)?.labels ?? {})) {
+        for (const v of Array.isArray(value) ? value : [value]) {
+          count(
+            (out.byLabel[`${key}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`] ??= {}),
+            state,
+          );
+        }
+      }
+    }
+    return out;
+  }
+
+  async failing(limit: number): Promise<StatusEntryDto[]> {
+    return this.withClients(await this.statuses.failing(limit));
+  }
+
+  async orphans(limit: number): Promise<StatusEntryDto[]> {
+    return this.withClients(await this.statuses.orphans(limit));
+  }
+
+  private async withClients(rows: StatusRow[]): Promise<StatusEntryDto[]> {
+    const ids = [...new Set(rows.map((r) => r.clientId))];
+    const refs = new Map(
+      (await Promise.all(ids.map((id) => this.deployments.clientRef(id))))
+        .filter((r) => r !== null)
+        .map((r) => [r.id, r.externalId]),
+    );
+    return rows.map((r) => entry(r, refs.get(r.clientId) ?? r.clientId));
+  }
+}

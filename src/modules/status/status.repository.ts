@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma } from '../../generated/prisma/client.js';
+import type { DeploymentStatus, DeploymentStatusReport } from '../../generated/prisma/client.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
+
+export type StatusRow = DeploymentStatus;
+export type StatusReportRow = DeploymentStatusReport;
+
+export interface IngestRow {
+  clientId: string;
+  deploymentId: string;
+  deviceId: string;
+  known: boolean;
+  adoptedManifestVersion: bigint | null;
+  state: string;
+  error: unknown;
+  components: unknown;
+  inconsistent: boolean;
+  receivedAt: Date;
+}
+
+/** Current status per (client, deployment, device) and the history of reports. */
+@Injectable()
+export class StatusRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * One transaction: the report goes to history; it becomes the current state unless an older
+   * adoptedManifestVersion than the stored one (D12; equal versions: last received wins). Safe under
+   * concurrency and across instances: the upsert is one statement, and only one report can insert.
+   */
+  async ingest(row: IngestRow, historyLimit: number): Promise<{ first: boolean; applied: boolean }> {
+    return this.prisma.$transaction(async (tx) => {
+      const errorJson = row.error === undefined || row.error === null ? null : JSON.stringify(row.error);
+      const result = await tx.$queryRaw<{ inserted: boolean }[]>`
+        INSERT INTO deployment_status AS s (client_id, deployment_id, device_id, known, adopted_manifest_version, state, error,
+                                            components, inconsistent, first_reported_at, last_reported_at)
+        VALUES (${row.clientId}::uuid, ${row.deploymentId}, ${row.deviceId}, ${row.known}, ${row.adoptedManifestVersion},
+                ${row.state}, ${errorJson}::jsonb, ${JSON.stringify(row.components)}::jsonb, ${row.inconsistent},
+                ${row.receivedAt}, ${row.receivedAt})
+        ON CONFLICT (client_id, deployment_id, device_id) DO UPDATE
+           SET adopted_manifest_version = excluded.adopted_manifest_version, state = excluded.state,
+               error = excluded.error, components = excluded.components, inconsistent = excluded.inconsistent,
+               known = excluded.known, reports = s.reports + 1, last_reported_at = excluded.last_reported_at
+         WHERE excluded.adopted_manifest_version IS NULL OR s.adopted_manifest_version IS NULL
+            OR excluded.adopted_manifest_version >= s.adopted_manifest_version
+        RETURNING (xmax = 0) AS inserted`;
+      const applied = result.length > 0;
+      const first = applied && result[0].inserted;
+      if (!applied) {
+        await tx.$executeRaw`
+          UPDATE deployment_status SET reports = reports + 1
+           WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}`;
+      }
+      await tx.deploymentStatusReport.create({
+        data: {
+          clientId: row.clientId,
+          deploymentId: row.deploymentId,
+          deviceId: row.deviceId,
+          adoptedManifestVersion: row.adoptedManifestVersion,
+          state: row.state,
+          error: row.error ?? Prisma.DbNull,
+          components: row.components as Prisma.InputJsonValue,
+          inconsistent: row.inconsistent,
+          applied,
+          receivedAt: row.receivedAt,
+        },
+      });
+      await tx.$executeRaw`
+        DELETE FROM deployment_status_report
+         WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}
+           AND id <= (SELECT id FROM deployment_status_report
+                       WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}
+                       ORDER BY id DESC OFFSET ${historyLimit} LIMIT 1)`;
+      return { first, applied };
+    });
+  }
+
+  forTargets(keys: { clientId: string; deploymentId: string; deviceId: string }[]): Promise<StatusRow[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.prisma.deploymentStatus.findMany({
+      where: {
+        OR: keys.map((k) => ({ clientId: k.clientId, deploymentId: k.deploymentId, deviceId: k.deviceId })),
+      },
+    });
+  }
+
+  history(
+    clientId: string | undefined,
+    deploymentIds: string[],
+    deviceId: string | undefined,
+    limit: number,
+  ): Promise<StatusReportRow[]> {
+    return this.prisma.deploymentStatusReport.findMany({
+      where: { clientId, deploymentId: { in: deploymentIds }, deviceId },
+      orderBy: { id: 'desc' },
+      take: limit,
+    });
+  }
+
+  orphans(limit: number): Promise<StatusRow[]> {
+    return this.prisma.deploymentStatus.findMany({
+      where: { known: false },
+      orderBy: { lastReportedAt: 'desc' },
+      take: limit,
+    });
+  }
+
+  failing(limit: number): Promise<StatusRow[]> {
+    return this.prisma.deploymentStatus.findMany({
+      where: { state: 'failed', known: true },
+      orderBy: { lastReportedAt: 'desc' },
+      take: limit,
+    });
+  }
+
+  all(): Promise<StatusRow[]> {
+    return this.prisma.deploymentStatus.findMany({ where: { known: true } });
+  }
+}

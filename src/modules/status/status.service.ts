@@ -1,0 +1,176 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../../common/clock.js';
+import { InvalidRequestError, SemanticError } from '../../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
+import { ClientsService } from '../enrollment/clients.service.js';
+import type { TargetRow } from '../deployment-spec/deployment.repository.js';
+import { DeploymentsService } from '../deployment-spec/deployments.service.js';
+import { ManifestService } from '../deployment-spec/manifest.service.js';
+import type { TargetStatusPort, TargetStatusView } from '../deployment-spec/target-status.port.js';
+import { type DerivedState, deriveState } from './derive.js';
+import { isConsistent, parseStatusReport } from './status.parser.js';
+import { type StatusRow, StatusRepository } from './status.repository.js';
+import { StatusMetrics } from './status.metrics.js';
+
+const HISTORY_LIMIT = 200;
+
+export interface ReportOutcome {
+  first: boolean;
+  applied: boolean;
+  orphan: boolean;
+}
+
+/**
+ * What actually happened: status reports from devices (both profiles), stored without loss or
+ * regression (D12), and the derived state per target that operators act on.
+ */
+@Injectable()
+export class StatusService implements TargetStatusPort {
+  private readonly logger = new Logger(StatusService.name);
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly statuses: StatusRepository,
+    private readonly deployments: DeploymentsService,
+    private readonly manifests: ManifestService,
+    private readonly clients: ClientsService,
+    private readonly clock: Clock,
+    private readonly metrics: StatusMetrics,
+  ) {}
+
+  async report(
+    client: AuthenticatedClient,
+    pathDeploymentId: string,
+    body: unknown,
+    raw: Buffer,
+  ): Promise<ReportOutcome> {
+    const started = process.hrtime.bigint();
+    if (body === undefined) {
+      throw new InvalidRequestError('The request needs a DeploymentStatusManifest as a JSON body');
+    }
+    const parsed = parseStatusReport(body, raw, {
+      pathDeploymentId,
+      requireAdoptedVersion: client.profile === 'rc3',
+    });
+    if (!parsed.ok) {
+      this.metrics.reports.inc({ state: 'invalid' });
+      throw new SemanticError(
+        `The status report is invalid: ${parsed.errors[0].field || '/'} ${parsed.errors[0].message}`,
+        parsed.errors,
+      );
+    }
+    const report = parsed.report;
+    const known = await this.deployments.targetForStatus(client.id, report.deploymentId);
+    let deviceId = report.deviceId ?? '';
+    if (known) {
+      const target = known.target;
+      if (report.deviceId !== undefined && report.deviceId !== target.deviceId) {
+        throw new SemanticError(
+          `Deployment ${report.deploymentId} targets device ${target.deviceId}, not ${report.deviceId}`,
+          [
+            {
+              field: '/deviceId',
+              message: `must be ${target.deviceId} (the device this deployment targets)`,
+            },
+          ],
+        );
+      }
+      deviceId = target.deviceId;
+      const unknownComponents = report.components
+        .map((c, i) => ({ c, i }))
+        .filter(({ c }) => !known.components.includes(c.name));
+      if (unknownComponents.length > 0 && known.components.length > 0) {
+        throw new SemanticError(
+          `Deployment ${report.deploymentId} has the components ${known.components.join(', ')}`,
+          unknownComponents.map(({ c, i }) => ({
+            field: `/components/${i}/name`,
+            message: `${c.name} is not a component of this deployment`,
+          })),
+        );
+      }
+      await this.raiseManifestFloor(client, report.adoptedManifestVersion);
+    }
+    const inconsistent = !isConsistent(report);
+    const outcome = await this.statuses.ingest(
+      {
+        clientId: client.id,
+        deploymentId: report.deploymentId,
+        deviceId,
+        known: known !== null,
+        adoptedManifestVersion: report.adoptedManifestVersion ?? null,
+        state: report.state,
+        error: report.error ?? null,
+        components: report.components,
+        inconsistent,
+        receivedAt: this.clock.now(),
+      },
+      HISTORY_LIMIT,
+    );
+    this.metrics.reports.inc({ state: report.state });
+    this.metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (!known) {
+      this.logger.log({
+        msg: 'orphan status report',
+        clientId: client.externalId,
+        deploymentId: report.deploymentId,
+      });
+    }
+    return { ...outcome, orphan: known === null };
+  }
+
+  /** D7 restore safety: a client that adopted a version this WFM does not remember gets a higher one. */
+  private async raiseManifestFloor(client: AuthenticatedClient, adopted: bigint | undefined): Promise<void> {
+    if (adopted === undefined) return;
+    const current = (await this.manifests.pollFacts([client.id])).get(client.id)?.version ?? 0n;
+    if (adopted <= current) return;
+    this.logger.warn({
+      msg: 'a client adopted a manifest version newer than this WFM remembers (database restored?); issuing a higher one',
+      clientId: client.externalId,
+      adopted: adopted.toString(),
+      current: current.toString(),
+    });
+    await this.manifests.rebuild(client, adopted + 1n);
+  }
+
+  async viewOf(targets: TargetRow[]): Promise<Map<string, TargetStatusView>> {
+    const rows = await this.statuses.forTargets(
+      targets.map((t) => ({ clientId: t.clientId, deploymentId: t.id, deviceId: t.deviceId })),
+    );
+    const byKey = new Map(rows.map((r) => [`${r.clientId}|${r.deploymentId}|${r.deviceId}`, r]));
+    const clientIds = [...new Set(targets.map((t) => t.clientId))];
+    const [settings, polls] = await Promise.all([
+      this.clients.effectiveSettings(clientIds),
+      this.manifests.pollFacts(clientIds),
+    ]);
+    const now = this.clock.now();
+    const out = new Map<string, TargetStatusView>();
+    for (const t of targets) {
+      const row = byKey.get(`${t.clientId}|${t.id}|${t.deviceId}`);
+      const s = settings.get(t.clientId);
+      const derivedState: DerivedState = deriveState({
+        now,
+        state: row?.state,
+        adoptedManifestVersion: row?.adoptedManifestVersion,
+        digestSinceVersion: t.digestSinceVersion,
+        lastPolledAt: polls.get(t.clientId)?.lastPolledAt ?? null,
+        lastReportedAt: row?.lastReportedAt ?? null,
+        pollingIntervalSeconds: s?.pollingIntervalSeconds ?? 30,
+        downtimeWindows: s?.downtimeWindows ?? [],
+      });
+      out.set(t.id, { status: row ? this.statusView(row) : null, derivedState });
+    }
+    return out;
+  }
+
+  private statusView(row: StatusRow): NonNullable<TargetStatusView['status']> {
+    return {
+      state: row.state,
+      adoptedManifestVersion: row.adoptedManifestVersion?.toString() ?? null,
+      reportedAt: row.lastReportedAt.toISOString(),
+      error: row.error,
+      components: row.components,
+      inconsistent: row.inconsistent,
+    };
+  }
+}
