@@ -3,6 +3,7 @@ import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
+import { EventsModule } from './infra/events/events.module.js';
 import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
@@ -23,6 +24,7 @@ export class AppModule {
         RedisModule,
         QueueModule.forRoot(),
         MetricsModule,
+        EventsModule,
         HealthModule,
         EnrollmentModule,
         // also brings DeviceCapabilityModule, whose recompute queue it consumes

@@ -106,7 +106,8 @@ function toJson(data: Readonly<Record<string, unknown>>): Prisma.InputJsonObject
  * Redis only carries a tiny "something new" notification on `<prefix>:events` (`wfm:events` by
  * default) so every instance learns about an insert at once. One shared poller per process reads new
  * rows once and fans them out to all subscribers, in id order, without gaps or duplicates (see
- * EventPoller for ids that commit out of order). Without Redis, it polls every second.
+ * EventPoller for ids that commit out of order). It also polls every 2 s as a safety net for a lost
+ * notification, and every second while its own Redis subscription is down.
  */
 @Injectable()
 export class EventLogService implements OnModuleInit, OnModuleDestroy {
@@ -158,8 +159,10 @@ export class EventLogService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Appends an event to the log and tells every instance (best effort: without Redis, instances
-   * notice within a second). Resolves with the event's id.
+   * Appends an event to the log (its own statement, committed at once; call it after the change it
+   * reports has committed) and tells every instance over Redis, best effort: without Redis they
+   * notice at their next safety poll (≤ 2 s). Resolves with the event's id; rejects when Postgres
+   * fails.
    */
   async publish(event: NewOperatorEvent): Promise<bigint> {
     const id = await this.events.insert({
@@ -199,8 +202,11 @@ export class EventLogService implements OnModuleInit, OnModuleDestroy {
   private async open(subscription: Subscription, afterId: bigint | undefined): Promise<void> {
     const upTo = await this.poller.start();
     if (subscription.closed) return;
-    this.schedulePoll();
+    void this.pollNow(); // a freshly started poller starts a little in the past
     if (afterId === undefined) {
+      subscription.lastId = await this.events.maxId();
+    } else if (afterId > upTo && afterId > (await this.events.maxId())) {
+      // an id this log never issued (e.g. the database was reset): continue from its newest event
       subscription.lastId = await this.events.maxId();
     } else {
       subscription.lastId = afterId;

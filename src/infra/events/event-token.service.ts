@@ -4,7 +4,6 @@ import type { Request } from 'express';
 import type { OperatorPrincipal } from '../../modules/enrollment/auth/authenticated-client.js';
 import { OperatorAuthService } from '../../modules/enrollment/auth/operator-auth.service.js';
 import { InvalidCredentialsError } from '../../modules/enrollment/enrollment.errors.js';
-import { OperatorTokenRepository } from '../../modules/enrollment/operator-token.repository.js';
 import { EventRepository } from './event.repository.js';
 
 /** Lifetime of a stream token (and of its cookie). */
@@ -84,7 +83,6 @@ export class EventTokenService {
   constructor(
     private readonly events: EventRepository,
     private readonly operators: OperatorAuthService,
-    private readonly operatorTokens: OperatorTokenRepository,
   ) {}
 
   /** Issues a stream token for the operator. */
@@ -160,8 +158,7 @@ export class EventTokenService {
   }
 
   private async ensureNotRevoked(tokenId: string): Promise<void> {
-    const row = await this.operatorTokens.findById(tokenId);
-    if (!row || row.revokedAt !== null) {
+    if (!(await this.operators.isActive(tokenId))) {
       throw new InvalidCredentialsError('The operator token behind this stream token is revoked');
     }
   }

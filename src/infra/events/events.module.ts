@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { OperatorAuthService } from '../../modules/enrollment/auth/operator-auth.service.js';
-import { OperatorTokenRepository } from '../../modules/enrollment/operator-token.repository.js';
+import { EnrollmentModule } from '../../modules/enrollment/enrollment.module.js';
 import { EventLogService } from './event-log.service.js';
 import { EventStreamGuard } from './event-stream.guard.js';
 import { EventStreamService } from './event-stream.service.js';
@@ -10,21 +9,14 @@ import { EventsController } from './events.controller.js';
 
 /**
  * The operator event log and its live stream (GET /operator/v1/events). Global: any module may
- * inject EventLogService to publish. Operator-token checks use their own (stateless) instances of
- * the enrollment services, which EnrollmentModule does not export.
+ * inject EventLogService to publish. Operator tokens are checked with the enrollment module's
+ * exported OperatorAuthService.
  */
 @Global()
 @Module({
+  imports: [EnrollmentModule],
   controllers: [EventsController],
-  providers: [
-    EventRepository,
-    EventLogService,
-    EventTokenService,
-    EventStreamService,
-    EventStreamGuard,
-    OperatorAuthService,
-    OperatorTokenRepository,
-  ],
+  providers: [EventRepository, EventLogService, EventTokenService, EventStreamService, EventStreamGuard],
   exports: [EventLogService],
 })
 export class EventsModule {}

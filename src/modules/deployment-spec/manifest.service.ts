@@ -11,6 +11,7 @@ import {
 } from './deployment-spec.errors.js';
 import { acceptsMediaType, ifNoneMatchMatches } from './http-conditions.js';
 import { ManifestCache } from './manifest-cache.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
 import { type ClientManifestRow, ManifestRepository } from './manifest.repository.js';
 import { buildBundle } from './render/bundle.js';
 import { buildStateManifest } from './render/manifest.js';
@@ -52,6 +53,7 @@ export class ManifestService implements OnModuleDestroy {
     redis: RedisService,
     private readonly manifests: ManifestRepository,
     private readonly deployments: DeploymentRepository,
+    private readonly events: EventLogService,
   ) {
     this.cache = new ManifestCache(redis.client, config.queue.prefix);
     this.pollTimer = setInterval(() => void this.flushPolls(), POLL_FLUSH_MS);
@@ -180,6 +182,15 @@ export class ManifestService implements OnModuleDestroy {
     });
     if (result.changed) {
       await this.cache.put(client.id, result.row.version, result.row.etag, Buffer.from(result.row.body));
+      await this.events
+        .publish({
+          type: 'manifest.issued',
+          clientId: client.externalId,
+          data: { manifestVersion: result.row.version.toString(), etag: result.row.etag },
+        })
+        .catch((error: unknown) =>
+          this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
+        );
       this.logger.debug({
         msg: 'manifest issued',
         clientId: client.externalId,

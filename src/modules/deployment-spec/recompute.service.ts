@@ -13,6 +13,7 @@ import type {
 import { type DeploymentRow, DeploymentRepository, type TargetRow } from './deployment.repository.js';
 import { DeploymentJobs } from './deployment-spec.jobs.js';
 import { ManifestService } from './manifest.service.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
 import { ManifestRepository } from './manifest.repository.js';
 import { effectiveParameters } from './package/parameter-values.js';
 import { PackagesService } from './packages.service.js';
@@ -68,6 +69,7 @@ export class RecomputeService {
     private readonly capabilities: DeviceCapabilityService,
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
+    private readonly events: EventLogService,
   ) {}
 
   /** After a capability change or deletion of one device. */
@@ -195,7 +197,54 @@ export class RecomputeService {
     }
     await this.manifests.saveDocuments(docs);
     await this.deployments.upsertTargets(writes);
+    await this.publishPlacements(deployment.id, writes, existing);
     return changed;
+  }
+
+  /** One event per target whose placement changed; one summary event for large batches. */
+  private async publishPlacements(
+    deploymentId: string,
+    writes: {
+      id: string;
+      clientExternalId: string;
+      deviceId: string;
+      placement: string;
+      reasons: string[];
+      clientId: string;
+    }[],
+    before: Map<string, TargetRow>,
+  ): Promise<void> {
+    const moved = writes.filter((w) => {
+      const b = before.get(`${w.clientId}|${w.deviceId}`);
+      return !b || b.placement !== w.placement || JSON.stringify(b.reasons) !== JSON.stringify(w.reasons);
+    });
+    const events =
+      moved.length > 100
+        ? [
+            {
+              type: 'placement.changed',
+              deploymentId,
+              data: { targets: moved.length, placed: moved.filter((w) => w.placement === 'placed').length },
+            },
+          ]
+        : moved.map((w) => ({
+            type: 'placement.changed',
+            deploymentId,
+            clientId: w.clientExternalId,
+            data: {
+              applicationDeploymentId: w.id,
+              deviceId: w.deviceId,
+              placement: w.placement,
+              reasons: w.reasons,
+            },
+          }));
+    for (const event of events) {
+      await this.events
+        .publish(event)
+        .catch((error: unknown) =>
+          this.logger.warn({ msg: 'could not publish a placement event', error: String(error) }),
+        );
+    }
   }
 
   private wouldPlace(
@@ -210,8 +259,9 @@ export class RecomputeService {
     if (
       !selector &&
       (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
-    )
-      {return false;}
+    ) {
+      return false;
+    }
     if (selector && !selectorMatches(selector, facts)) return false;
     const load0 = load ?? { cores: 0, memoryBytes: 0n, storageBytes: 0n };
     return placePackage(pkg.profiles, facts, load0, deployment.profileId ?? undefined).placeable;

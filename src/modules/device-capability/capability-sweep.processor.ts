@@ -19,7 +19,6 @@ export class CapabilitySweepProcessor extends WorkerHost implements OnModuleInit
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
-    queue.on('error', throttledErrorLogger(this.logger, `queue ${SWEEP_QUEUE}`));
   }
 
   async onModuleInit(): Promise<void> {

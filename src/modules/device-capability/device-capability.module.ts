@@ -10,6 +10,7 @@ import { DeviceCapabilityService } from './device-capability.service.js';
 import { DeviceInventoryService } from './device-inventory.service.js';
 import { DeviceRepository } from './device.repository.js';
 import { OperatorDevicesController } from './operator-devices.controller.js';
+import { SweepQueueErrorLogger } from './queue-error-logger.js';
 
 /**
  * What each device has: the Margo capability-reporting API (both profiles), the device inventory
@@ -34,6 +35,7 @@ export class DeviceCapabilityModule {
         DeviceInventoryService,
         RecomputeProducer,
         CapabilityMetrics,
+        SweepQueueErrorLogger,
         ...(roles.worker ? [CapabilitySweepProcessor] : []),
       ],
       exports: [DeviceCapabilityService],

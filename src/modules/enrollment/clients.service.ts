@@ -3,6 +3,7 @@ import { SemanticError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { ClientProfileName } from './auth/authenticated-client.js';
 import { ClientDirectory } from './client-directory.service.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
 import { ClientRepository, type ClientRow } from './client.repository.js';
 import type { ClientDto, ClientListQueryDto, ClientPageDto } from './dto/client.dto.js';
 import type { PreauthorizedCertificateCreateDto, PreauthorizedCertificateDto } from './dto/operator.dto.js';
@@ -32,6 +33,7 @@ export class ClientsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clients: ClientRepository,
     private readonly directory: ClientDirectory,
+    private readonly events: EventLogService,
   ) {}
 
   /** Adds an rc.3 wfm-client-id to the accepted-client policy (idempotent). */
@@ -44,6 +46,7 @@ export class ClientsService {
     const { row, created } = await this.clients.upsertRc3(clientId);
     await this.directory.invalidate('rc3', clientId);
     this.logger.log({ msg: 'rc.3 client accepted', clientId, created });
+    await this.publish('client.enrolled', clientId, { profile: 'rc3', state: 'active', created });
     return { client: this.dto(row), created };
   }
 
@@ -53,6 +56,7 @@ export class ClientsService {
     if (row.state !== 'retired') await this.clients.setState(row.id, 'retired');
     await this.directory.invalidate(row.profile, row.externalId);
     this.logger.log({ msg: 'client retired', clientId, profile: row.profile });
+    await this.publish('client.retired', clientId, { profile: row.profile });
   }
 
   async approve(clientId: string): Promise<ClientDto> {
@@ -124,6 +128,14 @@ export class ClientsService {
     }
   }
 
+  private async publish(type: string, clientId: string, data: Record<string, unknown>): Promise<void> {
+    await this.events
+      .publish({ type, clientId, data })
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish a client event', error: String(error) }),
+      );
+  }
+
   /** For other modules: the client behind an operator-facing id (404 when unknown). */
   async resolveRef(clientId: string, profile?: ClientProfileName): Promise<ClientRef> {
     const row = await this.resolve(clientId, profile);
@@ -154,6 +166,10 @@ export class ClientsService {
     const updated = await this.clients.setState(row.id, to);
     await this.directory.invalidate('legacy', clientId);
     this.logger.log({ msg: `legacy client ${to === 'active' ? 'approved' : 'rejected'}`, clientId });
+    await this.publish(to === 'active' ? 'client.enrolled' : 'client.retired', clientId, {
+      profile: 'legacy',
+      state: to,
+    });
     return this.dto(updated);
   }
 

@@ -48,6 +48,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     LegacyDeviceGuard,
     OperatorGuard,
     DeviceAuthService,
+    OperatorAuthService,
   ],
 })
 export class EnrollmentModule {}

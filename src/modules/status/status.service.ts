@@ -12,6 +12,7 @@ import { type DerivedState, deriveState } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
 import { StatusMetrics } from './status.metrics.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
 
 const HISTORY_LIMIT = 200;
 
@@ -37,6 +38,7 @@ export class StatusService implements TargetStatusPort {
     private readonly clients: ClientsService,
     private readonly clock: Clock,
     private readonly metrics: StatusMetrics,
+    private readonly events: EventLogService,
   ) {}
 
   async report(
@@ -116,6 +118,26 @@ export class StatusService implements TargetStatusPort {
         deploymentId: report.deploymentId,
       });
     }
+    if (outcome.applied) {
+      await this.events
+        .publish({
+          type: 'status.changed',
+          clientId: client.externalId,
+          ...(known ? { deploymentId: known.target.deploymentId } : {}),
+          data: {
+            applicationDeploymentId: report.deploymentId,
+            deviceId,
+            state: report.state,
+            adoptedManifestVersion: report.adoptedManifestVersion?.toString() ?? null,
+            error: report.error ?? null,
+            orphan: !known,
+          },
+        })
+        .catch((error: unknown) =>
+          this.logger.warn({ msg: 'could not publish a status event', error: String(error) }),
+        );
+    }
+
     return { ...outcome, orphan: known === null };
   }
 

@@ -31,4 +31,10 @@ export class OperatorAuthService {
     void this.tokens.touch(row.id).catch(() => undefined);
     return { kind: 'operator', name: row.name, role: row.role, tokenId: row.id };
   }
+
+  /** Whether a created operator token still exists and is not revoked (for credentials derived from it). */
+  async isActive(tokenId: string): Promise<boolean> {
+    const row = await this.tokens.findById(tokenId);
+    return row !== null && row.revokedAt === null;
+  }
 }
