@@ -18,6 +18,9 @@ import { loadTlsMaterial, type TlsMaterial } from './infra/tls/tls-material.js';
 import { TrustStore, tlsContextOptions } from './modules/enrollment/identity/trust-store.service.js';
 import { DeviceAuthService } from './modules/enrollment/auth/device-auth.service.js';
 import { deviceApiFallback } from './modules/enrollment/device-api-fallback.js';
+import { ManifestService } from './modules/deployment-spec/manifest.service.js';
+import { pollFastPath } from './modules/deployment-spec/poll-fast-path.js';
+import { MetricsService } from './infra/metrics/metrics.service.js';
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -89,6 +92,22 @@ export async function startService(
   const tls = config.http.plainHttp ? undefined : material;
   // The client certificate is requested but optional at the TLS layer (D15): the operator API and the
   // legacy profile share the port; rc.3 routes then demand a valid SVID and answer 401/403 problems.
+  // The device poll's successful answers skip the Express pipeline (see poll-fast-path.ts).
+  const fastPoll = pollFastPath(
+    app.get(DeviceAuthService),
+    app.get(ManifestService),
+    app.get(MetricsService),
+  );
+  const handler: http.RequestListener = (req, res) => {
+    fastPoll(req, res).then(
+      (handled) => {
+        if (!handled) expressApp(req, res);
+      },
+      () => {
+        expressApp(req, res);
+      },
+    );
+  };
   const server = tls
     ? https.createServer(
         {
@@ -97,9 +116,9 @@ export async function startService(
           requestCert: true,
           rejectUnauthorized: false,
         },
-        expressApp,
+        handler,
       )
-    : http.createServer(expressApp);
+    : http.createServer(handler);
   if (tls) trust.attachServer(server as https.Server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
