@@ -185,6 +185,9 @@ describe('deployment status', () => {
     }>();
     expect(summary.overall['in-sync']).toBe(1);
     expect(summary.byApplication['com-example-line-monitor']).toEqual({ 'in-sync': 1 });
+    const metrics = (await wfm.call('/metrics')).text();
+    expect(metrics).toMatch(/wfm_targets\{state="in-sync"\} 1/);
+    expect(metrics).toMatch(/wfm_status_reports_total\{state="installed"\} \d+/);
   });
 
   it('issues a higher manifest version to a client that adopted one this WFM does not remember (restore safety)', async () => {

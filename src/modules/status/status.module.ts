@@ -4,6 +4,7 @@ import { EnrollmentModule } from '../enrollment/enrollment.module.js';
 import { OperatorStatusController } from './operator-status.controller.js';
 import { LegacyStatusController, Rc3StatusController } from './status.controller.js';
 import { StatusMetrics } from './status.metrics.js';
+import { StatusGauges } from './status-gauges.js';
 import { StatusQueryService } from './status-query.service.js';
 import { StatusRepository } from './status.repository.js';
 import { StatusService } from './status.service.js';
@@ -26,6 +27,7 @@ export class StatusModule {
         StatusService,
         StatusQueryService,
         StatusMetrics,
+        StatusGauges,
         { provide: TARGET_STATUS, useExisting: StatusService },
       ],
       exports: [TARGET_STATUS],
