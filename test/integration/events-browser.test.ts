@@ -59,7 +59,7 @@ describe.runIf(available)('live events in a real browser (headless Chromium)', (
     await tab.goto(pageOrigin);
     await tab.evaluate(
       ([url, token]) =>
-        (window as unknown as { start(a: string, b: string): Promise<void> }).start(url!, token!),
+        (window as unknown as { start(a: string, b: string): Promise<void> }).start(url, token),
       [wfm.url, wfm.adminToken],
     );
     const events = wfm.app.get(EventLogService);
@@ -76,7 +76,7 @@ describe.runIf(available)('live events in a real browser (headless Chromium)', (
       () => (window as unknown as { received: { id: string; data: { data: { state: string } } }[] }).received,
     );
     expect(received.map((e) => e.data.data.state)).toEqual(['installing', 'installed']);
-    expect(BigInt(received[1]!.id)).toBeGreaterThan(BigInt(received[0]!.id));
+    expect(BigInt(received[1].id)).toBeGreaterThan(BigInt(received[0].id));
     await context.close();
   });
 });
