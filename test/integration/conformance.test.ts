@@ -1,50 +1,12 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConformanceReport, runConformance } from '../../src/conformance/index.js';
+import { DEFAULT_REQUIRED } from '../../src/conformance/runner.js';
 import { devIssuer } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';
 
 const CTT = resolve(import.meta.dirname, '../../../shared/reference/margo/ctt');
 const SCENARIO_FILES = [`${CTT}/wfm-core.json`, `${CTT}/diamond-subset.json`];
-
-/** Served today: they must be PASS or DEVIATION (NOT-YET would be a FAIL for them). */
-const REQUIRED_NOW = [
-  // enrollment (issue 3/4)
-  'step-1.1',
-  'step-1.2',
-  'step-1.3',
-  'step-2.0',
-  'step-3.0',
-  'step-4.1',
-  'step-5.6',
-  'step-6.0',
-  'step-6.11',
-  'x-tamper',
-  'x-fresh',
-  // device capabilities (issue 5)
-  'wfm-core-cap-1',
-  'wfm-core-cap-2',
-  'wfm-core-cap-3',
-  'wfm-core-cap-4',
-  'step-2.1',
-  'step-2.2',
-  // deployment specs and the state manifest (issue 6)
-  'wfm-core-ds-1',
-  'wfm-core-ds-2',
-  'wfm-core-ds-3',
-  'step-3.1',
-  'step-3.2',
-  'step-3.3',
-  'step-3.4',
-  'step-3.5',
-  'step-3.6',
-  'step-6.2',
-  'step-6.3',
-  // deployment status (issue 7)
-  'wfm-core-status-1',
-  'step-3.7',
-  'step-6.5',
-];
 
 describe('conformance runner against the real service', () => {
   let wfm: TestService;
@@ -76,12 +38,12 @@ describe('conformance runner against the real service', () => {
     expect(report.failed).toBe(0);
   });
 
-  it('passes the steps the service already serves', () => {
-    for (const id of REQUIRED_NOW) {
-      const result = report.results.find((r) => r.stepId === id);
-      expect(result, id).toBeDefined();
-      expect(['PASS', 'DEVIATION'], `${id}: ${result?.detail}`).toContain(result?.outcome);
+  it('passes every step or answers as the deviation table says (nothing NOT-YET), all of them required', () => {
+    expect(new Set(DEFAULT_REQUIRED)).toEqual(new Set(report.results.map((r) => r.stepId)));
+    for (const result of report.results) {
+      expect(['PASS', 'DEVIATION'], `${result.stepId}: ${result.detail}`).toContain(result.outcome);
     }
+    expect(report.notYet).toBe(0);
     const outcome = (id: string) => report.results.find((r) => r.stepId === id)?.outcome;
     expect(outcome('step-1.3')).toBe('DEVIATION');
     expect(outcome('step-4.1')).toBe('DEVIATION');
