@@ -27,6 +27,11 @@ export interface WfmReady {
   sessionLifetimeSeconds: number;
 }
 
+/** A service child started without the api role (WFM_ROLES=worker): no listener. */
+export interface WorkerReady {
+  type: 'worker-ready';
+}
+
 export interface BaselineReady {
   type: 'baseline-ready';
   port: number;
@@ -40,11 +45,21 @@ export interface BaselineStart {
   body: string;
   contentType: string;
   sessionTimeout: number;
+  /** Status of every answer (default 200); a 304 or 204 answer has no body. */
+  status?: number;
+  /** Extra response headers (e.g. the ETag and Cache-Control the service sends). */
+  headers?: Record<string, string>;
+  /** Read the whole request body before answering (PUT/POST baselines). */
+  readBody?: boolean;
 }
 
 export type ParentMessage = BaselineStart | { type: 'stats' } | { type: 'stop' };
 export type ChildMessage =
-  WfmReady | BaselineReady | ({ type: 'stats' } & ServerStats) | { type: 'failed'; message: string };
+  | WfmReady
+  | WorkerReady
+  | BaselineReady
+  | ({ type: 'stats' } & ServerStats)
+  | { type: 'failed'; message: string };
 
 /** A forked server process with a typed request/answer channel. */
 export class ServerChild {

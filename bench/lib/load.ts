@@ -23,6 +23,13 @@ export interface LoadTarget {
   /** The client's X.509-SVID chain and key. */
   cert: string;
   key: string;
+  /** Default GET. */
+  method?: string;
+  /** Request headers (default: `accept: application/json`). */
+  headers?: Record<string, string>;
+  body?: string;
+  /** The status that counts as success (default 200); any other is an error. */
+  expectStatus?: number;
 }
 
 export type Generator = 'node' | 'autocannon';
@@ -73,11 +80,14 @@ function agentFor(mode: ConnectionMode, concurrency: number): https.Agent {
   }
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array | number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index];
 }
+
+/** The timing part of the options (what the Recorder needs). */
+export type WindowOptions = Pick<LoadOptions, 'warmupMs' | 'durationMs' | 'onMeasureStart'>;
 
 /** Counts what completes inside the measured window. */
 class Recorder {
@@ -89,7 +99,7 @@ class Recorder {
   private readonly errorKinds: Record<string, number> = {};
 
   constructor(
-    private readonly options: LoadOptions,
+    private readonly options: WindowOptions,
     t0 = performance.now(),
   ) {
     this.measureStart = t0 + options.warmupMs;
@@ -203,15 +213,18 @@ async function runAutocannon(target: LoadTarget, options: LoadOptions): Promise<
         url: `https://${target.host}:${target.port}${target.path}`,
         connections: options.concurrency,
         duration: (options.warmupMs + options.durationMs) / 1000,
-        headers: { accept: 'application/json' },
+        method: target.method ?? 'GET',
+        headers: target.headers ?? { accept: 'application/json' },
+        ...(target.body !== undefined ? { body: target.body } : {}),
         timeout: (options.requestTimeoutMs ?? 10_000) / 1000,
         sampleInt: 250,
         tlsOptions: { ca: target.ca, cert: target.cert, key: target.key },
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
+    const expected = target.expectStatus ?? 200;
     instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
-      if (statusCode === 200) recorder.ok(responseTimeMs);
+      if (statusCode === expected) recorder.ok(responseTimeMs);
       else recorder.error(`HTTP ${statusCode}`);
     });
     instance.on('reqError', (error) => recorder.error(error.code ?? error.message));
@@ -224,6 +237,7 @@ async function runAutocannon(target: LoadTarget, options: LoadOptions): Promise<
 async function runNode(target: LoadTarget, options: LoadOptions): Promise<LoadResult> {
   const agent = agentFor(options.mode, options.concurrency);
   const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const expected = target.expectStatus ?? 200;
   const recorder = new Recorder(options);
   let newConnections = 0;
   let resumedConnections = 0;
@@ -263,17 +277,17 @@ async function runNode(target: LoadTarget, options: LoadOptions): Promise<LoadRe
           host: target.host,
           port: target.port,
           path: target.path,
-          method: 'GET',
+          method: target.method ?? 'GET',
           agent,
           ca: target.ca,
           cert: target.cert,
           key: target.key,
-          headers: { accept: 'application/json' },
+          headers: target.headers ?? { accept: 'application/json' },
         },
         (res) => {
           const status = res.statusCode ?? 0;
           res.resume();
-          res.once('end', () => finish(status === 200 ? undefined : `HTTP ${status}`));
+          res.once('end', () => finish(status === expected ? undefined : `HTTP ${status}`));
           res.once('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
         },
       );
@@ -284,7 +298,7 @@ async function runNode(target: LoadTarget, options: LoadOptions): Promise<LoadRe
         req.destroy(new Error('timeout'));
       });
       req.once('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message));
-      req.end();
+      req.end(target.body);
     });
 
   const loop = async () => {
@@ -299,4 +313,83 @@ async function runNode(target: LoadTarget, options: LoadOptions): Promise<LoadRe
   await Promise.all([...Array.from({ length: options.concurrency }, loop), recorder.atMeasureStart()]);
   agent.destroy();
   return recorder.result('node', { newConnections, resumedConnections, protocol, cipher, session });
+}
+
+/** One request of a connection group, built per request. */
+export interface GroupRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string | Buffer;
+}
+
+/** Per-request scratch space: lives from a request's setup to its response (autocannon's context). */
+export type RequestContext = Record<string, unknown>;
+
+/**
+ * Kept-alive connections that share one client identity (one autocannon instance per group, so
+ * several TLS client certificates can load one server at once), each request built by `next`.
+ */
+export interface ConnectionGroup {
+  cert: string;
+  key: string;
+  connections: number;
+  next: (context: RequestContext) => GroupRequest;
+  /** Called with every answer (not for transport errors and timeouts). */
+  onResponse?: (status: number, context: RequestContext) => void;
+}
+
+export interface GroupTarget {
+  host: string;
+  port: number;
+  /** Not verified (autocannon forces rejectUnauthorized: false) but offered like the other generators. */
+  ca: string;
+}
+
+export interface GroupLoadOptions extends WindowOptions {
+  requestTimeoutMs?: number;
+  /** Which statuses count as success (default: 2xx). */
+  ok?: (status: number) => boolean;
+}
+
+/** Closed-loop load from several connection groups at once (kept-alive, autocannon). */
+export async function runConnectionGroups(
+  target: GroupTarget,
+  groups: ConnectionGroup[],
+  options: GroupLoadOptions,
+): Promise<LoadResult> {
+  const recorder = new Recorder(options);
+  const hookDone = recorder.atMeasureStart();
+  const ok = options.ok ?? ((status: number) => status >= 200 && status < 300);
+  const runs = groups
+    .filter((g) => g.connections > 0)
+    .map(
+      (group) =>
+        new Promise<autocannon.Result>((resolve, reject) => {
+          const instance = autocannon(
+            {
+              url: `https://${target.host}:${target.port}/`,
+              connections: group.connections,
+              duration: (options.warmupMs + options.durationMs) / 1000,
+              timeout: (options.requestTimeoutMs ?? 10_000) / 1000,
+              sampleInt: 250,
+              tlsOptions: { ca: target.ca, cert: group.cert, key: group.key },
+              requests: [
+                {
+                  setupRequest: (request, context) => ({ ...request, ...group.next(context) }),
+                  onResponse: (status, _body, context) => group.onResponse?.(status, context),
+                },
+              ],
+            },
+            (error, result) => (error ? reject(error) : resolve(result)),
+          );
+          instance.on('response', (_client, statusCode, _bytes, responseTimeMs) => {
+            if (ok(statusCode)) recorder.ok(responseTimeMs);
+            else recorder.error(`HTTP ${statusCode}`);
+          });
+          instance.on('reqError', (error) => recorder.error(error.code ?? error.message));
+        }),
+    );
+  await Promise.all([hookDone, ...runs]);
+  return recorder.result('autocannon');
 }

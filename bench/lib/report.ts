@@ -21,14 +21,14 @@ export interface CaseResult {
   roundRatios: number[];
 }
 
-const fmt = (n: number, digits = 0) =>
+export const fmt = (n: number, digits = 0) =>
   Number.isFinite(n)
     ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
     : '–';
 
-const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–');
+export const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : '–');
 
-function errors(r: LoadResult): string {
+export function errors(r: LoadResult): string {
   if (r.errors === 0) return '0';
   const kinds = Object.entries(r.errorKinds)
     .map(([k, v]) => `${v}× ${k}`)
@@ -87,6 +87,24 @@ a baseline in the same run, under the same load generator and TLS settings: a ba
 does none of the service's work. This machine has 2 shared, noisy cores that the server, the baseline
 and the load generator all compete for, so absolute numbers mean little and move from run to run:
 the ratio to the baseline is the figure. Raw reports go to \`bench/results/\` (git-ignored).
+
+The benches that measure a pipeline rather than one request (fleet rollout, change latency) have no
+baseline: their figures are wall times and rates on this machine, with the CPU each process spent,
+so read them with the load average their section lists. Every bench creates a throw-away database
+(\`wfm_bench_<hex>\`) and Redis prefix (\`bench_<hex>:\`) and removes both at the end, also on errors
+and Ctrl-C. Build once with \`npx tsc -p bench/tsconfig.json\`, then:
+
+| Bench                                           | Command                                        | Bound     |
+| ----------------------------------------------- | ---------------------------------------------- | --------- |
+| rc.3 guard over mutual TLS                      | \`node dist-bench/bench/mtls-guard.js\`          | ~2 min    |
+| capability reports, device list (100k devices)  | \`node dist-bench/bench/capabilities.js\`        | ~1–2 min  |
+| manifest polls (304, 200, YAML)                 | \`node dist-bench/bench/manifest-poll.js\`       | ~1.5 min  |
+| selector rollout to 10k and 100k devices        | \`node dist-bench/bench/render-fleet.js\`        | ≤ ~7.5 min |
+| capability change → served manifest             | \`node dist-bench/bench/change-latency.js\`      | ~2 min    |
+
+\`--cpu-prof\` on any of them writes V8 profiles of the service processes to \`bench/results/\`;
+\`node dist-bench/bench/profile-summary.js <file>.cpuprofile\` summarises one (time by package, hottest
+functions, the repository's functions by inclusive time).
 `;
 
 /** Writes Markdown formatted as the repository's Prettier settings want it (`npm run format` stays green). */
@@ -95,20 +113,35 @@ async function writeMarkdown(path: string, text: string): Promise<void> {
   await writeFile(path, await prettier.format(text, { ...options, filepath: path }));
 }
 
-/** Creates or replaces the section in bench/README.md (creating the file, with its intro, when missing). */
-export async function updateReadme(readmePath: string, section: string): Promise<void> {
-  const body = `${SECTION_TITLE}\n\n${section.trim()}\n`;
+/** A Markdown table; `align` per column: 'l' or 'r' (default 'l'). */
+export function table(header: string[], rows: (string | number)[][], align: ('l' | 'r')[] = []): string {
+  const rule = header.map((_, i) => (align[i] === 'r' ? '---:' : '---'));
+  return [header, rule, ...rows.map((r) => r.map(String))]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
+}
+
+/**
+ * Creates or replaces a section (`## <title>`) in bench/README.md (creating the file, with its intro,
+ * when missing). Each bench owns one section; the others stay as they are.
+ */
+export async function updateReadme(
+  readmePath: string,
+  section: string,
+  title: string = SECTION_TITLE,
+): Promise<void> {
+  const body = `${title}\n\n${section.trim()}\n`;
   if (!existsSync(readmePath)) {
     await writeMarkdown(readmePath, `${INTRO}\n${body}`);
     return;
   }
   const text = await readFile(readmePath, 'utf8');
-  const start = text.indexOf(`${SECTION_TITLE}\n`);
+  const start = text.indexOf(`${title}\n`);
   if (start === -1) {
     await writeMarkdown(readmePath, `${text.trimEnd()}\n\n${body}`);
     return;
   }
-  const nextHeading = text.indexOf('\n## ', start + SECTION_TITLE.length);
+  const nextHeading = text.indexOf('\n## ', start + title.length);
   const rest = nextHeading === -1 ? '' : `\n${text.slice(nextHeading + 1)}`;
   await writeMarkdown(readmePath, `${text.slice(0, start)}${body}${rest}`);
 }

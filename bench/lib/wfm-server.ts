@@ -9,8 +9,8 @@ import { BenchProbeModule } from './probe.module.js';
 
 /**
  * Child process: the real service (Postgres, Redis, TLS, every module) plus one bench route behind
- * @Rc3Device(), configured from the environment the parent set. Reports its URL and admin token over
- * IPC, answers `stats` with its TLS handshake counters and CPU time, and stops on `stop`, SIGINT,
+ * @Rc3Device(), configured from the environment the parent set (with WFM_ROLES=worker: the queue
+ * consumers only, no listener). Reports its URL and admin token over IPC, answers `stats` with its TLS handshake counters and CPU time, and stops on `stop`, SIGINT,
  * SIGTERM or when the parent goes away.
  */
 const stats = new StatsWindow();
@@ -43,19 +43,23 @@ try {
     BenchProbeModule,
   ]);
   const server = service.server;
-  if (!server || !service.url) throw new Error('the service has no HTTPS listener (WFM_ROLES without api?)');
-  server.on('secureConnection', (socket: TLSSocket) => stats.onSecureConnection(socket.isSessionReused()));
-  toParent({
-    type: 'wfm-ready',
-    url: service.url,
-    port: (server.address() as AddressInfo).port,
-    adminToken: service.adminToken,
-    dataDir: service.config.dataDir,
-    trustDomain: service.config.identity.trustDomain,
-    wfmId: service.config.identity.wfmId,
-    spiffeId: service.config.identity.spiffeId,
-    sessionLifetimeSeconds: service.config.tls.sessionLifetimeSeconds,
-  });
+  if (!config.roles.api) {
+    toParent({ type: 'worker-ready' }); // WFM_ROLES=worker: no listener, consumes the queues only
+  } else {
+    if (!server || !service.url) throw new Error('the service has no HTTPS listener');
+    server.on('secureConnection', (socket: TLSSocket) => stats.onSecureConnection(socket.isSessionReused()));
+    toParent({
+      type: 'wfm-ready',
+      url: service.url,
+      port: (server.address() as AddressInfo).port,
+      adminToken: service.adminToken,
+      dataDir: service.config.dataDir,
+      trustDomain: service.config.identity.trustDomain,
+      wfmId: service.config.identity.wfmId,
+      spiffeId: service.config.identity.spiffeId,
+      sessionLifetimeSeconds: service.config.tls.sessionLifetimeSeconds,
+    });
+  }
 } catch (error) {
   toParent({ type: 'failed', message: error instanceof Error ? error.message : String(error) });
   stop(1);

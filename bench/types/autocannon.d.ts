@@ -4,6 +4,22 @@ declare module 'autocannon' {
   import type { ConnectionOptions } from 'node:tls';
 
   namespace autocannon {
+    /** One entry of `requests`: `setupRequest` builds each request, `onResponse` sees each answer. */
+    interface Request {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      /** `context` is per connection, reset before each request is set up. */
+      setupRequest?: (request: Request, context: Record<string, unknown>) => Request | undefined;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: Record<string, string | string[]>,
+      ) => void;
+    }
+
     interface Options {
       url: string;
       connections?: number;
@@ -12,6 +28,8 @@ declare module 'autocannon' {
       pipelining?: number;
       method?: string;
       headers?: Record<string, string>;
+      body?: string | Buffer;
+      requests?: Request[];
       /** Seconds. */
       timeout?: number;
       sampleInt?: number;

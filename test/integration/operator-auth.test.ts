@@ -192,3 +192,22 @@ describe('rate limits keyed on client identity', () => {
     b.close();
   });
 });
+
+describe('fleet settings on a fresh database', () => {
+  let wfm: TestService;
+  beforeAll(async () => {
+    wfm = await startTestService();
+  });
+  afterAll(async () => {
+    await wfm?.stop();
+  });
+
+  it('survives concurrent first reads (the defaults row is created once)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        wfm.call('/operator/v1/fleet-settings', { headers: bearer(wfm.adminToken) }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+  });
+});

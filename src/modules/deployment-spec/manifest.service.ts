@@ -92,6 +92,13 @@ export class ManifestService implements OnModuleDestroy {
     return { status: 200, etag, version: row.version, body: Buffer.from(row.body) };
   }
 
+  /** The client's current manifest version: from the poll cache, else Postgres (0 before the first). */
+  async currentVersion(clientId: string): Promise<bigint> {
+    const head = await this.cache.head(clientId);
+    if (head) return head.version;
+    return (await this.manifests.manifest(clientId))?.version ?? 0n;
+  }
+
   /** For the status module: current version and last poll per client. */
   async pollFacts(clientIds: string[]): Promise<Map<string, { version: bigint; lastPolledAt: Date | null }>> {
     const rows = await this.manifests.manifestsOf(clientIds);

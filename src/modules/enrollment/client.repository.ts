@@ -144,11 +144,13 @@ export class ClientRepository {
     });
   }
 
+  /** The single fleet-defaults row, created on first use (concurrent first reads must not collide). */
   async fleetSettings(): Promise<FleetSettingsRow> {
-    return (
-      (await this.prisma.fleetSettings.findUnique({ where: { id: 1 } })) ??
-      this.prisma.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} })
-    );
+    const row = await this.prisma.fleetSettings.findUnique({ where: { id: 1 } });
+    if (row) return row;
+    await this.prisma
+      .$executeRaw`INSERT INTO fleet_settings (id, updated_at) VALUES (1, now()) ON CONFLICT (id) DO NOTHING`;
+    return (await this.prisma.fleetSettings.findUnique({ where: { id: 1 } }))!;
   }
 
   updateFleetSettings(patch: SettingsPatch): Promise<FleetSettingsRow> {

@@ -144,7 +144,7 @@ export class StatusService implements TargetStatusPort {
   /** D7 restore safety: a client that adopted a version this WFM does not remember gets a higher one. */
   private async raiseManifestFloor(client: AuthenticatedClient, adopted: bigint | undefined): Promise<void> {
     if (adopted === undefined) return;
-    const current = (await this.manifests.pollFacts([client.id])).get(client.id)?.version ?? 0n;
+    const current = await this.manifests.currentVersion(client.id);
     if (adopted <= current) return;
     this.logger.warn({
       msg: 'a client adopted a manifest version newer than this WFM remembers (database restored?); issuing a higher one',

@@ -1,0 +1,462 @@
+/**
+ * Benchmark: time to roll a new selector deployment out to a large fleet.
+ *
+ * Per fleet size (default 10,000 then 100,000): that many rc.3 clients with one hosting device each
+ * are seeded with SQL (every device matches the selector's label and can host the package's compose
+ * profile), then `POST /operator/v1/deployments` with `target.selector.matchLabels` starts the
+ * fan-out. Measured from the POST to every target `placed` in deployment_target AND every affected
+ * client's manifest issued (client_manifest rows; polled in the database), with the worker
+ * (WFM_ROLES=worker) and the API (WFM_ROLES=api) in separate processes. Reports wall time, devices/s,
+ * a progress timeline, CPU per device of the worker, the API and the Postgres backends, Postgres
+ * transactions per device, and the peak resident memory of both processes. A fleet that does not
+ * finish within its time limit is stopped there and reported with how far it got.
+ *
+ *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js [--fleets 10000,100000]
+ *     [--limit-10k 150] [--limit-100k 285] [--cpu-prof]
+ *
+ * Only a run with the default fleets and without --cpu-prof rewrites the section in bench/README.md;
+ * every run writes bench/results/render-fleet-<timestamp>.md. Needs PostgreSQL and Redis on loopback;
+ * creates the throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { linePackage } from '../test/support/packages.js';
+import { insertDevicesSql } from './lib/devices.js';
+import {
+  type DatabaseActivity,
+  Harness,
+  positive,
+  procMemory,
+  resetPeakMemory,
+  sleep,
+} from './lib/harness.js';
+import type { ServerChild, WfmReady } from './lib/ipc.js';
+import { fmt, table, updateReadme, writeResult } from './lib/report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    fleets: { type: 'string', default: '10000,100000' },
+    /** Seconds a fleet below 50,000 devices may take before it is stopped. */
+    'limit-10k': { type: 'string', default: '150' },
+    /** Seconds a fleet of 50,000 devices or more may take before it is stopped. */
+    'limit-100k': { type: 'string', default: '285' },
+    'cpu-prof': { type: 'boolean', default: false },
+  },
+});
+
+const FLEETS = args.fleets.split(',').map((f) => Math.round(positive('fleets', f, 1_000_000)));
+const LIMIT_SMALL_S = positive('limit-10k', args['limit-10k'], 3600);
+const LIMIT_LARGE_S = positive('limit-100k', args['limit-100k'], 3600);
+const limitOf = (size: number) => (size < 50_000 ? LIMIT_SMALL_S : LIMIT_LARGE_S);
+const UPDATES_README = !args['cpu-prof'] && args.fleets === '10000,100000';
+const COMMAND = [
+  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js',
+  ...process.argv.slice(2),
+].join(' ');
+const SECTION = '## Rolling a selector deployment out to a fleet (deployment-spec)';
+
+const h = new Harness('render-fleet', 120 + FLEETS.reduce((n, f) => n + limitOf(f) + 60, 0));
+
+interface Progress {
+  s: number;
+  targets: number;
+  placed: number;
+  inManifest: number;
+  manifests: number;
+  workerRssMiB: number;
+  apiRssMiB: number;
+}
+
+interface FleetResult {
+  size: number;
+  seedSeconds: number;
+  postMs: number;
+  finished: boolean;
+  limitS: number;
+  /** Seconds from the POST until all targets were placed / all manifests issued (undefined: not reached). */
+  placedS?: number;
+  manifestsS?: number;
+  wallS: number;
+  last: Progress;
+  timeline: Progress[];
+  verified?: { listed: number; manifests: number };
+  cpuMs: { worker: number; api: number; postgres: number };
+  db: DatabaseActivity;
+  peakMiB: { worker: number; api: number };
+  peakReset: boolean;
+  backlogAtEnd: number;
+  deploymentGet?: { ms: number; bytes: number; targets: number };
+}
+
+async function seedFleet(size: number): Promise<number> {
+  const t0 = performance.now();
+  const db = h.db();
+  const prefix = `rf${size}-`;
+  await db.query(
+    `INSERT INTO client (id, profile, external_id, state, updated_at)
+     SELECT gen_random_uuid(), 'rc3', $1 || lpad(g::text, 6, '0'), 'active', now() FROM generate_series(0, $2::int - 1) g`,
+    [prefix, size],
+  );
+  const source = `
+    SELECT c.id AS client_id, c.external_id AS client_external_id, 'edge-1' AS device_id,
+           NULL::text AS parent_device_id, 0 AS depth, true AS hosting, 'Acme Industrial' AS vendor,
+           'EDGE-4' AS model_number, 'SN-' || c.external_id AS serial_number,
+           (ARRAY['amd64', 'amd64', 'arm64'])[1 + c.n % 3] AS arch, (ARRAY[2, 4, 8])[1 + c.n % 3] AS cores,
+           (ARRAY[4, 8, 16])[1 + c.n % 3] AS mem_gi, (ARRAY[32, 64, 128])[1 + c.n % 3] AS storage_gi,
+           '{}'::text[] AS peripheral_types, '{ethernet}'::text[] AS interface_types, '{oci}'::text[] AS runtimes,
+           '{compose}'::text[] AS deployment_types,
+           jsonb_build_object('fleet', 'fleet-${size}', 'site', 'plant-' || (c.n % 50)) AS labels,
+           now() AS reported_at
+      FROM (SELECT id, external_id, substr(external_id, ${prefix.length + 1})::int AS n
+              FROM client WHERE external_id LIKE '${prefix}%') c`;
+  await db.query(insertDevicesSql(source));
+  await db.query('ANALYZE device');
+  await db.query('ANALYZE client');
+  return (performance.now() - t0) / 1000;
+}
+
+function delta(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
+  return {
+    commits: b.commits - a.commits,
+    returned: b.returned - a.returned,
+    fetched: b.fetched - a.fetched,
+    inserted: b.inserted - a.inserted,
+    updated: b.updated - a.updated,
+    deleted: b.deleted - a.deleted,
+  };
+}
+
+async function rollOut(
+  size: number,
+  ready: WfmReady,
+  tls: Awaited<ReturnType<Harness['tlsFiles']>>,
+  applicationId: string,
+  api: ServerChild,
+  worker: ServerChild,
+): Promise<FleetResult> {
+  h.log(`fleet of ${fmt(size)}: seeding clients and devices with SQL`);
+  const seedSeconds = await seedFleet(size);
+  h.log(`  seeded in ${seedSeconds.toFixed(1)} s`);
+  const prefix = `rf${size}-`;
+  const limitS = limitOf(size);
+  const pollMs = size >= 50_000 ? 1000 : 500;
+
+  const peakReset = resetPeakMemory(worker.pid) && resetPeakMemory(api.pid);
+  await Promise.all([api.stats(), worker.stats()]); // start the CPU windows
+  const pgBefore = await h.postgresCpuMs();
+  const dbBefore = await h.databaseActivity();
+
+  const t0 = performance.now();
+  const res = await h.operator(ready, tls, 'POST', '/operator/v1/deployments', {
+    json: {
+      applicationId,
+      parameters: { siteId: 'DE-001' },
+      target: { selector: { matchLabels: { fleet: `fleet-${size}` } } },
+    },
+  });
+  const postMs = performance.now() - t0;
+  if (res.status !== 201) throw new Error(`POST deployment: HTTP ${res.status} ${res.text()}`);
+  const deploymentId = res.json<{ id: string }>().id;
+  h.log(
+    `  POST answered in ${postMs.toFixed(0)} ms (deployment ${deploymentId}); polling every ${pollMs} ms`,
+  );
+
+  const timeline: Progress[] = [];
+  let placedS: number | undefined;
+  let manifestsS: number | undefined;
+  let last: Progress | undefined;
+  let lastLog = 0;
+  for (;;) {
+    const [targets, manifests] = await Promise.all([
+      h.db().query<{ targets: string; placed: string; in_manifest: string }>(
+        `SELECT count(*) AS targets, count(*) FILTER (WHERE placement = 'placed') AS placed,
+                count(*) FILTER (WHERE in_manifest) AS in_manifest
+           FROM deployment_target WHERE deployment_id = $1::uuid`,
+        [deploymentId],
+      ),
+      h
+        .db()
+        .query<{ n: string }>(
+          `SELECT count(*) AS n FROM client_manifest WHERE client_external_id LIKE $1 AND version >= 1`,
+          [`${prefix}%`],
+        ),
+    ]);
+    const s = (performance.now() - t0) / 1000;
+    const p: Progress = {
+      s,
+      targets: Number(targets.rows[0]?.targets ?? 0),
+      placed: Number(targets.rows[0]?.placed ?? 0),
+      inManifest: Number(targets.rows[0]?.in_manifest ?? 0),
+      manifests: Number(manifests.rows[0]?.n ?? 0),
+      workerRssMiB: procMemory(worker.pid)?.rssMiB ?? NaN,
+      apiRssMiB: procMemory(api.pid)?.rssMiB ?? NaN,
+    };
+    timeline.push(p);
+    last = p;
+    if (placedS === undefined && p.placed >= size) placedS = s;
+    if (manifestsS === undefined && p.manifests >= size) manifestsS = s;
+    if (s - lastLog >= 10) {
+      lastLog = s;
+      h.log(
+        `  ${s.toFixed(0)} s: ${fmt(p.targets)} targets, ${fmt(p.placed)} placed, ${fmt(p.inManifest)} in a manifest, ` +
+          `${fmt(p.manifests)} manifests issued; worker RSS ${p.workerRssMiB.toFixed(0)} MiB`,
+      );
+    }
+    if (placedS !== undefined && manifestsS !== undefined) break;
+    if (s >= limitS) break;
+    await sleep(pollMs);
+  }
+  const wallS = (performance.now() - t0) / 1000;
+  const finished = placedS !== undefined && manifestsS !== undefined;
+  const [apiStats, workerStats] = await Promise.all([api.stats(), worker.stats()]);
+  const pgAfter = await h.postgresCpuMs();
+  const dbAfter = await h.databaseActivity();
+  const peak = { worker: procMemory(worker.pid)?.peakMiB ?? NaN, api: procMemory(api.pid)?.peakMiB ?? NaN };
+  h.log(`  ${finished ? 'done' : `stopped at the ${limitS} s limit`} after ${wallS.toFixed(1)} s`);
+
+  let verified: FleetResult['verified'];
+  let deploymentGet: FleetResult['deploymentGet'];
+  let backlogAtEnd = 0;
+  if (finished) {
+    // every manifest of the fleet lists its target (the content key holds targetId@digest)
+    const check = await h.db().query<{ listed: string; manifests: string }>(
+      `SELECT count(*) FILTER (WHERE position(t.id::text || '@' || t.digest IN m.content_key) > 0) AS listed,
+              count(m.client_id) AS manifests
+         FROM deployment_target t LEFT JOIN client_manifest m ON m.client_id = t.client_id
+        WHERE t.deployment_id = $1::uuid`,
+      [deploymentId],
+    );
+    verified = {
+      listed: Number(check.rows[0]?.listed ?? 0),
+      manifests: Number(check.rows[0]?.manifests ?? 0),
+    };
+    if (size <= 20_000) {
+      const g0 = performance.now();
+      const got = await h.operator(
+        ready,
+        tls,
+        'GET',
+        `/operator/v1/deployments/${deploymentId}`,
+        undefined,
+        120_000,
+      );
+      const ms = performance.now() - g0;
+      if (got.status !== 200) throw new Error(`GET deployment: HTTP ${got.status}`);
+      deploymentGet = {
+        ms,
+        bytes: got.body.length,
+        targets: got.json<{ targets: unknown[] }>().targets.length,
+      };
+    }
+    const idle = await h.waitQueueIdle(30_000);
+    if (idle === undefined) backlogAtEnd = await h.recomputeBacklog();
+  } else {
+    backlogAtEnd = await h.recomputeBacklog();
+  }
+  return {
+    size,
+    seedSeconds,
+    postMs,
+    finished,
+    limitS,
+    placedS,
+    manifestsS,
+    wallS,
+    last,
+    timeline,
+    verified,
+    cpuMs: { worker: workerStats.cpuMs, api: apiStats.cpuMs, postgres: pgAfter - pgBefore },
+    db: delta(dbBefore, dbAfter),
+    peakMiB: peak,
+    peakReset,
+    backlogAtEnd,
+    deploymentGet,
+  };
+}
+
+/** Progress rows at about every tenth of the run (and the last one). */
+function timelineTable(r: FleetResult): string {
+  const step = Math.max(1, Math.floor(r.timeline.length / 10));
+  const rows = r.timeline.filter((_, i) => i % step === 0 || i === r.timeline.length - 1);
+  return table(
+    [
+      's after POST',
+      'targets',
+      'placed',
+      'listed in an issued manifest',
+      'client manifests issued',
+      'worker RSS MiB',
+    ],
+    rows.map((p) => [
+      p.s.toFixed(1),
+      fmt(p.targets),
+      fmt(p.placed),
+      fmt(p.inManifest),
+      fmt(p.manifests),
+      fmt(p.workerRssMiB),
+    ]),
+    ['r', 'r', 'r', 'r', 'r', 'r'],
+  );
+}
+
+/**
+ * Throughput while a counter was moving: from the last sample before it first rose to the first sample
+ * at its final value, per second (the fan-out's start-up and the other stage's tail left out).
+ */
+function activeRate(r: FleetResult, pick: (p: Progress) => number): number {
+  const t = r.timeline;
+  const final = pick(t[t.length - 1]);
+  const startIndex = Math.max(0, t.findIndex((p) => pick(p) > 0) - 1);
+  const end = t.find((p) => pick(p) >= final) ?? t[t.length - 1];
+  const start = t[startIndex];
+  return end.s > start.s ? (pick(end) - pick(start)) / (end.s - start.s) : NaN;
+}
+
+await h.run(async () => {
+  h.log(`starting the API and the worker as two processes (database ${h.dbName})`);
+  const { child: api, ready } = await h.startService({
+    name: 'api',
+    roles: 'api',
+    cpuProfile: args['cpu-prof'],
+  });
+  const { child: worker } = await h.startService({
+    name: 'worker',
+    roles: 'worker',
+    cpuProfile: args['cpu-prof'],
+  });
+  const wfm = ready!;
+  const tls = await h.tlsFiles(wfm);
+  const pkg = await h.operator(wfm, tls, 'POST', '/operator/v1/applications', { yaml: linePackage() });
+  if (pkg.status !== 201) throw new Error(`package: HTTP ${pkg.status} ${pkg.text()}`);
+  const applicationId = pkg.json<{ applicationId: string }>().applicationId;
+
+  const results: FleetResult[] = [];
+  for (const size of FLEETS) {
+    const r = await rollOut(size, wfm, tls, applicationId, api, worker);
+    results.push(r);
+    if (!r.finished) {
+      h.log('the fleet did not finish in time: larger fleets are skipped');
+      break;
+    }
+  }
+  const skipped = FLEETS.filter((f) => !results.some((r) => r.size === f));
+
+  const summary = table(
+    [
+      'Fleet (devices)',
+      'Finished',
+      'All placed after s',
+      'All manifests issued after s',
+      'Devices/s (end to end)',
+      'Placed/s (while placing)',
+      'Manifests/s (while issuing)',
+      'Peak RSS worker / API MiB',
+    ],
+    results.map((r) => [
+      fmt(r.size),
+      r.finished ? 'yes' : `**no**, stopped at ${r.limitS} s`,
+      r.placedS === undefined ? `– (${fmt(r.last.placed)} placed)` : r.placedS.toFixed(1),
+      r.manifestsS === undefined ? `– (${fmt(r.last.manifests)} issued)` : r.manifestsS.toFixed(1),
+      r.finished ? fmt(r.size / r.wallS) : `${fmt(r.last.manifests / r.wallS)} so far`,
+      fmt(activeRate(r, (p) => p.placed)),
+      fmt(activeRate(r, (p) => p.manifests)),
+      `${fmt(r.peakMiB.worker)} / ${fmt(r.peakMiB.api)}`,
+    ]),
+    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  const costs = table(
+    [
+      'Fleet',
+      'CPU worker / API / Postgres (% of one core over the run)',
+      'CPU ms per device worker / Postgres',
+      'Postgres transactions per device',
+      'Rows inserted / updated per device',
+    ],
+    results.map((r) => {
+      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / (r.wallS * 1000))} %`;
+      const per = (v: number, digits: number) => (r.finished ? fmt(v / r.size, digits) : '–');
+      return [
+        fmt(r.size),
+        `${pct(r.cpuMs.worker)} / ${pct(r.cpuMs.api)} / ${pct(r.cpuMs.postgres)}`,
+        r.finished ? `${per(r.cpuMs.worker, 2)} / ${per(r.cpuMs.postgres, 2)}` : '– (unfinished)',
+        per(r.db.commits, 1),
+        r.finished ? `${per(r.db.inserted, 1)} / ${per(r.db.updated, 1)}` : '–',
+      ];
+    }),
+    ['r', 'r', 'r', 'r', 'r'],
+  );
+  const large = results.find((r) => r.size === 100_000);
+  const targetLine = large
+    ? large.finished
+      ? `Target 100,000 devices within 120 s: ${large.wallS <= 120 ? 'met' : 'missed'} (${large.wallS.toFixed(0)} s, ` +
+        `${fmt(large.wallS / 120, 1)}× the target).`
+      : `Target 100,000 devices within 120 s: **missed**. The run was stopped at its ${large.limitS} s limit with ` +
+        `${fmt(large.last.placed)} targets placed and ${fmt(large.last.manifests)} client manifests issued; at the rate ` +
+        `at which manifests were being issued (${fmt(
+          activeRate(large, (p) => p.manifests),
+          0,
+        )} manifests/s) the rest would take another ` +
+        `${fmt(
+          (large.size - large.last.manifests) /
+            Math.max(
+              1e-9,
+              activeRate(large, (p) => p.manifests),
+            ),
+          0,
+        )} s.`
+    : skipped.includes(100_000)
+      ? 'Target 100,000 devices within 120 s: not measured (the smaller fleet did not finish within its limit).'
+      : '';
+
+  const lines = [
+    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
+    '',
+    'What it measures: per fleet, that many rc.3 clients with one hosting device each are seeded with SQL (all ' +
+      'labelled `fleet: fleet-<size>`, 2–8 cores amd64/arm64, 4–16Gi memory, deployment type compose, so the ' +
+      "package's compose profile fits every one and its helm profile none), then `POST /operator/v1/deployments` with " +
+      '`target.selector.matchLabels: {fleet: fleet-<size>}` of `linePackage()`. Time runs from the POST until every ' +
+      'target is `placed` in deployment_target and every client has an issued manifest (client_manifest, version ≥ 1), ' +
+      'polled in the database; then each manifest is checked to list its target at its digest. The API ' +
+      '(WFM_ROLES=api) and the worker (WFM_ROLES=worker, the recompute queue) run as two processes; rate limit off, log ' +
+      'level warn. Peak RSS: VmHWM of each process, reset before each fleet.',
+    '',
+    summary,
+    '',
+    targetLine,
+    '',
+    "Cost (from the POST to the end of the measurement; CPU of the two processes and of the service's Postgres " +
+      'backends from /proc, transactions and rows from pg_stat_database; per device only for finished fleets):',
+    '',
+    costs,
+    '',
+  ];
+  for (const r of results) {
+    lines.push(
+      `### ${fmt(r.size)} devices`,
+      '',
+      `Seeded in ${r.seedSeconds.toFixed(1)} s; POST answered in ${r.postMs.toFixed(0)} ms.` +
+        (r.verified
+          ? ` Check: ${fmt(r.verified.listed)} of ${fmt(r.size)} targets are listed at their digest in their client's manifest.`
+          : '') +
+        (r.deploymentGet
+          ? ` \`GET /operator/v1/deployments/{id}\` afterwards: ${fmt(r.deploymentGet.targets)} targets, ` +
+            `${fmt(r.deploymentGet.bytes / 2 ** 20, 1)} MiB of JSON in ${fmt(r.deploymentGet.ms)} ms.`
+          : '') +
+        (r.backlogAtEnd > 0 ? ` Recompute jobs still queued at the end: ${fmt(r.backlogAtEnd)}.` : ''),
+      '',
+      timelineTable(r),
+      '',
+    );
+  }
+  if (skipped.length > 0) lines.push(`Not run: ${skipped.map((s) => fmt(s)).join(', ')} devices.`, '');
+  lines.push('### Machine', '', ...h.machineLines(COMMAND));
+  const section = lines.join('\n');
+  const file = await writeResult(
+    h.resultsDir,
+    `render-fleet-${h.stamp}.md`,
+    `# Fleet rendering benchmark, ${h.started.toISOString()}\n\n${section}\n`,
+  );
+  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
+  process.stdout.write(`\n${section}\n`);
+  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
+});
