@@ -73,3 +73,25 @@ describe('toProblem', () => {
     });
   });
 });
+
+describe('database unavailability', () => {
+  it('answers 503 with Retry-After for pool and transaction-start timeouts and lost connections', () => {
+    const timeout = Object.assign(
+      new Error('Transaction API error: Unable to start a transaction in the given time.'),
+      {
+        name: 'PrismaClientKnownRequestError',
+        code: 'P2028',
+      },
+    );
+    expect(toProblem(timeout, '/x')).toMatchObject({ status: 503, retryable: true, retryAfterSeconds: 5 });
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      name: 'DriverAdapterError',
+    });
+    expect(toProblem(refused, '/x')).toMatchObject({ status: 503 });
+    const other = Object.assign(new Error('Unique constraint failed'), {
+      name: 'PrismaClientKnownRequestError',
+      code: 'P2002',
+    });
+    expect(toProblem(other, '/x')).toMatchObject({ status: 500 });
+  });
+});

@@ -39,6 +39,28 @@ function isHttpish(error: unknown): error is HttpishError {
 }
 
 /**
+ * Prisma's signs of an unreachable or saturated database (no connection, pool or transaction start
+ * timed out, connection closed, a conflict that persisted through retries): answered 503 with
+ * Retry-After, since the request itself was fine.
+ */
+const DATABASE_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
+
+function isDatabaseUnavailable(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as { name?: string; code?: string; message?: string };
+  if (e.name === 'PrismaClientKnownRequestError' && e.code && DATABASE_UNAVAILABLE_CODES.has(e.code)) {
+    return true;
+  }
+  if (e.name === 'PrismaClientInitializationError') return true;
+  if (e.name === 'DriverAdapterError' || e.name === 'PrismaClientUnknownRequestError') {
+    return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i.test(
+      e.message ?? '',
+    );
+  }
+  return false;
+}
+
+/**
  * Turns anything thrown into the problem document to send. Unknown errors become a generic 500:
  * their message never reaches the client (the caller logs them with the request id).
  */
@@ -86,6 +108,18 @@ export function toProblem(error: unknown, instance: string, requestId?: string):
       ...retryMembers(status),
       ...(status === 429 || status === 503 ? { retryAfterSeconds: 5 } : {}),
       ...extensions,
+    };
+  }
+
+  if (isDatabaseUnavailable(error)) {
+    return {
+      type: ProblemType.aboutBlank,
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The database is unavailable or overloaded; retry later',
+      ...base,
+      ...retryMembers(503),
+      retryAfterSeconds: 5,
     };
   }
 

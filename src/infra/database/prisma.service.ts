@@ -13,6 +13,8 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
         max: config.database.poolSize,
         connectionTimeoutMillis: 5_000,
       }),
+      // under load, wait for a pool connection rather than fail fast (the default is 2 s)
+      transactionOptions: { maxWait: 10_000, timeout: 15_000 },
     });
   }
 

@@ -41,8 +41,16 @@ export interface DeviceListFilter {
 export class DeviceRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(fn);
+  /** A transaction, retried (up to 3 times) when Postgres aborts it for a deadlock or write conflict. */
+  async transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.prisma.$transaction(fn);
+      } catch (error) {
+        const conflict = error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2034';
+        if (!conflict || attempt >= 3) throw error;
+      }
+    }
   }
 
   /** The device row (also a soft-deleted one) with a row lock for the rest of the transaction. */
