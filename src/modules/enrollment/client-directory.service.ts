@@ -1,11 +1,11 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { RedisService } from '../../infra/redis/redis.module.js';
 import type { ClientProfileName, ClientRecord } from './auth/authenticated-client.js';
 import { ClientRepository, type ClientRow } from './client.repository.js';
 
-const CHANNEL = 'wfm:enrollment:client-changed';
 /** Without a live subscription, cached entries live this long (invalidations may be missed). */
 const DEGRADED_TTL_MS = 1_000;
 const MAX_ENTRIES = 200_000;
@@ -41,7 +41,7 @@ export function toClientRecord(row: ClientRow): ClientRecord {
 /**
  * The accepted-client policy as the request path sees it: an in-process cache of clients, so that
  * authenticating a device makes no Postgres query once its record is loaded. Every change is
- * published on Redis (`wfm:enrollment:client-changed`) and every instance drops the entry within
+ * published on Redis (`<prefix>:enrollment:client-changed`) and every instance drops the entry within
  * milliseconds. While the subscription is down, entries expire after 1 s, and the whole cache is
  * dropped when it comes back (messages may have been missed). Also batches "last seen" writes.
  */
@@ -54,16 +54,21 @@ export class ClientDirectory implements OnModuleInit, OnModuleDestroy {
   private subscribed = false;
   private flushTimer?: NodeJS.Timeout;
 
+  private readonly channel: string;
+
   constructor(
     private readonly clients: ClientRepository,
     @Inject(RedisService) private readonly redis: RedisService,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.channel = `${config.queue.prefix}:enrollment:client-changed`;
+  }
 
   onModuleInit(): void {
     const subscriber = this.redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
     subscriber.on('error', () => undefined);
     subscriber.on('ready', () => {
-      subscriber.subscribe(CHANNEL).then(
+      subscriber.subscribe(this.channel).then(
         () => {
           this.cache.clear();
           this.subscribed = true;
@@ -104,7 +109,7 @@ export class ClientDirectory implements OnModuleInit, OnModuleDestroy {
     const key = `${profile}:${externalId}`;
     this.cache.delete(key);
     try {
-      await this.redis.client.publish(CHANNEL, key);
+      await this.redis.client.publish(this.channel, key);
     } catch (error) {
       this.logger.warn({
         msg: 'could not publish a client change; other instances catch up within 1 s of reconnecting',
