@@ -14,8 +14,14 @@ export interface RecomputeBatchJob {
 export interface RebuildManifestJob {
   clientId: string;
 }
+export interface RebuildManifestsJob {
+  clientIds: string[];
+}
 
-export type DeploymentJobName = 'recompute-deployment' | 'recompute-batch' | 'rebuild-manifest';
+export type DeploymentJobName =
+  'recompute-deployment' | 'recompute-batch' | 'rebuild-manifest' | 'rebuild-manifests';
+/** Clients per rebuild-manifests job. */
+export const MANIFEST_BATCH = 500;
 /** At most this many devices per recompute-batch job. */
 export const BATCH_SIZE = 1_000;
 
@@ -51,11 +57,28 @@ export class DeploymentJobs {
     });
   }
 
+  /** Many clients: one bulk rebuild job per MANIFEST_BATCH clients (few clients: one job each, debounced). */
   async rebuildManifests(clientIds: Iterable<string>): Promise<void> {
-    for (const clientId of clientIds) {
-      await this.rebuildManifest(clientId).catch((error: unknown) =>
-        this.logger.warn({ msg: 'could not enqueue a manifest rebuild', clientId, error: String(error) }),
-      );
+    const ids = [...new Set(clientIds)];
+    try {
+      if (ids.length <= 2) {
+        for (const id of ids) await this.rebuildManifest(id);
+        return;
+      }
+      const jobs = [];
+      for (let i = 0; i < ids.length; i += MANIFEST_BATCH) {
+        jobs.push({
+          name: 'rebuild-manifests',
+          data: { clientIds: ids.slice(i, i + MANIFEST_BATCH) } satisfies RebuildManifestsJob,
+        });
+      }
+      await this.queue.addBulk(jobs);
+    } catch (error) {
+      this.logger.warn({
+        msg: 'could not enqueue manifest rebuilds',
+        clients: ids.length,
+        error: String(error),
+      });
     }
   }
 }

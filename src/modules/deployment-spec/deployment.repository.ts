@@ -146,6 +146,42 @@ export class DeploymentRepository {
     });
   }
 
+  /** manifestEntries for many clients at once, grouped by client. */
+  async manifestEntriesOf(
+    clientIds: string[],
+    db: Db = this.prisma,
+  ): Promise<Map<string, { id: string; digest: string; sizeBytes: number }[]>> {
+    const rows = await db.$queryRaw<{ clientId: string; id: string; digest: string; sizeBytes: number }[]>`
+      SELECT t.client_id AS "clientId", t.id, t.digest, t.size_bytes AS "sizeBytes"
+        FROM deployment_target t JOIN deployment d ON d.id = t.deployment_id
+       WHERE t.client_id = ANY(${clientIds}::uuid[]) AND t.digest IS NOT NULL AND d.deleted_at IS NULL
+         AND (t.placement = 'placed'
+              OR (t.placement = 'not-placeable' AND d.on_capability_loss = 'keep' AND t.in_manifest))
+       ORDER BY t.client_id, t.id`;
+    const out = new Map<string, { id: string; digest: string; sizeBytes: number }[]>(
+      clientIds.map((id) => [id, []]),
+    );
+    for (const r of rows) out.get(r.clientId)?.push({ id: r.id, digest: r.digest, sizeBytes: r.sizeBytes });
+    return out;
+  }
+
+  /** markInManifest for many clients: `rows` are the listed targets with the version that lists them. */
+  markManyInManifest(
+    clientIds: string[],
+    rows: { clientId: string; id: string; version: bigint; changed: boolean }[],
+    db: Db = this.prisma,
+  ): Promise<unknown> {
+    return db.$executeRaw`
+      UPDATE deployment_target t
+         SET in_manifest = (v.id IS NOT NULL),
+             manifest_version = coalesce(v.version, t.manifest_version),
+             digest_since_version = CASE WHEN v.changed THEN v.version ELSE t.digest_since_version END
+        FROM deployment_target t2
+        LEFT JOIN unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.version)}::bigint[],
+                         ${rows.map((r) => r.changed)}::boolean[]) AS v(id, version, changed) ON v.id = t2.id
+       WHERE t.id = t2.id AND t2.client_id = ANY(${clientIds}::uuid[])`;
+  }
+
   /** Placed targets of a client with a rendering: what its manifest lists. */
   manifestEntries(
     clientId: string,

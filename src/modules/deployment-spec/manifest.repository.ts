@@ -71,6 +71,59 @@ export class ManifestRepository {
     return this.prisma.clientManifest.findMany({ where: { clientId: { in: clientIds } } });
   }
 
+  /** Serialises manifest rebuilds of these clients for the rest of the transaction (any instance). */
+  async lockClients(tx: Prisma.TransactionClient, clientIds: string[]): Promise<void> {
+    // $executeRaw: the lock function returns `void`, which $queryRaw cannot deserialise
+    await tx.$executeRaw`
+      SELECT pg_advisory_xact_lock(4242002, hashtext(s.id))
+        FROM (SELECT id FROM unnest(${clientIds}::text[]) AS id ORDER BY id) AS s`;
+  }
+
+  manifestsIn(tx: Prisma.TransactionClient, clientIds: string[]): Promise<ClientManifestRow[]> {
+    return tx.clientManifest.findMany({ where: { clientId: { in: clientIds } } });
+  }
+
+  documentsOfMany(tx: Prisma.TransactionClient, pairs: { clientId: string; digest: string }[]) {
+    return tx.$queryRaw<{ clientId: string; digest: string; bytes: Uint8Array }[]>`
+      SELECT r.client_id AS "clientId", r.digest, r.bytes
+        FROM rendered_document r
+        JOIN unnest(${pairs.map((p) => p.clientId)}::uuid[], ${pairs.map((p) => p.digest)}::text[]) AS k(client_id, digest)
+          ON r.client_id = k.client_id AND r.digest = k.digest`;
+  }
+
+  /** Writes many issued manifests (rows, issue records, bundles) in three statements. */
+  async replaceMany(
+    tx: Prisma.TransactionClient,
+    rows: (Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'> & {
+      digests: string[];
+    })[],
+    bundles: { clientId: string; digest: string; bytes: Buffer }[],
+  ): Promise<void> {
+    if (bundles.length > 0) {
+      await tx.$executeRaw`
+        INSERT INTO bundle (client_id, digest, bytes)
+        SELECT * FROM unnest(${bundles.map((b) => b.clientId)}::uuid[], ${bundles.map((b) => b.digest)}::text[],
+                             ${bundles.map((b) => b.bytes)}::bytea[])
+        ON CONFLICT (client_id, digest) DO NOTHING`;
+    }
+    if (rows.length === 0) return;
+    await tx.$executeRaw`
+      INSERT INTO client_manifest (client_id, client_external_id, client_profile, version, etag, body, content_key, issued_at)
+      SELECT v.client_id, v.ext, v.profile, v.version, v.etag, v.body, v.content_key, now()
+        FROM unnest(${rows.map((r) => r.clientId)}::uuid[], ${rows.map((r) => r.clientExternalId)}::text[],
+                    ${rows.map((r) => r.clientProfile)}::text[], ${rows.map((r) => r.version)}::bigint[],
+                    ${rows.map((r) => r.etag)}::text[], ${rows.map((r) => Buffer.from(r.body))}::bytea[],
+                    ${rows.map((r) => r.contentKey)}::text[]) AS v(client_id, ext, profile, version, etag, body, content_key)
+      ON CONFLICT (client_id) DO UPDATE
+         SET version = excluded.version, etag = excluded.etag, body = excluded.body,
+             content_key = excluded.content_key, issued_at = now()`;
+    await tx.$executeRaw`
+      INSERT INTO manifest_issue (client_id, version, digests)
+      SELECT v.client_id, v.version, string_to_array(v.digests, ',')
+        FROM unnest(${rows.map((r) => r.clientId)}::uuid[], ${rows.map((r) => r.version)}::bigint[],
+                    ${rows.map((r) => r.digests.join(','))}::text[]) AS v(client_id, version, digests)`;
+  }
+
   /** The manifest row locked for the rest of the transaction (serialises version bumps per client). */
   async lockManifest(tx: Prisma.TransactionClient, clientId: string): Promise<ClientManifestRow | null> {
     await tx.$queryRaw`SELECT client_id FROM client_manifest WHERE client_id = ${clientId}::uuid FOR UPDATE`;

@@ -132,6 +132,7 @@ export class ManifestService implements OnModuleDestroy {
    */
   async rebuild(client: ClientScope, minimumVersion = 0n): Promise<{ changed: boolean; version: bigint }> {
     const result = await this.manifests.transaction(async (tx) => {
+      await this.manifests.lockClients(tx, [client.id]);
       const current = await this.manifests.lockManifest(tx, client.id);
       const entries = await this.deployments.manifestEntries(client.id, tx);
       const contentKey = entries.map((e) => `${e.id}@${e.digest}`).join(',');
@@ -205,6 +206,92 @@ export class ManifestService implements OnModuleDestroy {
       });
     }
     return { changed: result.changed, version: result.row.version };
+  }
+
+  /**
+   * `rebuild` for many clients in one transaction with bulk reads and writes (fleet roll-outs touch
+   * thousands of clients at once). Same rules: a new version only where the content changed.
+   */
+  async rebuildMany(clients: ClientScope[]): Promise<number> {
+    if (clients.length === 0) return 0;
+    const ids = clients.map((c) => c.id);
+    const issued = await this.manifests.transaction(async (tx) => {
+      await this.manifests.lockClients(tx, ids);
+      const currents = new Map((await this.manifests.manifestsIn(tx, ids)).map((m) => [m.clientId, m]));
+      const entriesOf = await this.deployments.manifestEntriesOf(ids, tx);
+      const changedClients = clients.filter((c) => {
+        const key = (entriesOf.get(c.id) ?? []).map((e) => `${e.id}@${e.digest}`).join(',');
+        return currents.get(c.id)?.contentKey !== key;
+      });
+      const pairs = changedClients.flatMap((c) =>
+        (entriesOf.get(c.id) ?? []).map((e) => ({ clientId: c.id, digest: e.digest })),
+      );
+      const docs = new Map(
+        (pairs.length > 0 ? await this.manifests.documentsOfMany(tx, pairs) : []).map((d) => [
+          `${d.clientId}|${d.digest}`,
+          Buffer.from(d.bytes),
+        ]),
+      );
+      const rows: Parameters<ManifestRepository['replaceMany']>[1] = [];
+      const bundles: { clientId: string; digest: string; bytes: Buffer }[] = [];
+      const marks: { clientId: string; id: string; version: bigint; changed: boolean }[] = [];
+      for (const client of changedClients) {
+        const entries = entriesOf.get(client.id) ?? [];
+        const current = currents.get(client.id);
+        let bundle: { digest: string; sizeBytes: number } | null = null;
+        if (entries.length > 0) {
+          const bytes = buildBundle(
+            entries.map((e) => ({ name: `${e.id}.yaml`, bytes: docs.get(`${client.id}|${e.digest}`)! })),
+          );
+          bundle = { digest: sha256Digest(bytes), sizeBytes: bytes.length };
+          bundles.push({ clientId: client.id, digest: bundle.digest, bytes });
+        }
+        const version = (current?.version ?? 0n) + 1n;
+        const body = buildStateManifest({
+          manifestVersion: version,
+          deployments: entries.map((e) => ({ deploymentId: e.id, digest: e.digest, sizeBytes: e.sizeBytes })),
+          bundle,
+          urlPrefix: urlPrefix(client),
+        });
+        const contentKey = entries.map((e) => `${e.id}@${e.digest}`).join(',');
+        rows.push({
+          clientId: client.id,
+          clientExternalId: client.externalId,
+          clientProfile: client.profile,
+          version,
+          etag: `"${sha256Digest(body)}"`,
+          body: new Uint8Array(body),
+          contentKey,
+          digests: [...entries.map((e) => e.digest), ...(bundle ? [bundle.digest] : [])],
+        });
+        const before = new Set((current?.contentKey ?? '').split(','));
+        for (const e of entries) {
+          marks.push({ clientId: client.id, id: e.id, version, changed: !before.has(`${e.id}@${e.digest}`) });
+        }
+      }
+      await this.manifests.replaceMany(tx, rows, bundles);
+      if (rows.length > 0) {
+        await this.deployments.markManyInManifest(
+          rows.map((r) => r.clientId),
+          marks,
+          tx,
+        );
+      }
+      return rows;
+    });
+    for (const row of issued) {
+      await this.cache.put(row.clientId, row.version, row.etag, Buffer.from(row.body));
+      await this.events
+        .publish({
+          type: 'manifest.issued',
+          clientId: row.clientExternalId,
+          data: { manifestVersion: row.version.toString(), etag: row.etag },
+        })
+        .catch((error: unknown) =>
+          this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
+        );
+    }
+    return issued.length;
   }
 
   /** The current manifest, creating version 1 (no deployments, `bundle: null`) for a new client. */

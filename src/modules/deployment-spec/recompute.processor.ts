@@ -7,6 +7,7 @@ import { RECOMPUTE_QUEUE, type RecomputeDeviceJob } from '../device-capability/d
 import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
 import type {
   RebuildManifestJob,
+  RebuildManifestsJob,
   RecomputeBatchJob,
   RecomputeDeploymentJob,
 } from './deployment-spec.jobs.js';
@@ -18,6 +19,7 @@ type RecomputeJob =
   | { name: 'recompute-deployment'; data: RecomputeDeploymentJob }
   | { name: 'recompute-batch'; data: RecomputeBatchJob }
   | { name: 'rebuild-manifest'; data: RebuildManifestJob }
+  | { name: 'rebuild-manifests'; data: RebuildManifestsJob }
   | { name: 'purge-digests'; data: Record<string, never> };
 
 const PURGE_EVERY_MS = 3_600_000;
@@ -51,6 +53,17 @@ export class RecomputeProcessor extends WorkerHost implements OnModuleInit {
     );
   }
 
+  @OnWorkerEvent('failed')
+  onFailed(job: Job | undefined, error: Error): void {
+    // retried with backoff; logged so that a job that keeps failing is visible
+    this.logger.warn({
+      msg: 'recompute job failed',
+      job: job?.name,
+      attempt: job?.attemptsMade,
+      error: error.message,
+    });
+  }
+
   @OnWorkerEvent('error')
   onError(error: Error): void {
     this.onConnectionError(error);
@@ -71,6 +84,8 @@ export class RecomputeProcessor extends WorkerHost implements OnModuleInit {
         return this.recompute.recomputeBatch(item.data.deploymentId, item.data.devices);
       case 'rebuild-manifest':
         return this.recompute.rebuild(item.data.clientId);
+      case 'rebuild-manifests':
+        return this.recompute.rebuildMany(item.data.clientIds);
       case 'purge-digests': {
         const purged = await this.manifests.purge(
           this.config.manifests.retainManifests,

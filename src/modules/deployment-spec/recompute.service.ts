@@ -140,6 +140,12 @@ export class RecomputeService {
     await this.jobs.rebuildManifests(changed);
   }
 
+  async rebuildMany(clientIds: string[]): Promise<void> {
+    await this.loadClientRefs(clientIds);
+    const clients = clientIds.map((id) => this.clientCache.get(id)).filter((c): c is ClientRef => !!c);
+    await this.manifestService.rebuildMany(clients);
+  }
+
   async rebuild(clientId: string): Promise<void> {
     const client = await this.clientRef(clientId);
     if (client) await this.manifestService.rebuild(client);
