@@ -16,7 +16,7 @@
  *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/capabilities.js [--duration 10] [--warmup 2]
  *     [--rounds 2] [--concurrency 50] [--clients 20] [--devices 1000] [--inventory 100000]
- *     [--list-requests 300] [--parts reports,inventory] [--cpu-prof]
+ *     [--list-requests 300] [--parts reports,inventory] [--cpu-prof] [--no-readme]
  *
  * Only a run of both parts without --cpu-prof rewrites the section in bench/README.md; every run writes
  * bench/results/capabilities-<timestamp>.md. Needs PostgreSQL and Redis on loopback; creates the
@@ -30,7 +30,14 @@ import type { ClientSvid } from '../src/client/identities.js';
 import https from 'node:https';
 import { request } from '../src/client/transport.js';
 import { capabilityBody, insertDevicesSql } from './lib/devices.js';
-import { type DatabaseActivity, forEachLimit, Harness, positive, procMemory } from './lib/harness.js';
+import {
+  type DatabaseActivity,
+  forEachLimit,
+  Harness,
+  positive,
+  postgresCpuBetween,
+  procMemory,
+} from './lib/harness.js';
 import type { ServerChild, ServerStats, WfmReady } from './lib/ipc.js';
 import {
   type ConnectionGroup,
@@ -62,6 +69,8 @@ const { values: args } = parseArgs({
     'list-requests': { type: 'string', default: '300' },
     parts: { type: 'string', default: 'reports,inventory' },
     'cpu-prof': { type: 'boolean', default: false },
+    /** Write bench/results/ only, leave bench/README.md as it is. */
+    'no-readme': { type: 'boolean', default: false },
   },
 });
 
@@ -81,7 +90,8 @@ const COMMAND = [
   'npx tsc -p bench/tsconfig.json && node dist-bench/bench/capabilities.js',
   ...process.argv.slice(2),
 ].join(' ');
-const UPDATES_README = !args['cpu-prof'] && PARTS.includes('reports') && PARTS.includes('inventory');
+const UPDATES_README =
+  !args['cpu-prof'] && !args['no-readme'] && PARTS.includes('reports') && PARTS.includes('inventory');
 const SECTION = '## Capability reports and the device inventory (device-capability)';
 
 const h = new Harness('capabilities', 180 + 2 * (WARMUP_S + DURATION_S) + DRAIN_TIMEOUT_MS / 250);
@@ -185,7 +195,7 @@ async function measureWindow(
   const server = side === 'wfm' ? children.api : children.baseline;
   let clientCpu = process.cpuUsage();
   let atStart: Promise<unknown> | undefined;
-  let pgAtStart = 0;
+  let pgAtStart = new Map<number, number>();
   let dbAtStart: DatabaseActivity | undefined;
   const load = await runConnectionGroups({ host: '127.0.0.1', port, ca: caPem }, groups, {
     warmupMs: warmupS * 1000,
@@ -195,7 +205,7 @@ async function measureWindow(
       atStart = Promise.all([
         server.stats(),
         children.worker.stats(),
-        h.postgresCpuMs().then((v) => (pgAtStart = v)),
+        h.postgresCpu().then((v) => (pgAtStart = v)),
         h.databaseActivity().then((v) => (dbAtStart = v)),
       ]);
       return atStart;
@@ -206,7 +216,7 @@ async function measureWindow(
   const [serverStats, workerStats, pgNow, dbNow] = await Promise.all([
     server.stats(),
     children.worker.stats(),
-    h.postgresCpuMs(),
+    h.postgresCpu(),
     h.databaseActivity(),
   ]);
   return {
@@ -214,7 +224,7 @@ async function measureWindow(
     detail: {
       api: serverStats,
       worker: workerStats,
-      postgresCpuMs: pgNow - pgAtStart,
+      postgresCpuMs: postgresCpuBetween(pgAtStart, pgNow),
       db: dbAtStart ? activityDelta(dbAtStart, dbNow) : dbNow,
     },
   };

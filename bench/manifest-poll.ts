@@ -13,7 +13,7 @@
  *   answering the same YAML bytes.
  *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/manifest-poll.js [--duration 8] [--warmup 2]
- *     [--rounds 4] [--concurrency 50] [--cases 304,200,yaml] [--cpu-prof]
+ *     [--rounds 4] [--concurrency 50] [--cases 304,200,yaml] [--cpu-prof] [--no-readme]
  *
  * Only a run of all cases without --cpu-prof rewrites the section in bench/README.md; every run writes
  * bench/results/manifest-poll-<timestamp>.md. Needs PostgreSQL and Redis on loopback; creates the
@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     cases: { type: 'string', default: '304,200,yaml' },
     'cpu-prof': { type: 'boolean', default: false },
+    /** Write bench/results/ only, leave bench/README.md as it is. */
+    'no-readme': { type: 'boolean', default: false },
   },
 });
 
@@ -58,7 +60,7 @@ const ALL_CASES = ['304', '200', 'yaml'] as const;
 type CaseName = (typeof ALL_CASES)[number];
 const CASES = ALL_CASES.filter((c) => args.cases.split(',').includes(c));
 if (CASES.length === 0) throw new Error('--cases: a comma list of 304, 200, yaml');
-const UPDATES_README = !args['cpu-prof'] && CASES.length === ALL_CASES.length;
+const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && CASES.length === ALL_CASES.length;
 const COMMAND = [
   'npx tsc -p bench/tsconfig.json && node dist-bench/bench/manifest-poll.js',
   ...process.argv.slice(2),

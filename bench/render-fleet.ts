@@ -12,7 +12,7 @@
  * finish within its time limit is stopped there and reported with how far it got.
  *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js [--fleets 10000,100000]
- *     [--limit-10k 150] [--limit-100k 285] [--cpu-prof]
+ *     [--limit-10k 150] [--limit-100k 285] [--cpu-prof] [--no-readme]
  *
  * Only a run with the default fleets and without --cpu-prof rewrites the section in bench/README.md;
  * every run writes bench/results/render-fleet-<timestamp>.md. Needs PostgreSQL and Redis on loopback;
@@ -26,6 +26,7 @@ import {
   type DatabaseActivity,
   Harness,
   positive,
+  postgresCpuBetween,
   procMemory,
   resetPeakMemory,
   sleep,
@@ -41,6 +42,8 @@ const { values: args } = parseArgs({
     /** Seconds a fleet of 50,000 devices or more may take before it is stopped. */
     'limit-100k': { type: 'string', default: '285' },
     'cpu-prof': { type: 'boolean', default: false },
+    /** Write bench/results/ only, leave bench/README.md as it is. */
+    'no-readme': { type: 'boolean', default: false },
   },
 });
 
@@ -48,7 +51,7 @@ const FLEETS = args.fleets.split(',').map((f) => Math.round(positive('fleets', f
 const LIMIT_SMALL_S = positive('limit-10k', args['limit-10k'], 3600);
 const LIMIT_LARGE_S = positive('limit-100k', args['limit-100k'], 3600);
 const limitOf = (size: number) => (size < 50_000 ? LIMIT_SMALL_S : LIMIT_LARGE_S);
-const UPDATES_README = !args['cpu-prof'] && args.fleets === '10000,100000';
+const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && args.fleets === '10000,100000';
 const COMMAND = [
   'npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js',
   ...process.argv.slice(2),
@@ -143,7 +146,7 @@ async function rollOut(
 
   const peakReset = resetPeakMemory(worker.pid) && resetPeakMemory(api.pid);
   await Promise.all([api.stats(), worker.stats()]); // start the CPU windows
-  const pgBefore = await h.postgresCpuMs();
+  const pgBefore = await h.postgresCpu();
   const dbBefore = await h.databaseActivity();
 
   const t0 = performance.now();
@@ -209,7 +212,7 @@ async function rollOut(
   const wallS = (performance.now() - t0) / 1000;
   const finished = placedS !== undefined && manifestsS !== undefined;
   const [apiStats, workerStats] = await Promise.all([api.stats(), worker.stats()]);
-  const pgAfter = await h.postgresCpuMs();
+  const pgAfter = await h.postgresCpu();
   const dbAfter = await h.databaseActivity();
   const peak = { worker: procMemory(worker.pid)?.peakMiB ?? NaN, api: procMemory(api.pid)?.peakMiB ?? NaN };
   h.log(`  ${finished ? 'done' : `stopped at the ${limitS} s limit`} after ${wallS.toFixed(1)} s`);
@@ -265,7 +268,11 @@ async function rollOut(
     last,
     timeline,
     verified,
-    cpuMs: { worker: workerStats.cpuMs, api: apiStats.cpuMs, postgres: pgAfter - pgBefore },
+    cpuMs: {
+      worker: workerStats.cpuMs,
+      api: apiStats.cpuMs,
+      postgres: postgresCpuBetween(pgBefore, pgAfter),
+    },
     db: delta(dbBefore, dbAfter),
     peakMiB: peak,
     peakReset,

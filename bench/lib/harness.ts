@@ -326,14 +326,14 @@ export class Harness {
     return undefined;
   }
 
-  /** CPU time (user + system, ms) of the service's Postgres backends on the bench database right now. */
-  async postgresCpuMs(): Promise<number> {
+  /** CPU time (user + system, ms) per Postgres backend of the service on the bench database, right now. */
+  async postgresCpu(): Promise<Map<number, number>> {
     const { rows } = await this.db().query<{ pid: number }>(
       // the service's connections only (not this bench's own seeding and counting)
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name <> $2',
       [this.dbName, BENCH_APP],
     );
-    return rows.reduce((sum, r) => sum + procCpuMs(r.pid), 0);
+    return new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)]));
   }
 
   /** Transactions and rows of the bench database so far (pg_stat_database). */
@@ -468,6 +468,17 @@ export function codeVersion(): string {
   } catch {
     return 'unknown (git not available)';
   }
+}
+
+/**
+ * Postgres CPU between two `postgresCpu()` snapshots: backends present at the end count from the first
+ * snapshot (or from their start when they connected in between); backends that closed in between are
+ * lost, so this is a lower bound when the pools recycle connections.
+ */
+export function postgresCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, cpu] of after) ms += Math.max(0, cpu - (before.get(pid) ?? 0));
+  return ms;
 }
 
 export function sleep(ms: number): Promise<void> {
