@@ -19,13 +19,15 @@
  * bench/results/manifest-poll-<timestamp>.md. Needs PostgreSQL and Redis on loopback; creates the
  * throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
+import { existsSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
 import { capabilityBody } from './lib/devices.js';
 import { type BaselineAnswer, Harness, positive, sleep } from './lib/harness.js';
-import type { ServerChild, ServerStats } from './lib/ipc.js';
+import { REPO_ROOT, type ServerChild, type ServerStats } from './lib/ipc.js';
 import { type LoadTarget, mergeLoads, runLoad } from './lib/load.js';
 import {
   type CaseResult,
@@ -304,6 +306,10 @@ await h.run(async () => {
     '',
     detailTable(results),
     '',
+    existsSync(join(REPO_ROOT, 'src', 'modules', 'deployment-spec', 'poll-fast-path.ts'))
+      ? '- The 304 and 200 polls are answered by `pollFastPath` (src/modules/deployment-spec/poll-fast-path.ts) ' +
+        'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
+      : '- All three routes go through the full Express/Nest pipeline (middleware, Passport, guard, interceptors).',
     '- 304 path (`ManifestService.poll`): guard (SVID from the socket, cached validation, accepted-client ' +
       'lookup in memory), Accept check, one Redis `HMGET` of the cached ETag and version, the poll noted in ' +
       'memory (flushed to Postgres every 5 s), headers. 200 path: the same plus `HGETBUFFER` of the body and a ' +

@@ -89,6 +89,10 @@ interface FleetResult {
   peakReset: boolean;
   backlogAtEnd: number;
   deploymentGet?: { ms: number; bytes: number; targets: number };
+  /** Samples of the service's active Postgres statements (one per poll), by statement and by wait event. */
+  pgSamples: number;
+  pgStatements: Map<string, number>;
+  pgWaits: Map<string, number>;
 }
 
 async function seedFleet(size: number): Promise<number> {
@@ -165,6 +169,9 @@ async function rollOut(
   );
 
   const timeline: Progress[] = [];
+  const pgStatements = new Map<string, number>();
+  const pgWaits = new Map<string, number>();
+  let pgSamples = 0;
   let placedS: number | undefined;
   let manifestsS: number | undefined;
   let last: Progress | undefined;
@@ -195,6 +202,11 @@ async function rollOut(
       apiRssMiB: procMemory(api.pid)?.rssMiB ?? NaN,
     };
     timeline.push(p);
+    pgSamples += 1;
+    for (const a of await h.postgresActivity()) {
+      pgStatements.set(a.query, (pgStatements.get(a.query) ?? 0) + 1);
+      pgWaits.set(a.wait, (pgWaits.get(a.wait) ?? 0) + 1);
+    }
     last = p;
     if (placedS === undefined && p.placed >= size) placedS = s;
     if (manifestsS === undefined && p.manifests >= size) manifestsS = s;
@@ -278,7 +290,31 @@ async function rollOut(
     peakReset,
     backlogAtEnd,
     deploymentGet,
+    pgSamples,
+    pgStatements,
+    pgWaits,
   };
+}
+
+/** The most frequent active statements, with the wait events seen overall. */
+function activityTable(r: FleetResult): string {
+  const top = [...r.pgStatements.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
+  const waits = [...r.pgWaits.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([w, n]) => `${w} ${fmt((100 * n) / Math.max(1, r.pgSamples))} %`)
+    .join(', ');
+  return [
+    table(
+      ['Statement (start)', 'Active in % of samples'],
+      top.map(([q, n]) => [
+        `\`${q.replace(/\|/g, '\\|').replace(/`/g, "'")}\``,
+        `${fmt((100 * n) / Math.max(1, r.pgSamples))} %`,
+      ]),
+      ['l', 'r'],
+    ),
+    '',
+    `Wait events of the active connections (CPU = none), per sample: ${waits || 'none'}.`,
+  ].join('\n');
 }
 
 /** Progress rows at about every tenth of the run (and the last one). */
@@ -452,6 +488,11 @@ await h.run(async () => {
         (r.backlogAtEnd > 0 ? ` Recompute jobs still queued at the end: ${fmt(r.backlogAtEnd)}.` : ''),
       '',
       timelineTable(r),
+      '',
+      `What the service's Postgres connections were doing (${fmt(r.pgSamples)} samples of pg_stat_activity, one per ` +
+        'poll; an active connection counts once per sample):',
+      '',
+      activityTable(r),
       '',
     );
   }

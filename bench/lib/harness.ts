@@ -336,6 +336,22 @@ export class Harness {
     return new Map(rows.map((r) => [r.pid, procCpuMs(r.pid)]));
   }
 
+  /**
+   * One sample of what the service's Postgres connections are doing: per active connection, its
+   * statement (normalised: first line, white space collapsed, at most 90 characters) and wait event.
+   */
+  async postgresActivity(): Promise<{ query: string; wait: string }[]> {
+    const { rows } = await this.db().query<{ query: string; wait: string | null }>(
+      `SELECT query, wait_event_type || ':' || wait_event AS wait FROM pg_stat_activity
+        WHERE datname = $1 AND application_name <> $2 AND state = 'active'`,
+      [this.dbName, BENCH_APP],
+    );
+    return rows.map((r) => ({
+      query: r.query.replace(/\s+/g, ' ').trim().slice(0, 90),
+      wait: r.wait ?? 'CPU',
+    }));
+  }
+
   /** Transactions and rows of the bench database so far (pg_stat_database). */
   async databaseActivity(): Promise<DatabaseActivity> {
     const { rows } = await this.db().query<Record<keyof DatabaseActivity, string>>(

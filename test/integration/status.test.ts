@@ -67,6 +67,9 @@ describe('deployment status', () => {
       body: linePackage(),
     });
     await device.putCapabilities('press', capabilities('press'));
+    // a first poll issues version 1 (empty), so the deployment arrives in version ≥ 2 and the
+    // "older adoptedManifestVersion" case below has a valid version to report
+    expect((await device.getManifest()).json<Manifest>().manifestVersion).toBe(1);
     const res = await wfm.call('/operator/v1/deployments', {
       method: 'POST',
       headers: admin(),
