@@ -35,6 +35,60 @@ export function urlPrefix(client: ClientScope): string {
   return client.profile === 'legacy' ? `/api/v1/clients/${client.externalId}` : '/api/v1';
 }
 
+type ManifestEntry = { id: string; digest: string; sizeBytes: number };
+type IssuedRow = Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>;
+
+/** What a manifest lists, as one comparable string: `id@digest,…` in entry order. */
+function contentKeyOf(entries: ManifestEntry[]): string {
+  return entries.map((e) => `${e.id}@${e.digest}`).join(',');
+}
+
+/**
+ * The next manifest of a client (pure): its row, its bundle, the digests it references and the
+ * entries whose digest it lists for the first time. `documentOf` returns an entry's YAML bytes.
+ */
+function composeManifest(
+  client: ClientScope,
+  entries: ManifestEntry[],
+  documentOf: (entry: ManifestEntry) => Buffer,
+  current: { version: bigint; contentKey: string } | undefined,
+  minimumVersion: bigint,
+): {
+  row: IssuedRow;
+  bundle: { digest: string; bytes: Buffer } | null;
+  digests: string[];
+  changedIds: string[];
+} {
+  let bundle: { digest: string; bytes: Buffer } | null = null;
+  if (entries.length > 0) {
+    const bytes = buildBundle(entries.map((e) => ({ name: `${e.id}.yaml`, bytes: documentOf(e) })));
+    bundle = { digest: sha256Digest(bytes), bytes };
+  }
+  const next = (current?.version ?? 0n) + 1n;
+  const version = next > minimumVersion ? next : minimumVersion;
+  const body = buildStateManifest({
+    manifestVersion: version,
+    deployments: entries.map((e) => ({ deploymentId: e.id, digest: e.digest, sizeBytes: e.sizeBytes })),
+    bundle: bundle && { digest: bundle.digest, sizeBytes: bundle.bytes.length },
+    urlPrefix: urlPrefix(client),
+  });
+  const before = new Set((current?.contentKey ?? '').split(','));
+  return {
+    row: {
+      clientId: client.id,
+      clientExternalId: client.externalId,
+      clientProfile: client.profile,
+      version,
+      etag: `"${sha256Digest(body)}"`,
+      body: new Uint8Array(body),
+      contentKey: contentKeyOf(entries),
+    },
+    bundle,
+    digests: [...entries.map((e) => e.digest), ...(bundle ? [bundle.digest] : [])],
+    changedIds: entries.filter((e) => !before.has(`${e.id}@${e.digest}`)).map((e) => e.id),
+  };
+}
+
 /**
  * The state manifest per client (spec §1.1, §2.1–2.2; D7–D11): RFC 8785 bytes with a strictly
  * increasing manifestVersion, issued only when the content changes; the YAML documents and bundles
@@ -135,76 +189,36 @@ export class ManifestService implements OnModuleDestroy {
       await this.manifests.lockClients(tx, [client.id]);
       const current = await this.manifests.lockManifest(tx, client.id);
       const entries = await this.deployments.manifestEntries(client.id, tx);
-      const contentKey = entries.map((e) => `${e.id}@${e.digest}`).join(',');
-      if (current && current.contentKey === contentKey && current.version >= minimumVersion) {
+      if (current && current.contentKey === contentKeyOf(entries) && current.version >= minimumVersion) {
         return { changed: false, row: current };
       }
-      let bundle: { digest: string; sizeBytes: number } | null = null;
-      if (entries.length > 0) {
-        const docs = await this.manifests.documentsOf(
-          client.id,
-          entries.map((e) => e.digest),
-          tx,
-        );
-        const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
-        const bytes = buildBundle(
-          entries.map((e) => ({ name: `${e.id}.yaml`, bytes: byDigest.get(e.digest)! })),
-        );
-        bundle = { digest: sha256Digest(bytes), sizeBytes: bytes.length };
-        await this.manifests.saveBundle(client.id, bundle.digest, bytes, tx);
-      }
-      const previous = current?.version ?? 0n;
-      const version = previous + 1n > minimumVersion ? previous + 1n : minimumVersion;
-      const body = buildStateManifest({
-        manifestVersion: version,
-        deployments: entries.map((e) => ({ deploymentId: e.id, digest: e.digest, sizeBytes: e.sizeBytes })),
-        bundle,
-        urlPrefix: urlPrefix(client),
-      });
-      const row = {
-        clientId: client.id,
-        clientExternalId: client.externalId,
-        clientProfile: client.profile,
-        version,
-        etag: `"${sha256Digest(body)}"`,
-        body: new Uint8Array(body),
-        contentKey,
-      };
-      await this.manifests.replace(tx, row, [
-        ...entries.map((e) => e.digest),
-        ...(bundle ? [bundle.digest] : []),
-      ]);
-      const before = new Set((current?.contentKey ?? '').split(','));
-      const changed = entries.filter((e) => !before.has(`${e.id}@${e.digest}`)).map((e) => e.id);
+      const docs = entries.length
+        ? await this.manifests.documentsOf(
+            client.id,
+            entries.map((e) => e.digest),
+            tx,
+          )
+        : [];
+      const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
+      const next = composeManifest(
+        client,
+        entries,
+        (e) => byDigest.get(e.digest)!,
+        current ?? undefined,
+        minimumVersion,
+      );
+      if (next.bundle) await this.manifests.saveBundle(client.id, next.bundle.digest, next.bundle.bytes, tx);
+      await this.manifests.replace(tx, next.row, next.digests);
       await this.deployments.markInManifest(
         client.id,
         entries.map((e) => e.id),
-        changed,
-        version,
+        next.changedIds,
+        next.row.version,
         tx,
       );
-      return {
-        changed: true,
-        row: { ...row, issuedAt: new Date(), lastPolledAt: null, lastPolledVersion: null },
-      };
+      return { changed: true, row: next.row };
     });
-    if (result.changed) {
-      await this.cache.put(client.id, result.row.version, result.row.etag, Buffer.from(result.row.body));
-      await this.events
-        .publish({
-          type: 'manifest.issued',
-          clientId: client.externalId,
-          data: { manifestVersion: result.row.version.toString(), etag: result.row.etag },
-        })
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
-        );
-      this.logger.debug({
-        msg: 'manifest issued',
-        clientId: client.externalId,
-        version: result.row.version.toString(),
-      });
-    }
+    if (result.changed) await this.announce(result.row);
     return { changed: result.changed, version: result.row.version };
   }
 
@@ -219,10 +233,9 @@ export class ManifestService implements OnModuleDestroy {
       await this.manifests.lockClients(tx, ids);
       const currents = new Map((await this.manifests.manifestsIn(tx, ids)).map((m) => [m.clientId, m]));
       const entriesOf = await this.deployments.manifestEntriesOf(ids, tx);
-      const changedClients = clients.filter((c) => {
-        const key = (entriesOf.get(c.id) ?? []).map((e) => `${e.id}@${e.digest}`).join(',');
-        return currents.get(c.id)?.contentKey !== key;
-      });
+      const changedClients = clients.filter(
+        (c) => currents.get(c.id)?.contentKey !== contentKeyOf(entriesOf.get(c.id) ?? []),
+      );
       const pairs = changedClients.flatMap((c) =>
         (entriesOf.get(c.id) ?? []).map((e) => ({ clientId: c.id, digest: e.digest })),
       );
@@ -237,36 +250,23 @@ export class ManifestService implements OnModuleDestroy {
       const marks: { clientId: string; id: string; version: bigint; changed: boolean }[] = [];
       for (const client of changedClients) {
         const entries = entriesOf.get(client.id) ?? [];
-        const current = currents.get(client.id);
-        let bundle: { digest: string; sizeBytes: number } | null = null;
-        if (entries.length > 0) {
-          const bytes = buildBundle(
-            entries.map((e) => ({ name: `${e.id}.yaml`, bytes: docs.get(`${client.id}|${e.digest}`)! })),
-          );
-          bundle = { digest: sha256Digest(bytes), sizeBytes: bytes.length };
-          bundles.push({ clientId: client.id, digest: bundle.digest, bytes });
-        }
-        const version = (current?.version ?? 0n) + 1n;
-        const body = buildStateManifest({
-          manifestVersion: version,
-          deployments: entries.map((e) => ({ deploymentId: e.id, digest: e.digest, sizeBytes: e.sizeBytes })),
-          bundle,
-          urlPrefix: urlPrefix(client),
-        });
-        const contentKey = entries.map((e) => `${e.id}@${e.digest}`).join(',');
-        rows.push({
-          clientId: client.id,
-          clientExternalId: client.externalId,
-          clientProfile: client.profile,
-          version,
-          etag: `"${sha256Digest(body)}"`,
-          body: new Uint8Array(body),
-          contentKey,
-          digests: [...entries.map((e) => e.digest), ...(bundle ? [bundle.digest] : [])],
-        });
-        const before = new Set((current?.contentKey ?? '').split(','));
+        const next = composeManifest(
+          client,
+          entries,
+          (e) => docs.get(`${client.id}|${e.digest}`)!,
+          currents.get(client.id),
+          0n,
+        );
+        rows.push({ ...next.row, digests: next.digests });
+        if (next.bundle) bundles.push({ clientId: client.id, ...next.bundle });
+        const changed = new Set(next.changedIds);
         for (const e of entries) {
-          marks.push({ clientId: client.id, id: e.id, version, changed: !before.has(`${e.id}@${e.digest}`) });
+          marks.push({
+            clientId: client.id,
+            id: e.id,
+            version: next.row.version,
+            changed: changed.has(e.id),
+          });
         }
       }
       await this.manifests.replaceMany(tx, rows, bundles);
@@ -279,19 +279,27 @@ export class ManifestService implements OnModuleDestroy {
       }
       return rows;
     });
-    for (const row of issued) {
-      await this.cache.put(row.clientId, row.version, row.etag, Buffer.from(row.body));
-      await this.events
-        .publish({
-          type: 'manifest.issued',
-          clientId: row.clientExternalId,
-          data: { manifestVersion: row.version.toString(), etag: row.etag },
-        })
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
-        );
-    }
+    for (const row of issued) await this.announce(row);
     return issued.length;
+  }
+
+  /** After the commit: the poll cache gets the new manifest, operators an event. */
+  private async announce(row: IssuedRow): Promise<void> {
+    await this.cache.put(row.clientId, row.version, row.etag, Buffer.from(row.body));
+    await this.events
+      .publish({
+        type: 'manifest.issued',
+        clientId: row.clientExternalId,
+        data: { manifestVersion: row.version.toString(), etag: row.etag },
+      })
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
+      );
+    this.logger.debug({
+      msg: 'manifest issued',
+      clientId: row.clientExternalId,
+      version: row.version.toString(),
+    });
   }
 
   /** The current manifest, creating version 1 (no deployments, `bundle: null`) for a new client. */
