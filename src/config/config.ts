@@ -24,7 +24,11 @@ export interface AppConfig {
   };
   readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly redis: { readonly url: string };
-  readonly queue: { readonly prefix: string };
+  readonly queue: {
+    readonly prefix: string;
+    /** Jobs of the recompute queue one worker process runs at once. */
+    readonly workerConcurrency: number;
+  };
   readonly dataDir: string;
   readonly identity: {
     readonly trustDomain: string;
@@ -231,7 +235,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
   const signatureMaxSkewSeconds = parseInteger(env, 'WFM_SIGNATURE_MAX_SKEW', 300, 1, 3600, problems);
-  const recomputeDebounceMs = parseInteger(env, 'WFM_RECOMPUTE_DEBOUNCE_MS', 1000, 0, 60_000, problems);
+  const recomputeDebounceMs = parseInteger(env, 'WFM_RECOMPUTE_DEBOUNCE_MS', 100, 0, 60_000, problems);
+  const workerConcurrency = parseInteger(env, 'WFM_WORKER_CONCURRENCY', 8, 1, 64, problems);
   const sweepIntervalSeconds = parseInteger(env, 'WFM_RECOMPUTE_SWEEP_SECONDS', 10, 1, 3600, problems);
   const historyLimit = parseInteger(env, 'WFM_CAPABILITY_HISTORY_LIMIT', 100, 1, 100_000, problems);
   const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
@@ -299,7 +304,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     database: { url: databaseUrl, poolSize, migrateOnStart },
     redis: { url: redisUrl },
-    queue: { prefix: queuePrefix },
+    queue: { prefix: queuePrefix, workerConcurrency },
     dataDir,
     identity: { trustDomain, wfmId, spiffeId: `spiffe://${trustDomain}/margo/wfm/${wfmId}` },
     tls: {

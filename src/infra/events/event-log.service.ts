@@ -176,6 +176,21 @@ export class EventLogService implements OnModuleInit, OnModuleDestroy {
     return id;
   }
 
+  /** `publish` for many events at once: one statement, one commit, one notification. */
+  async publishMany(events: NewOperatorEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const id = await this.events.insertMany(
+      events.map((event) => ({
+        type: event.type,
+        clientId: event.clientId,
+        deploymentId: event.deploymentId,
+        data: toJson(event.data),
+      })),
+    );
+    if (this.subscriptions.size > 0) void this.pollNow();
+    await this.notify(id);
+  }
+
   /**
    * Replays the events after `afterId` that match `filter` (none when undefined: only new ones),
    * then delivers new ones as they are published on any instance, in id order, each once.

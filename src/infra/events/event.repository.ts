@@ -38,6 +38,20 @@ export class EventRepository {
     return row.id;
   }
 
+  /** Appends many events in one statement (one commit) and returns the highest id. */
+  async insertMany(events: NewEventRow[]): Promise<bigint> {
+    const rows = await this.prisma.operatorEvent.createManyAndReturn({
+      data: events.map((event) => ({
+        type: event.type,
+        clientId: event.clientId ?? null,
+        deploymentId: event.deploymentId ?? null,
+        data: event.data,
+      })),
+      select: { id: true },
+    });
+    return rows.reduce((max, r) => (r.id > max ? r.id : max), 0n);
+  }
+
   /** Every event after `afterId`, in id order (the shared poller's read). */
   readAfter(afterId: bigint, limit: number): Promise<OperatorEventRow[]> {
     return this.prisma.operatorEvent.findMany({

@@ -24,6 +24,8 @@ export type DeploymentJobName =
 export const MANIFEST_BATCH = 500;
 /** At most this many devices per recompute-batch job. */
 export const BATCH_SIZE = 1_000;
+/** BullMQ runs jobs without a priority first; among prioritised ones, lower numbers first. */
+const BATCH_PRIORITY = 10;
 
 @Injectable()
 export class DeploymentJobs {
@@ -44,6 +46,9 @@ export class DeploymentJobs {
       jobs.push({
         name: 'recompute-batch',
         data: { deploymentId, devices: devices.slice(i, i + BATCH_SIZE) } satisfies RecomputeBatchJob,
+        // after anything without a priority (device recomputations, manifest rebuilds): a roll-out's
+        // first manifests go out while its later batches are still being placed
+        opts: { priority: BATCH_PRIORITY },
       });
     }
     if (jobs.length > 0) await this.queue.addBulk(jobs);

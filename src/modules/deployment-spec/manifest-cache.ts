@@ -56,6 +56,26 @@ export class ManifestCache {
     }
   }
 
+  /** `put` for many manifests in one pipeline (one round trip). */
+  async putMany(entries: { clientId: string; version: bigint; etag: string; body: Buffer }[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      const pipeline = this.redis.pipeline();
+      for (const e of entries) {
+        pipeline.eval(SET_IF_NEWER, 1, this.key(e.clientId), e.version.toString(), e.etag, e.body, TTL_MS);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failure = results.map(([error]) => error).find((error): error is Error => error !== null);
+      if (failure) throw failure;
+    } catch (error) {
+      this.logger.warn({
+        msg: 'could not update the manifest cache; it expires by itself',
+        clients: entries.length,
+        error: String(error),
+      });
+    }
+  }
+
   async put(clientId: string, version: bigint, etag: string, body: Buffer): Promise<void> {
     try {
       await this.redis.eval(SET_IF_NEWER, 1, this.key(clientId), version.toString(), etag, body, TTL_MS);

@@ -218,7 +218,7 @@ export class ManifestService implements OnModuleDestroy {
       );
       return { changed: true, row: next.row };
     });
-    if (result.changed) await this.announce(result.row);
+    if (result.changed) await this.announceMany([result.row]);
     return { changed: result.changed, version: result.row.version };
   }
 
@@ -279,27 +279,42 @@ export class ManifestService implements OnModuleDestroy {
       }
       return rows;
     });
-    for (const row of issued) await this.announce(row);
+    await this.announceMany(issued);
     return issued.length;
   }
 
-  /** After the commit: the poll cache gets the new manifest, operators an event. */
-  private async announce(row: IssuedRow): Promise<void> {
-    await this.cache.put(row.clientId, row.version, row.etag, Buffer.from(row.body));
+  /**
+   * After the commit: the poll cache gets the new manifests (one Redis pipeline), operators one
+   * event per manifest (one insert).
+   */
+  private async announceMany(rows: IssuedRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.cache.putMany(
+      rows.map((r) => ({
+        clientId: r.clientId,
+        version: r.version,
+        etag: r.etag,
+        body: Buffer.from(r.body),
+      })),
+    );
     await this.events
-      .publish({
-        type: 'manifest.issued',
-        clientId: row.clientExternalId,
-        data: { manifestVersion: row.version.toString(), etag: row.etag },
-      })
+      .publishMany(
+        rows.map((r) => ({
+          type: 'manifest.issued',
+          clientId: r.clientExternalId,
+          data: { manifestVersion: r.version.toString(), etag: r.etag },
+        })),
+      )
       .catch((error: unknown) =>
-        this.logger.warn({ msg: 'could not publish a manifest event', error: String(error) }),
+        this.logger.warn({ msg: 'could not publish manifest events', error: String(error) }),
       );
-    this.logger.debug({
-      msg: 'manifest issued',
-      clientId: row.clientExternalId,
-      version: row.version.toString(),
-    });
+    for (const r of rows) {
+      this.logger.debug({
+        msg: 'manifest issued',
+        clientId: r.clientExternalId,
+        version: r.version.toString(),
+      });
+    }
   }
 
   /** The current manifest, creating version 1 (no deployments, `bundle: null`) for a new client. */

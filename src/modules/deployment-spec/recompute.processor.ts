@@ -1,5 +1,5 @@
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { Job, Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { throttledErrorLogger } from '../../infra/queue/connection-errors.js';
@@ -29,9 +29,9 @@ const PURGE_EVERY_MS = 3_600_000;
  * deduplicated by their producers and retried with backoff; a failing device never blocks the
  * others; a manifest is replaced in one transaction, so a crash leaves the old or the new one.
  */
-@Processor(RECOMPUTE_QUEUE, { concurrency: 4 })
+@Processor(RECOMPUTE_QUEUE)
 @Injectable()
-export class RecomputeProcessor extends WorkerHost implements OnModuleInit {
+export class RecomputeProcessor extends WorkerHost implements OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(RecomputeProcessor.name);
   private readonly onConnectionError = throttledErrorLogger(this.logger, `worker ${RECOMPUTE_QUEUE}`);
 
@@ -51,6 +51,11 @@ export class RecomputeProcessor extends WorkerHost implements OnModuleInit {
       { every: PURGE_EVERY_MS },
       { name: 'purge-digests', data: {} },
     );
+  }
+
+  /** The worker exists once the Bull registrar ran (module init); its concurrency is configured. */
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.queue.workerConcurrency;
   }
 
   @OnWorkerEvent('failed')

@@ -81,11 +81,13 @@ export class RecomputeService {
     const candidates = await this.deployments.candidatesForDevice(clientId, deviceId);
     const existing = await this.deployments.targetsOfDevice(clientId, deviceId);
     const ids = new Set([...candidates.map((d) => d.id), ...existing.map((t) => t.deploymentId)]);
+    let changed = false;
     for (const id of ids) {
       const deployment = candidates.find((d) => d.id === id) ?? (await this.deployments.findById(id));
-      if (deployment) await this.placeTargets(deployment, [key], facts);
+      if (deployment && (await this.placeTargets(deployment, [key], facts)).size > 0) changed = true;
     }
-    await this.rebuild(clientId);
+    // nothing this device runs changed (e.g. more memory, same placement): the manifest stays as is
+    if (changed) await this.rebuild(clientId);
   }
 
   /** After a deployment was created, changed or deleted: fans out to its devices in batches. */
@@ -244,13 +246,11 @@ export class RecomputeService {
               reasons: w.reasons,
             },
           }));
-    for (const event of events) {
-      await this.events
-        .publish(event)
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'could not publish a placement event', error: String(error) }),
-        );
-    }
+    await this.events
+      .publishMany(events)
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish placement events', error: String(error) }),
+      );
   }
 
   private wouldPlace(
@@ -422,9 +422,10 @@ export class RecomputeService {
   private readonly clientCache = new Map<string, ClientRef | null>();
 
   private async loadClientRefs(ids: string[]): Promise<void> {
-    for (const id of new Set(ids)) {
-      if (!this.clientCache.has(id)) this.clientCache.set(id, await this.clients.findRef(id));
-    }
+    const missing = [...new Set(ids)].filter((id) => !this.clientCache.has(id));
+    if (missing.length === 0) return;
+    const found = await this.clients.findRefs(missing);
+    for (const id of missing) this.clientCache.set(id, found.get(id) ?? null);
   }
 
   private async clientRef(clientId: string): Promise<ClientRef | null> {

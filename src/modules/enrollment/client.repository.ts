@@ -45,6 +45,14 @@ export class ClientRepository {
     return this.prisma.client.findUnique({ where: { id } });
   }
 
+  /** Id, external id and profile of many clients in one query. */
+  refsOf(ids: string[]): Promise<Pick<ClientRow, 'id' | 'externalId' | 'profile'>[]> {
+    return this.prisma.client.findMany({
+      where: { id: { in: ids } },
+      select: { id: true, externalId: true, profile: true },
+    });
+  }
+
   findByFingerprint(fingerprint: string): Promise<ClientRow | null> {
     return this.prisma.client.findUnique({ where: { certFingerprint: fingerprint } });
   }

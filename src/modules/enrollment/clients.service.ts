@@ -148,6 +148,13 @@ export class ClientsService {
     return row ? { id: row.id, externalId: row.externalId, profile: row.profile } : null;
   }
 
+  /** `findRef` for many clients in one query (unknown ids are absent from the map). */
+  async findRefs(ids: string[]): Promise<Map<string, ClientRef>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.clients.refsOf(ids);
+    return new Map(rows.map((r) => [r.id, { id: r.id, externalId: r.externalId, profile: r.profile }]));
+  }
+
   /** For other modules: effective polling/downtime settings of clients (by internal id). */
   async effectiveSettings(ids: string[]): Promise<Map<string, ClientSettingsDto>> {
     const fleet = await this.clients.fleetSettings();
