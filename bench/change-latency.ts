@@ -575,8 +575,8 @@ await h.run(async () => {
         "lists the device's deployment at a digest whose YAML has the new profile. **Latency = PUT answered → end of " +
         `that poll** (resolution about ${POLL_MS} ms, or 10 %, plus a poll round trip). Not seen within 10 s = missed ` +
         '(it is still watched, and the device gets no next change until it shows up). API and worker ' +
-        `run as two processes; WFM_RECOMPUTE_DEBOUNCE_MS=${DEBOUNCE_MS} (the default is 1000 ms, which alone puts ` +
-        'every change ≥ 1 s behind); rate limit off, log level warn. After a warm-up of 100 changes at 50/s. A PUT ' +
+        `run as two processes; WFM_RECOMPUTE_DEBOUNCE_MS=${DEBOUNCE_MS} (the default is 100 ms); worker concurrency ` +
+        `${process.env.WFM_WORKER_CONCURRENCY ?? 'default (8)'}; rate limit off, log level warn. After a warm-up of 100 changes at 50/s. A PUT ` +
         'answered with an error leaves the device as it was (it gets a later change); the errors are listed.',
       '',
       table(

@@ -79,8 +79,14 @@ export class ManifestRepository {
         FROM (SELECT id FROM unnest(${clientIds}::text[]) AS id ORDER BY id) AS s`;
   }
 
-  manifestsIn(tx: Prisma.TransactionClient, clientIds: string[]): Promise<ClientManifestRow[]> {
-    return tx.clientManifest.findMany({ where: { clientId: { in: clientIds } } });
+  /** Version and content of some clients' current manifests (not their bodies). */
+  manifestsIn(
+    tx: Prisma.TransactionClient,
+    clientIds: string[],
+  ): Promise<{ clientId: string; version: bigint; contentKey: string }[]> {
+    return tx.$queryRaw`
+      SELECT client_id AS "clientId", version, content_key AS "contentKey"
+        FROM client_manifest WHERE client_id = ANY(${clientIds}::uuid[])`;
   }
 
   documentsOfMany(tx: Prisma.TransactionClient, pairs: { clientId: string; digest: string }[]) {

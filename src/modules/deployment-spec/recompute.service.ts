@@ -19,7 +19,7 @@ import { effectiveParameters } from './package/parameter-values.js';
 import { PackagesService } from './packages.service.js';
 import { evaluateRule } from './placement/eligibility.js';
 import { placePackage } from './placement/placement.js';
-import { renderApplicationDeployment } from './render/render.js';
+import { SpecSegmentCache, renderApplicationDeployment } from './render/render.js';
 
 /** A deployment's selector as stored. */
 export interface Selector {
@@ -386,19 +386,25 @@ export class RecomputeService {
       deployment.parameters as Record<string, JsonValue>,
       overrides,
     ]);
-    return renderApplicationDeployment({
-      id,
-      applicationId: pkg.applicationId,
-      name: `${k8sName(pkg.applicationId, 54)}-${id.slice(0, 8)}`,
-      namespace: k8sName(`margo-${pkg.applicationId}`, 63),
-      deviceId,
-      profile: pkg.profiles.find((p) => p.id === profileId)!,
-      parameters: Object.fromEntries(
-        Object.entries(parameters).map(([name, p]) => [name, { value: p.value, targets: p.targets }]),
-      ),
-      extensions: pkg.extensions,
-      legacy,
-    });
+    // the common segment depends on the deployment's revision (its package and parameters), the
+    // profile and the device's overrides only: rendered once per combination
+    const segment = `${deployment.id}|${deployment.revision}|${deployment.packageId}|${profileId}|${JSON.stringify(overrides)}`;
+    return renderApplicationDeployment(
+      {
+        id,
+        applicationId: pkg.applicationId,
+        name: `${k8sName(pkg.applicationId, 54)}-${id.slice(0, 8)}`,
+        namespace: k8sName(`margo-${pkg.applicationId}`, 63),
+        deviceId,
+        profile: pkg.profiles.find((p) => p.id === profileId)!,
+        parameters: Object.fromEntries(
+          Object.entries(parameters).map(([name, p]) => [name, { value: p.value, targets: p.targets }]),
+        ),
+        extensions: pkg.extensions,
+        legacy,
+      },
+      { segments: this.specSegments, key: segment },
+    );
   }
 
   /** The values of immutable parameters at the first placement (they may not change afterwards). */
@@ -420,6 +426,7 @@ export class RecomputeService {
   }
 
   private readonly clientCache = new Map<string, ClientRef | null>();
+  private readonly specSegments = new SpecSegmentCache();
 
   private async loadClientRefs(ids: string[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.clientCache.has(id));

@@ -239,7 +239,7 @@ export class DeviceCapabilityService {
 
   /** What placement needs to know about devices (missing or deleted ones are left out). */
   async facts(keys: { clientId: string; deviceId: string }[]): Promise<DeviceFacts[]> {
-    return (await this.devices.findMany(keys)).map(toDeviceFacts);
+    return (await this.devices.factsOf(keys)).map(toDeviceFacts);
   }
 
   /** One page of devices whose labels contain `labels` (selector fan-out), keyset-paged by an opaque cursor. */

@@ -1,5 +1,5 @@
 import type { DeviceFacts, JsonValue } from '../deployment-spec/domain.js';
-import type { DeviceChangeRow, DeviceRow } from './device.repository.js';
+import type { DeviceChangeRow, DeviceFactsRow, DeviceRow } from './device.repository.js';
 import type { DeviceChangeDto, DeviceDetailDto, DeviceSummaryDto } from './dto/device.dto.js';
 
 const toNumber = (v: bigint | null): number | null => (v === null ? null : Number(v));
@@ -67,7 +67,7 @@ export function toDeviceDetail(
 }
 
 /** The placement view of a device; `properties` comes from the exact document last received. */
-export function toDeviceFacts(row: DeviceRow): DeviceFacts {
+export function toDeviceFacts(row: DeviceFactsRow): DeviceFacts {
   let properties: { [key: string]: JsonValue };
   try {
     const doc = JSON.parse(Buffer.from(row.document).toString('utf8')) as {

@@ -59,7 +59,7 @@ describe('buildBundle', () => {
     expect([...gz.subarray(0, 3)]).toEqual([0x1f, 0x8b, 8]);
     expect(gz[3]).toBe(0); // FLG: no FNAME, FEXTRA, FCOMMENT, FHCRC
     expect([...gz.subarray(4, 8)]).toEqual([0, 0, 0, 0]); // MTIME
-    expect(gz[8]).toBe(2); // XFL: maximum compression
+    expect(gz[8]).toBe(0); // XFL: default level (6)
     expect(gz[9]).toBe(3); // OS: Unix
   });
 

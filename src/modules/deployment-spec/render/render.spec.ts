@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { sha256Digest } from '../../../client/digest.js';
 import type { DeploymentProfile, JsonValue, RenderInput } from '../domain.js';
-import { renderApplicationDeployment, validateRenderedDeployment } from './render.js';
+import { SpecSegmentCache, renderApplicationDeployment, validateRenderedDeployment } from './render.js';
 
 const ID = 'ad9b614e-8912-45f4-a523-372358765def';
 
@@ -149,6 +149,34 @@ describe('renderApplicationDeployment', () => {
       expect(again.equals(first)).toBe(true);
       expect(sha256Digest(again)).toBe(sha256Digest(first));
     }
+  });
+
+  it('renders the same bytes with the spec segment cache, for every device after the first', () => {
+    const segments = new SpecSegmentCache();
+    const multiLine = {
+      value: 'line one\n  indented two\n\nafter a blank line\n',
+      targets: [{ pointer: 'script', components: ['database-services'] }],
+    };
+    const shared = {
+      ...input().parameters,
+      script: multiLine,
+      yes: { value: 'yes', targets: multiLine.targets },
+    };
+    const devices = ['edge-01', 'gw/child-2', 'yes', '0777', 'gw/*', 'edge with: colon'];
+    for (const legacy of [false, true]) {
+      for (const [i, deviceId] of devices.entries()) {
+        const one = input({
+          id: `ad9b614e-8912-45f4-a523-37235876500${i}`,
+          deviceId,
+          parameters: shared,
+          legacy,
+        });
+        const cached = renderApplicationDeployment(one, { segments, key: 'deployment-1|rev-1' });
+        expect(cached.toString('utf8')).toBe(render(one));
+      }
+    }
+    // the first rendering stored the segment, every later one used it
+    expect(segments.get('deployment-1|rev-1')).toMatch(/^spec:\n {2}applicationId: /);
   });
 
   it('does not depend on the key order of the objects it is given', () => {

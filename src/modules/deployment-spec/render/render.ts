@@ -138,9 +138,8 @@ function parameters(input: RenderInput): Map<string, Node> {
   return out;
 }
 
-/** The ordered document tree (see the module comment for the layout). */
-function documentTree(input: RenderInput): Map<string, Node> {
-  const { profile } = input;
+/** The device segment of the tree: [apiVersion, kind], id, metadata (see the module comment). */
+function headTree(input: RenderInput): Map<string, Node> {
   const metadata = new Map<string, Node>([
     ['name', input.name],
     ['namespace', input.namespace],
@@ -155,6 +154,18 @@ function documentTree(input: RenderInput): Map<string, Node> {
       ]),
     );
   }
+  const top: [string, Node][] = input.legacy
+    ? [
+        ['apiVersion', LEGACY_API_VERSION],
+        ['kind', LEGACY_KIND],
+      ]
+    : [];
+  return new Map<string, Node>([...top, ['id', input.id], ['metadata', metadata]]);
+}
+
+/** The common segment: `spec` depends on the package, the profile and the parameters only. */
+function specTree(input: RenderInput): Map<string, Node> {
+  const { profile } = input;
   const profileFields: [string, Node][] = [
     ['type', profile.type],
     ['components', profile.components.map((c, i) => content(c, `/spec/deploymentProfile/components/${i}`))],
@@ -166,7 +177,7 @@ function documentTree(input: RenderInput): Map<string, Node> {
     ]);
   }
   const deploymentProfile = withExtensions(profileFields, profile.extensions, '/spec/deploymentProfile');
-  const spec = withExtensions(
+  return withExtensions(
     [
       ['applicationId', input.applicationId],
       ['deploymentProfile', deploymentProfile],
@@ -175,13 +186,6 @@ function documentTree(input: RenderInput): Map<string, Node> {
     input.extensions,
     '/spec',
   );
-  const top: [string, Node][] = input.legacy
-    ? [
-        ['apiVersion', LEGACY_API_VERSION],
-        ['kind', LEGACY_KIND],
-      ]
-    : [];
-  return new Map<string, Node>([...top, ['id', input.id], ['metadata', metadata], ['spec', spec]]);
 }
 
 /** Serialises the tree with the fixed options, quoting strings that would not read back as strings. */
@@ -203,9 +207,46 @@ function toYaml(tree: Map<string, Node>): string {
   return text.endsWith('\n') ? text : `${text}\n`;
 }
 
-/** The exact UTF-8 YAML bytes of one ApplicationDeployment. */
-export function renderApplicationDeployment(input: RenderInput): Buffer {
-  return Buffer.from(toYaml(documentTree(input)), 'utf8');
+/**
+ * Rendered `spec` segments, so that a deployment's common segment is serialised once and not once per
+ * device. The caller names the segment: equal keys must mean equal package, profile and parameters.
+ */
+export class SpecSegmentCache {
+  private readonly segments = new Map<string, string>();
+
+  constructor(private readonly maxEntries = 1_000) {}
+
+  get(key: string): string | undefined {
+    return this.segments.get(key);
+  }
+
+  set(key: string, text: string): void {
+    if (this.segments.size >= this.maxEntries) this.segments.clear();
+    this.segments.set(key, text);
+  }
+}
+
+/**
+ * The exact UTF-8 YAML bytes of one ApplicationDeployment. With a segment cache, the `spec` text of
+ * an earlier rendering under the same key is reused after this device's own head. The text is taken
+ * from a full rendering and kept only when that rendering is exactly head + segment, so the bytes are
+ * the same as without the cache (each top-level pair is serialised independently of the others).
+ */
+export function renderApplicationDeployment(
+  input: RenderInput,
+  cache?: { segments: SpecSegmentCache; key: string },
+): Buffer {
+  const head = headTree(input);
+  const segment = cache?.segments.get(cache.key);
+  if (segment !== undefined) return Buffer.from(toYaml(head) + segment, 'utf8');
+  const full = toYaml(new Map([...head, ['spec', specTree(input)]]));
+  if (cache) {
+    const headText = toYaml(head);
+    if (full.startsWith(headText) && full.startsWith('spec:', headText.length)) {
+      cache.segments.set(cache.key, full.slice(headText.length));
+    }
+  }
+  return Buffer.from(full, 'utf8');
 }
 
 // ---------------------------------------------------------------------------------------------------------
