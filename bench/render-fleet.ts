@@ -37,6 +37,8 @@ import { fmt, table, updateReadme, writeResult } from './lib/report.js';
 const { values: args } = parseArgs({
   options: {
     fleets: { type: 'string', default: '10000,100000' },
+    /** Worker process counts to measure, one after the other (the API stays one process). */
+    workers: { type: 'string', default: '1,2' },
     /** Seconds a fleet below 50,000 devices may take before it is stopped. */
     'limit-10k': { type: 'string', default: '150' },
     /** Seconds a fleet of 50,000 devices or more may take before it is stopped. */
@@ -48,10 +50,15 @@ const { values: args } = parseArgs({
 });
 
 const FLEETS = args.fleets.split(',').map((f) => Math.round(positive('fleets', f, 1_000_000)));
+const WORKERS = args.workers
+  .split(',')
+  .map((w) => Math.round(positive('workers', w, 8)))
+  .sort((a, b) => a - b);
 const LIMIT_SMALL_S = positive('limit-10k', args['limit-10k'], 3600);
 const LIMIT_LARGE_S = positive('limit-100k', args['limit-100k'], 3600);
 const limitOf = (size: number) => (size < 50_000 ? LIMIT_SMALL_S : LIMIT_LARGE_S);
-const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && args.fleets === '10000,100000';
+const UPDATES_README =
+  !args['cpu-prof'] && !args['no-readme'] && args.fleets === '10000,100000' && args.workers === '1,2';
 const COMMAND = [
   'npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js',
   ...process.argv.slice(2),
@@ -70,8 +77,12 @@ interface Progress {
   apiRssMiB: number;
 }
 
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+
 interface FleetResult {
   size: number;
+  /** Worker processes that consumed the recompute queue. */
+  workers: number;
   seedSeconds: number;
   postMs: number;
   finished: boolean;
@@ -95,10 +106,10 @@ interface FleetResult {
   pgWaits: Map<string, number>;
 }
 
-async function seedFleet(size: number): Promise<number> {
+async function seedFleet(size: number, tag: string): Promise<number> {
   const t0 = performance.now();
   const db = h.db();
-  const prefix = `rf${size}-`;
+  const prefix = `rf${size}${tag}-`;
   await db.query(
     `INSERT INTO client (id, profile, external_id, state, updated_at)
      SELECT gen_random_uuid(), 'rc3', $1 || lpad(g::text, 6, '0'), 'active', now() FROM generate_series(0, $2::int - 1) g`,
@@ -112,7 +123,7 @@ async function seedFleet(size: number): Promise<number> {
            (ARRAY[4, 8, 16])[1 + c.n % 3] AS mem_gi, (ARRAY[32, 64, 128])[1 + c.n % 3] AS storage_gi,
            '{}'::text[] AS peripheral_types, '{ethernet}'::text[] AS interface_types, '{oci}'::text[] AS runtimes,
            '{compose}'::text[] AS deployment_types,
-           jsonb_build_object('fleet', 'fleet-${size}', 'site', 'plant-' || (c.n % 50)) AS labels,
+           jsonb_build_object('fleet', 'fleet-${size}${tag}', 'site', 'plant-' || (c.n % 50)) AS labels,
            now() AS reported_at
       FROM (SELECT id, external_id, substr(external_id, ${prefix.length + 1})::int AS n
               FROM client WHERE external_id LIKE '${prefix}%') c`;
@@ -139,17 +150,18 @@ async function rollOut(
   tls: Awaited<ReturnType<Harness['tlsFiles']>>,
   applicationId: string,
   api: ServerChild,
-  worker: ServerChild,
+  workers: ServerChild[],
 ): Promise<FleetResult> {
-  h.log(`fleet of ${fmt(size)}: seeding clients and devices with SQL`);
-  const seedSeconds = await seedFleet(size);
+  const tag = `w${workers.length}`;
+  h.log(`fleet of ${fmt(size)}, ${workers.length} worker process(es): seeding clients and devices with SQL`);
+  const seedSeconds = await seedFleet(size, tag);
   h.log(`  seeded in ${seedSeconds.toFixed(1)} s`);
-  const prefix = `rf${size}-`;
+  const prefix = `rf${size}${tag}-`;
   const limitS = limitOf(size);
   const pollMs = size >= 50_000 ? 1000 : 500;
 
-  const peakReset = resetPeakMemory(worker.pid) && resetPeakMemory(api.pid);
-  await Promise.all([api.stats(), worker.stats()]); // start the CPU windows
+  const peakReset = [api, ...workers].every((c) => resetPeakMemory(c.pid));
+  await Promise.all([api, ...workers].map((c) => c.stats())); // start the CPU windows
   const pgBefore = await h.postgresCpu();
   const dbBefore = await h.databaseActivity();
 
@@ -158,7 +170,7 @@ async function rollOut(
     json: {
       applicationId,
       parameters: { siteId: 'DE-001' },
-      target: { selector: { matchLabels: { fleet: `fleet-${size}` } } },
+      target: { selector: { matchLabels: { fleet: `fleet-${size}${tag}` } } },
     },
   });
   const postMs = performance.now() - t0;
@@ -198,7 +210,7 @@ async function rollOut(
       placed: Number(targets.rows[0]?.placed ?? 0),
       inManifest: Number(targets.rows[0]?.in_manifest ?? 0),
       manifests: Number(manifests.rows[0]?.n ?? 0),
-      workerRssMiB: procMemory(worker.pid)?.rssMiB ?? NaN,
+      workerRssMiB: sum(workers.map((w) => procMemory(w.pid)?.rssMiB ?? NaN)),
       apiRssMiB: procMemory(api.pid)?.rssMiB ?? NaN,
     };
     timeline.push(p);
@@ -223,10 +235,13 @@ async function rollOut(
   }
   const wallS = (performance.now() - t0) / 1000;
   const finished = placedS !== undefined && manifestsS !== undefined;
-  const [apiStats, workerStats] = await Promise.all([api.stats(), worker.stats()]);
+  const [apiStats, ...workerStats] = await Promise.all([api, ...workers].map((c) => c.stats()));
   const pgAfter = await h.postgresCpu();
   const dbAfter = await h.databaseActivity();
-  const peak = { worker: procMemory(worker.pid)?.peakMiB ?? NaN, api: procMemory(api.pid)?.peakMiB ?? NaN };
+  const peak = {
+    worker: sum(workers.map((w) => procMemory(w.pid)?.peakMiB ?? NaN)),
+    api: procMemory(api.pid)?.peakMiB ?? NaN,
+  };
   h.log(`  ${finished ? 'done' : `stopped at the ${limitS} s limit`} after ${wallS.toFixed(1)} s`);
 
   let verified: FleetResult['verified'];
@@ -270,6 +285,7 @@ async function rollOut(
   }
   return {
     size,
+    workers: workers.length,
     seedSeconds,
     postMs,
     finished,
@@ -281,7 +297,7 @@ async function rollOut(
     timeline,
     verified,
     cpuMs: {
-      worker: workerStats.cpuMs,
+      worker: sum(workerStats.map((w) => w.cpuMs)),
       api: apiStats.cpuMs,
       postgres: postgresCpuBetween(pgBefore, pgAfter),
     },
@@ -328,7 +344,7 @@ function timelineTable(r: FleetResult): string {
       'placed',
       'listed in an issued manifest',
       'client manifests issued',
-      'worker RSS MiB',
+      'workers RSS MiB (sum)',
     ],
     rows.map((p) => [
       p.s.toFixed(1),
@@ -355,18 +371,46 @@ function activeRate(r: FleetResult, pick: (p: Progress) => number): number {
   return end.s > start.s ? (pick(end) - pick(start)) / (end.s - start.s) : NaN;
 }
 
+/** The verdict on the 100,000-device target for one worker count. */
+function targetLine(large: FleetResult | undefined, skipped: boolean, workers: number): string {
+  const head = `Target 100,000 devices within 120 s with ${workers} worker process${workers > 1 ? 'es' : ''}:`;
+  if (!large) {
+    return skipped ? `${head} not measured (the smaller fleet did not finish within its limit).` : '';
+  }
+  if (large.finished) {
+    return (
+      `${head} ${large.wallS <= 120 ? 'met' : 'missed'} (${large.wallS.toFixed(0)} s, ` +
+      `${fmt(large.wallS / 120, 1)}× the target).`
+    );
+  }
+  const rate = Math.max(
+    1e-9,
+    activeRate(large, (p) => p.manifests),
+  );
+  return (
+    `${head} **missed**. The run was stopped at its ${large.limitS} s limit with ` +
+    `${fmt(large.last.placed)} targets placed and ${fmt(large.last.manifests)} client manifests issued; at the rate ` +
+    `at which manifests were being issued (${fmt(rate, 0)} manifests/s) the rest would take another ` +
+    `${fmt((large.size - large.last.manifests) / rate, 0)} s.`
+  );
+}
+
 await h.run(async () => {
-  h.log(`starting the API and the worker as two processes (database ${h.dbName})`);
+  h.log(`starting the API and the first worker as two processes (database ${h.dbName})`);
   const { child: api, ready } = await h.startService({
     name: 'api',
     roles: 'api',
     cpuProfile: args['cpu-prof'],
   });
-  const { child: worker } = await h.startService({
-    name: 'worker',
-    roles: 'worker',
-    cpuProfile: args['cpu-prof'],
-  });
+  const workers: ServerChild[] = [];
+  const startWorker = async () => {
+    const { child } = await h.startService({
+      name: `worker-${workers.length + 1}`,
+      roles: 'worker',
+      cpuProfile: args['cpu-prof'],
+    });
+    workers.push(child);
+  };
   const wfm = ready!;
   const tls = await h.tlsFiles(wfm);
   const pkg = await h.operator(wfm, tls, 'POST', '/operator/v1/applications', { yaml: linePackage() });
@@ -374,29 +418,39 @@ await h.run(async () => {
   const applicationId = pkg.json<{ applicationId: string }>().applicationId;
 
   const results: FleetResult[] = [];
-  for (const size of FLEETS) {
-    const r = await rollOut(size, wfm, tls, applicationId, api, worker);
-    results.push(r);
-    if (!r.finished) {
-      h.log('the fleet did not finish in time: larger fleets are skipped');
-      break;
+  const skipped: { size: number; workers: number }[] = [];
+  for (const count of WORKERS) {
+    while (workers.length < count) await startWorker();
+    let stop = false;
+    for (const size of FLEETS) {
+      if (stop) {
+        skipped.push({ size, workers: count });
+        continue;
+      }
+      const r = await rollOut(size, wfm, tls, applicationId, api, workers);
+      results.push(r);
+      if (!r.finished) {
+        h.log('the fleet did not finish in time: larger fleets are skipped');
+        stop = true;
+      }
     }
   }
-  const skipped = FLEETS.filter((f) => !results.some((r) => r.size === f));
 
   const summary = table(
     [
       'Fleet (devices)',
+      'Worker processes',
       'Finished',
       'All placed after s',
       'All manifests issued after s',
       'Devices/s (end to end)',
       'Placed/s (while placing)',
       'Manifests/s (while issuing)',
-      'Peak RSS worker / API MiB',
+      'Peak RSS workers (sum) / API MiB',
     ],
     results.map((r) => [
       fmt(r.size),
+      String(r.workers),
       r.finished ? 'yes' : `**no**, stopped at ${r.limitS} s`,
       r.placedS === undefined ? `– (${fmt(r.last.placed)} placed)` : r.placedS.toFixed(1),
       r.manifestsS === undefined ? `– (${fmt(r.last.manifests)} issued)` : r.manifestsS.toFixed(1),
@@ -405,13 +459,14 @@ await h.run(async () => {
       fmt(activeRate(r, (p) => p.manifests)),
       `${fmt(r.peakMiB.worker)} / ${fmt(r.peakMiB.api)}`,
     ]),
-    ['r', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   const costs = table(
     [
       'Fleet',
-      'CPU worker / API / Postgres (% of one core over the run)',
-      'CPU ms per device worker / Postgres',
+      'Worker processes',
+      'CPU workers / API / Postgres (% of one core over the run)',
+      'CPU ms per device workers / Postgres',
       'Postgres transactions per device',
       'Rows inserted / updated per device',
     ],
@@ -420,36 +475,22 @@ await h.run(async () => {
       const per = (v: number, digits: number) => (r.finished ? fmt(v / r.size, digits) : '–');
       return [
         fmt(r.size),
+        String(r.workers),
         `${pct(r.cpuMs.worker)} / ${pct(r.cpuMs.api)} / ${pct(r.cpuMs.postgres)}`,
         r.finished ? `${per(r.cpuMs.worker, 2)} / ${per(r.cpuMs.postgres, 2)}` : '– (unfinished)',
         per(r.db.commits, 1),
         r.finished ? `${per(r.db.inserted, 1)} / ${per(r.db.updated, 1)}` : '–',
       ];
     }),
-    ['r', 'r', 'r', 'r', 'r'],
+    ['r', 'r', 'r', 'r', 'r', 'r'],
   );
-  const large = results.find((r) => r.size === 100_000);
-  const targetLine = large
-    ? large.finished
-      ? `Target 100,000 devices within 120 s: ${large.wallS <= 120 ? 'met' : 'missed'} (${large.wallS.toFixed(0)} s, ` +
-        `${fmt(large.wallS / 120, 1)}× the target).`
-      : `Target 100,000 devices within 120 s: **missed**. The run was stopped at its ${large.limitS} s limit with ` +
-        `${fmt(large.last.placed)} targets placed and ${fmt(large.last.manifests)} client manifests issued; at the rate ` +
-        `at which manifests were being issued (${fmt(
-          activeRate(large, (p) => p.manifests),
-          0,
-        )} manifests/s) the rest would take another ` +
-        `${fmt(
-          (large.size - large.last.manifests) /
-            Math.max(
-              1e-9,
-              activeRate(large, (p) => p.manifests),
-            ),
-          0,
-        )} s.`
-    : skipped.includes(100_000)
-      ? 'Target 100,000 devices within 120 s: not measured (the smaller fleet did not finish within its limit).'
-      : '';
+  const targetLines = WORKERS.map((count) =>
+    targetLine(
+      results.find((r) => r.size === 100_000 && r.workers === count),
+      skipped.some((k) => k.size === 100_000 && k.workers === count),
+      count,
+    ),
+  ).filter((line) => line !== '');
 
   const lines = [
     `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
@@ -460,14 +501,15 @@ await h.run(async () => {
       '`target.selector.matchLabels: {fleet: fleet-<size>}` of `linePackage()`. Time runs from the POST until every ' +
       'target is `placed` in deployment_target and every client has an issued manifest (client_manifest, version ≥ 1), ' +
       'polled in the database; then each manifest is checked to list its target at its digest. The API ' +
-      '(WFM_ROLES=api) and the worker (WFM_ROLES=worker, the recompute queue) run as two processes; rate limit off, log ' +
-      'level warn. Peak RSS: VmHWM of each process, reset before each fleet.',
+      '(WFM_ROLES=api) and the workers (WFM_ROLES=worker, the recompute queue; first one worker process, then a ' +
+      'second one is started beside it and fresh fleets are rolled out, labelled per worker count) run as separate ' +
+      'processes with the default worker concurrency and database pool; rate limit off, log level warn. Peak RSS: ' +
+      'VmHWM of each process, reset before each fleet.',
     '',
     summary,
     '',
-    targetLine,
-    '',
-    "Cost (from the POST to the end of the measurement; CPU of the two processes and of the service's Postgres " +
+    ...targetLines.flatMap((line) => [line, '']),
+    "Cost (from the POST to the end of the measurement; CPU of the service processes and of the service's Postgres " +
       'backends from /proc, transactions and rows from pg_stat_database; per device only for finished fleets):',
     '',
     costs,
@@ -475,7 +517,7 @@ await h.run(async () => {
   ];
   for (const r of results) {
     lines.push(
-      `### ${fmt(r.size)} devices`,
+      `### ${fmt(r.size)} devices, ${r.workers} worker process${r.workers > 1 ? 'es' : ''}`,
       '',
       `Seeded in ${r.seedSeconds.toFixed(1)} s; POST answered in ${r.postMs.toFixed(0)} ms.` +
         (r.verified
@@ -496,7 +538,12 @@ await h.run(async () => {
       '',
     );
   }
-  if (skipped.length > 0) lines.push(`Not run: ${skipped.map((s) => fmt(s)).join(', ')} devices.`, '');
+  if (skipped.length > 0) {
+    lines.push(
+      `Not run: ${skipped.map((k) => `${fmt(k.size)} devices with ${k.workers} worker process(es)`).join(', ')}.`,
+      '',
+    );
+  }
   lines.push('### Machine', '', ...h.machineLines(COMMAND));
   const section = lines.join('\n');
   const file = await writeResult(
