@@ -5,6 +5,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Fleet, loadLocalAccess, progressLine, summaryLines, type Profile } from '../simulator/fleet.js';
+import { CallRecorder, routeLines, routeStats } from '../simulator/recorder.js';
 
 const USAGE =
   'usage: npm run simulate -- [--url <wfm-url>] [--devices 50] [--profile rc3|legacy|mixed] [--poll 5s] ' +
@@ -58,7 +59,9 @@ async function main(): Promise<number> {
   });
   const devices = number(values.devices, 50, 'devices');
   const durationMs = parseDuration(values.duration ?? '1m');
+  const recorder = new CallRecorder();
   const fleet = new Fleet({
+    recorder,
     access,
     devices,
     profile,
@@ -97,7 +100,10 @@ async function main(): Promise<number> {
   await fleet.stop();
   const stats = fleet.stats();
   if (tty) process.stdout.write('\n');
-  console.log(summaryLines(stats, (Date.now() - started) / 1000).join('\n'));
+  const seconds = (Date.now() - started) / 1000;
+  console.log(summaryLines(stats, seconds).join('\n'));
+  console.log('per route (requests, answers, latency as the agents saw it):');
+  for (const line of routeLines(routeStats(recorder.samples), seconds)) console.log(`  ${line}`);
   return interrupted || stats.enrolled > 0 ? 0 : 1;
 }
 

@@ -45,6 +45,8 @@ export interface AgentOptions {
   failureRate?: number;
   /** Upper bound of the exponential backoff after errors (default 60 s). */
   maxBackoffMs?: number;
+  /** Wait this long before the first call (spreads a large fleet's start; default 0). */
+  initialDelayMs?: number;
   random?: () => number;
   onEvent?: (event: AgentEvent) => void;
 }
@@ -59,7 +61,10 @@ export interface AgentCounters {
   errors: number;
   digestFailures: number;
   securityEvents: number;
+  /** Status reports the WFM acknowledged (2xx). */
   statusReports: number;
+  /** Status reports sent again after a failed attempt (the latest state of a deployment only). */
+  reportRetries: number;
 }
 
 /** What the agent runs now: one entry per ApplicationDeployment it adopted. */
@@ -138,6 +143,7 @@ export class SimulatedAgent {
     digestFailures: 0,
     securityEvents: 0,
     statusReports: 0,
+    reportRetries: 0,
   };
   /** The stored ETag and manifestVersion of the last manifest adopted. */
   etag: string | undefined;
@@ -150,6 +156,15 @@ export class SimulatedAgent {
   private readonly sleepers = new Map<NodeJS.Timeout, () => void>();
   private capabilitiesReported = false;
   private consecutiveErrors = 0;
+  /**
+   * Status reports the WFM did not acknowledge, the latest per deployment: sent again before the next
+   * poll, as a real agent keeps reporting its current state until the WFM has it.
+   */
+  private readonly unsent = new Map<string, Record<string, unknown>>();
+  /** The first failed status report of this loop iteration (the loop backs off on it). */
+  private reportError: Error | undefined;
+  /** Set once the first successful poll has happened. */
+  firstPollAt: number | undefined;
   private readonly random: () => number;
 
   constructor(private readonly options: AgentOptions) {
@@ -162,6 +177,11 @@ export class SimulatedAgent {
 
   get devices(): readonly SimulatedDevice[] {
     return this.options.devices;
+  }
+
+  /** Status reports waiting to be sent again. */
+  get unsentReports(): number {
+    return this.unsent.size;
   }
 
   /** Starts the loop: capabilities first (retried), then polling. Resolves at once. */
@@ -181,10 +201,15 @@ export class SimulatedAgent {
     const device = this.options.devices.find((d) => d.deviceId === deviceId);
     if (!device) throw new Error(`${this.name} has no device ${deviceId}`);
     device.capabilities = capabilities;
-    expectOk(
-      await this.options.client.putCapabilities(deviceId, capabilities),
-      `PUT capabilities ${deviceId}`,
-    );
+    try {
+      expectOk(
+        await this.options.client.putCapabilities(deviceId, capabilities),
+        `PUT capabilities ${deviceId}`,
+      );
+    } catch (error) {
+      this.capabilitiesReported = false; // the loop reports them again before its next poll
+      throw error;
+    }
   }
 
   /** Reports every device's capabilities, parent first. */
@@ -221,14 +246,27 @@ export class SimulatedAgent {
   }
 
   private async loop(): Promise<void> {
+    if (this.options.initialDelayMs) await this.sleep(this.options.initialDelayMs);
     while (!this.stopped) {
       let delay: number;
       try {
         if (!this.capabilitiesReported) {
-          await this.reportCapabilities();
           this.capabilitiesReported = true;
+          try {
+            await this.reportCapabilities();
+          } catch (error) {
+            this.capabilitiesReported = false;
+            throw error;
+          }
         }
+        await this.flushReports();
         await this.pollOnce();
+        this.firstPollAt ??= Date.now();
+        if (this.reportError !== undefined) {
+          const error = this.reportError;
+          this.reportError = undefined;
+          throw error;
+        }
         this.consecutiveErrors = 0;
         delay = this.jittered(this.options.pollIntervalMs);
       } catch (error) {
@@ -239,6 +277,7 @@ export class SimulatedAgent {
   }
 
   private onError(error: unknown): number {
+    this.reportError = undefined;
     this.counters.errors += 1;
     if (error instanceof DigestMismatchError) this.counters.digestFailures += 1;
     this.consecutiveErrors += 1;
@@ -334,7 +373,23 @@ export class SimulatedAgent {
     this.counters.removals += 1;
   }
 
-  /** POSTs one DeploymentStatusManifest (deviceId only for a gateway's child). */
+  /** Sends the reports the WFM has not acknowledged yet; throws at the first that fails again. */
+  private async flushReports(): Promise<void> {
+    for (const [deploymentId, body] of [...this.unsent]) {
+      if (this.stopped) return;
+      this.counters.reportRetries += 1;
+      const res = await this.options.client.postStatus(deploymentId, body);
+      expectOk(res, `POST status ${deploymentId} (again)`);
+      if (this.unsent.get(deploymentId) === body) this.unsent.delete(deploymentId);
+      this.counters.statusReports += 1;
+    }
+  }
+
+  /**
+   * POSTs one DeploymentStatusManifest (deviceId only for a gateway's child). When the WFM does not
+   * acknowledge it, the installation goes on: the report is kept (replacing an older unsent one of the
+   * same deployment) and sent again before the next poll, and the loop backs off.
+   */
   private async report(
     deployment: InstalledDeployment,
     state: DeploymentState,
@@ -357,8 +412,15 @@ export class SimulatedAgent {
         ...(s === 'failed' ? { error: error(name) } : {}),
       })),
     };
-    const res = await this.options.client.postStatus(deployment.deploymentId, body);
-    expectOk(res, `POST status ${deployment.deploymentId}`);
+    this.unsent.delete(deployment.deploymentId);
+    try {
+      const res = await this.options.client.postStatus(deployment.deploymentId, body);
+      expectOk(res, `POST status ${deployment.deploymentId}`);
+    } catch (error) {
+      this.unsent.set(deployment.deploymentId, body);
+      this.reportError ??= error instanceof Error ? error : new Error(String(error));
+      return;
+    }
     this.counters.statusReports += 1;
     this.emit('status', `${deployment.deviceId} ${deployment.deploymentId} ${state} (manifest ${version})`);
   }

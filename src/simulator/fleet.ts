@@ -11,6 +11,7 @@ import { request, type RawResponse } from '../client/transport.js';
 import { ensureAdminToken } from '../infra/bootstrap/admin-token.js';
 import { devPkiPaths } from '../infra/tls/dev-pki.js';
 import { type AgentClient, type AgentEvent, SimulatedAgent, type SimulatedDevice } from './agent.js';
+import type { CallRecorder } from './recorder.js';
 
 /** Runs many simulated agents in one process: enrollment, churn, live progress and a summary. */
 
@@ -165,6 +166,12 @@ export function gatewayCapabilities(deviceId: string): Record<string, unknown> {
 
 export type Profile = 'rc3' | 'legacy' | 'mixed';
 
+/** An enrolled agent's device client and the client id the WFM knows it by. */
+export interface EnrolledClient {
+  client: AgentClient & { close(): void };
+  clientId: string;
+}
+
 export interface FleetOptions {
   access: WfmAccess;
   devices: number;
@@ -180,6 +187,15 @@ export interface FleetOptions {
   prefix?: string;
   /** Parallel enrollments (default 8). */
   enrollConcurrency?: number;
+  /**
+   * Enrolls agent `index` (named `<prefix>-<index + 1>`) instead of the default (mint and accept one rc.3
+   * SVID, or onboard a legacy agent, one at a time through the API): e.g. identities prepared in bulk.
+   */
+  enroll?: (name: string, index: number, profile: 'rc3' | 'legacy') => Promise<EnrolledClient>;
+  /** Each agent waits a random part of this before its first call (spreads a large fleet's start). */
+  rampUpMs?: number;
+  /** Records every device call (route, status, latency) and the status reports acknowledged. */
+  recorder?: CallRecorder;
   onEvent?: (event: AgentEvent) => void;
 }
 
@@ -199,6 +215,11 @@ export interface FleetStats {
   /** Deployments currently installed / failed across the fleet. */
   installed: number;
   failing: number;
+  /** Agents that have polled their manifest successfully at least once. */
+  polled: number;
+  /** Status reports not acknowledged yet, waiting to be sent again. */
+  unsentReports: number;
+  reportRetries: number;
 }
 
 interface Member {
@@ -214,10 +235,12 @@ export class Fleet {
   private enrollFailures = 0;
   private capabilityChanges = 0;
   private churnTimer: NodeJS.Timeout | undefined;
+  private churnPerMinute: number;
   private stopped = false;
 
   constructor(private readonly options: FleetOptions) {
     this.prefix = options.prefix ?? `sim-${randomBytes(3).toString('hex')}`;
+    this.churnPerMinute = options.churnPerMinute ?? 0;
   }
 
   /** Enrolls every agent (a few at a time) and starts each as soon as it is enrolled. */
@@ -230,6 +253,18 @@ export class Fleet {
     });
     this.startChurn();
     await Promise.all(workers);
+  }
+
+  /** Changes the churn rate (fraction of devices per minute) from now on; 0 stops it. */
+  setChurn(perMinute: number): void {
+    this.churnPerMinute = perMinute;
+    if (this.churnTimer) clearInterval(this.churnTimer);
+    this.churnTimer = undefined;
+    if (!this.stopped) this.startChurn();
+  }
+
+  get agents(): SimulatedAgent[] {
+    return this.members.map((m) => m.agent);
   }
 
   async stop(): Promise<void> {
@@ -259,6 +294,9 @@ export class Fleet {
       capabilityChanges: this.capabilityChanges,
       installed: 0,
       failing: 0,
+      polled: 0,
+      unsentReports: 0,
+      reportRetries: 0,
     };
     for (const { agent } of this.members) {
       const c = agent.counters;
@@ -271,6 +309,9 @@ export class Fleet {
       s.digestFailures += c.digestFailures;
       s.securityEvents += c.securityEvents;
       s.statusReports += c.statusReports;
+      s.reportRetries += c.reportRetries;
+      s.unsentReports += agent.unsentReports;
+      if (agent.firstPollAt !== undefined) s.polled += 1;
       for (const d of agent.deployments.values()) {
         if (d.state === 'installed') s.installed += 1;
         if (d.state === 'failed') s.failing += 1;
@@ -300,10 +341,13 @@ export class Fleet {
 
   private async enrollOne(index: number): Promise<void> {
     const name = `${this.prefix}-${index + 1}`;
+    const profile = this.profileOf(index);
     let client: (AgentClient & { close(): void }) | undefined;
     let clientId = name;
     try {
-      if (this.profileOf(index) === 'rc3') {
+      if (this.options.enroll) {
+        ({ client, clientId } = await this.options.enroll(name, index, profile));
+      } else if (profile === 'rc3') {
         client = await enrollRc3(this.options.access, name);
       } else {
         const legacy = await enrollLegacy(this.options.access, name);
@@ -323,13 +367,16 @@ export class Fleet {
       client.close();
       return;
     }
+    const recorder = this.options.recorder;
+    const routePrefix = profile === 'rc3' ? '/api/v1' : '/api/v1/clients/{clientId}';
     const agent = new SimulatedAgent({
       name: clientId,
-      client,
+      client: recorder ? recorder.wrap(clientId, routePrefix, client) : client,
       devices: this.devicesOf(index),
       pollIntervalMs: this.options.pollIntervalMs,
       installDelayMs: this.options.installDelayMs,
       failureRate: this.options.failureRate,
+      initialDelayMs: this.options.rampUpMs ? Math.random() * this.options.rampUpMs : 0,
       onEvent: this.options.onEvent,
     });
     const closable = client;
@@ -339,8 +386,8 @@ export class Fleet {
 
   /** Every 2 s, each hosting device changes its capabilities with probability churn × 2/60. */
   private startChurn(): void {
-    const churn = this.options.churnPerMinute ?? 0;
-    if (churn <= 0) return;
+    const churn = this.churnPerMinute;
+    if (churn <= 0 || this.churnTimer) return;
     const tickMs = 2_000;
     this.churnTimer = setInterval(() => {
       for (const { agent } of this.members) {
@@ -381,7 +428,8 @@ export function summaryLines(stats: FleetStats, seconds: number): string[] {
   return [
     `ran ${seconds.toFixed(0)} s with ${stats.enrolled} agents (${stats.enrollFailures} failed to enroll)`,
     `polls ${stats.polls} (${stats.notModified} answered 304, ${(stats.polls / Math.max(seconds, 1)).toFixed(1)}/s)`,
-    `installs ${stats.installs}, failed installs ${stats.failures}, removals ${stats.removals}, status reports ${stats.statusReports}`,
+    `installs ${stats.installs}, failed installs ${stats.failures}, removals ${stats.removals}, status reports ${stats.statusReports}` +
+      ` (${stats.reportRetries} sent again, ${stats.unsentReports} not acknowledged at the end)`,
     `now installed ${stats.installed}, failing ${stats.failing}`,
     `errors ${stats.errors} (digest failures ${stats.digestFailures}, refused older manifests ${stats.securityEvents})`,
     `capability changes (churn) ${stats.capabilityChanges}`,
