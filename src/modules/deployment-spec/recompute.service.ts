@@ -43,6 +43,9 @@ export function selectorMatches(selector: Selector, device: DeviceFacts): boolea
   return evaluateRule(rule, device).ok;
 }
 
+/** Client references (id, external id, profile never change) kept per worker before starting over. */
+const CLIENT_CACHE_LIMIT = 200_000;
+
 function k8sName(value: string, max: number): string {
   return value
     .toLowerCase()
@@ -431,12 +434,13 @@ export class RecomputeService {
   private async loadClientRefs(ids: string[]): Promise<void> {
     const missing = [...new Set(ids)].filter((id) => !this.clientCache.has(id));
     if (missing.length === 0) return;
+    if (this.clientCache.size + missing.length > CLIENT_CACHE_LIMIT) this.clientCache.clear();
     const found = await this.clients.findRefs(missing);
     for (const id of missing) this.clientCache.set(id, found.get(id) ?? null);
   }
 
   private async clientRef(clientId: string): Promise<ClientRef | null> {
-    if (!this.clientCache.has(clientId)) this.clientCache.set(clientId, await this.clients.findRef(clientId));
+    if (!this.clientCache.has(clientId)) await this.loadClientRefs([clientId]);
     return this.clientCache.get(clientId) ?? null;
   }
 }
