@@ -39,7 +39,7 @@ import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type ClientSvid, issueClientSvid } from '../src/client/identities.js';
 import { Rc3Client } from '../src/client/margo-client.js';
@@ -64,6 +64,14 @@ import {
   sleep,
   type DatabaseActivity,
 } from './lib/harness.js';
+import {
+  countAbove,
+  gauge,
+  histogramQuantile,
+  histogramsBetween,
+  parseMetrics,
+  type PromSample,
+} from './lib/prom.js';
 import { waitForQuietMachine } from './lib/quiet.js';
 import { fmt, ms, table, updateReadme, writeResult } from './lib/report.js';
 import { hostPort, ProxyProcess, viaProxy } from './lib/tcp-proxy.js';
@@ -109,6 +117,8 @@ const SELECTOR = { site: 'plant-1' };
 const APPLICATION_ID = 'com-example-line-monitor';
 const BUCKET_S = 10;
 const EVENT_LOOP_RESOLUTION_MS = 2;
+/** prom-client's event-loop monitor in the service samples every 10 ms (its default). */
+const SERVICE_EVENT_LOOP_RESOLUTION_S = 0.01;
 
 const COMMAND = [
   'npx tsc -p bench/tsconfig.json && node dist-bench/bench/fleet-load.js',
@@ -522,12 +532,26 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
 
     // --- the measured window --------------------------------------------------------------------------
     const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+    const gcPauses: number[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+    });
+    const scrape = async (): Promise<PromSample[]> => {
+      try {
+        const res = await h.operator(ready, tls, 'GET', '/metrics', undefined, 10_000);
+        return res.status === 200 ? parseMetrics(res.text()) : [];
+      } catch {
+        return [];
+      }
+    };
     const pgBefore = await h.postgresCpu();
     const dbBefore = await h.databaseActivity();
     sampler.start();
     await sleep(1_100); // a first sample before the window
+    const metricsBefore = await scrape(); // also restarts the API's event-loop delay histogram
     const t0 = Date.now();
     eventLoop.enable();
+    gcObserver.observe({ entryTypes: ['gc'] });
     fleet.setChurn(CHURN);
     const churnBefore = fleet.stats().capabilityChanges;
     h.log(
@@ -558,6 +582,8 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
     const tEnd = Date.now();
     fleet.setChurn(0);
     eventLoop.disable();
+    gcObserver.disconnect();
+    const metricsAfter = await scrape();
     const pgAfter = await h.postgresCpu();
     const dbAfter = await h.databaseActivity();
     const loadAfter = os.loadavg();
@@ -653,6 +679,46 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
     const statusAckedInWindow = windowSamples.filter(
       (s) => s.kind === 'status' && s.status >= 200 && s.status < 300,
     ).length;
+
+    // the API's own view (its Prometheus metrics between the start and the end of the window)
+    const serverHttp = histogramsBetween(
+      metricsBefore,
+      metricsAfter,
+      'wfm_http_request_duration_seconds',
+      (l) => (l.route?.startsWith('/api/') ? `${l.method} ${l.route} → ${l.status}` : undefined),
+    );
+    const serverRows = [...serverHttp]
+      .sort((a, b) => b[1].count - a[1].count)
+      .map(([k, hist]) => [
+        `\`${k.replace(/ → /, '` → ')}`,
+        fmt(hist.count),
+        ms(1000 * histogramQuantile(hist, 0.5)),
+        ms(1000 * histogramQuantile(hist, 0.99)),
+        fmt(countAbove(hist, 0.05)),
+      ]);
+    const apiGc = histogramsBetween(
+      metricsBefore,
+      metricsAfter,
+      'wfm_nodejs_gc_duration_seconds',
+      (l) => l.kind,
+    );
+    const gcText = [...apiGc]
+      .map(
+        ([kind, hist]) =>
+          `${kind} ${fmt(hist.count)} (${fmt(hist.sum * 1000)} ms in all, ${fmt(countAbove(hist, 0.1))} of them ≥ 100 ms)`,
+      )
+      .join(', ');
+    const apiLag = (name: string) =>
+      ms(
+        Math.max(
+          0,
+          gauge(metricsAfter, `wfm_nodejs_eventloop_lag_${name}_seconds`) - SERVICE_EVENT_LOOP_RESOLUTION_S,
+        ) * 1000,
+      );
+    const simGcSorted = [...gcPauses].sort((a, b) => a - b);
+    const simGcText =
+      `${fmt(gcPauses.length)} pauses, ${fmt(gcPauses.reduce((a, b) => a + b, 0))} ms in all, ` +
+      `${fmt(gcPauses.filter((d) => d >= 100).length)} ≥ 100 ms, the longest ${ms(simGcSorted.at(-1) ?? Number.NaN)} ms`;
 
     // fault phases
     const phases =
@@ -815,17 +881,38 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
             )}` +
             (FAULT === 'none' ? '' : `; before the cut: ${fmt(outsideFailures)}`) +
             '.'),
-      `- Simulator event loop delay in the window (\`monitorEventLoopDelay\`): p50 ${ms(eventLoopMs(50))} ms, ` +
-        `p99 ${ms(eventLoopMs(99))} ms, max ${ms(eventLoop.max / 1e6 - EVENT_LOOP_RESOLUTION_MS)} ms — the part of the latencies above that ` +
-        'is the simulator’s own queueing.',
       ...(errorKinds.top(1).length > 0
         ? [
-            `- What the agents logged as errors (whole run, setup included; ids masked): ${errorKinds
+            `- What the agents logged as errors (whole run, setup included, where the agents retry after backoff; ids masked): ${errorKinds
               .top(6)
               .map(([m, n]) => `${fmt(n)}× “${m.slice(0, 160)}”`)
               .join('; ')}.`,
           ]
         : []),
+      '',
+      '### Where the latency comes from',
+      '',
+      'The API’s own measure of the device routes in the window (`wfm_http_request_duration_seconds` from its ' +
+        '`GET /metrics` at the start and the end of the window; handler start → answer written, so without TLS, ' +
+        'socket reads and the wait for the event loop; quantiles interpolated in the buckets 1, 2.5, 5, 10, 25, 50, ' +
+        '100, 250, 500, 1000, 2500 ms):',
+      '',
+      serverRows.length > 0
+        ? table(['Route → status', 'Requests', 'p50 ms', 'p99 ms', 'over 50 ms'], serverRows, [
+            'l',
+            'r',
+            'r',
+            'r',
+            'r',
+          ])
+        : '(the metrics could not be read)',
+      '',
+      `- API event loop delay in the window (its \`wfm_nodejs_eventloop_lag_*\` gauges, 10-ms sampling subtracted): ` +
+        `p50 ${apiLag('p50')} ms, p99 ${apiLag('p99')} ms, max ${apiLag('max')} ms. API garbage collection in the window ` +
+        `(\`wfm_nodejs_gc_duration_seconds\`): ${gcText || 'not reported'}.`,
+      `- Simulator event loop delay in the window (\`monitorEventLoopDelay\`): p50 ${ms(eventLoopMs(50))} ms, ` +
+        `p99 ${ms(eventLoopMs(99))} ms, max ${ms(eventLoop.max / 1e6 - EVENT_LOOP_RESOLUTION_MS)} ms; its garbage ` +
+        `collection: ${simGcText}. Both are part of the latencies the agents see.`,
       '',
       ...(FAULT === 'none'
         ? []
