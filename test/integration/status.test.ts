@@ -149,6 +149,26 @@ describe('deployment status', () => {
     await device.postStatus(adId, report('installed', version));
   });
 
+  it('keeps the newest 200 reports of a deployment in its history and drops older ones', async () => {
+    const history = async () =>
+      (
+        await wfm.call(`/operator/v1/deployments/${deploymentId}/status-history?limit=1000`, {
+          headers: admin(),
+        })
+      ).json<{ state: string }[]>();
+    const before = (await history()).length;
+    expect(before).toBeLessThan(200);
+    // fill the history to exactly the limit, then go 5 past it
+    for (let i = before; i < 205; i++) {
+      const state = i === 204 ? 'installed' : i % 2 === 0 ? 'installing' : 'installed';
+      expect((await device.postStatus(adId, report(state, version))).status).toBe(200);
+      if (i === 199) expect((await history()).length).toBe(200);
+    }
+    const after = await history();
+    expect(after).toHaveLength(200);
+    expect(after[0]).toMatchObject({ state: 'installed' });
+  });
+
   it('accepts a report for a deployment the WFM does not know (orphan) and lists it for operators', async () => {
     const res = await device.postStatus('wfm-core-test-deployment', {
       deploymentId: 'wfm-core-test-deployment',

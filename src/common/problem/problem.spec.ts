@@ -88,6 +88,11 @@ describe('database unavailability', () => {
       name: 'DriverAdapterError',
     });
     expect(toProblem(refused, '/x')).toMatchObject({ status: 503 });
+    // node-postgres' pool, when no connection frees up within its wait, throws a plain Error
+    expect(toProblem(new Error('timeout exceeded when trying to connect'), '/x')).toMatchObject({
+      status: 503,
+      retryAfterSeconds: 5,
+    });
     const other = Object.assign(new Error('Unique constraint failed'), {
       name: 'PrismaClientKnownRequestError',
       code: 'P2002',

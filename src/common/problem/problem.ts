@@ -52,6 +52,9 @@ function isDatabaseUnavailable(error: unknown): boolean {
     return true;
   }
   if (e.name === 'PrismaClientInitializationError') return true;
+  // node-postgres' pool gives up waiting for a free connection with a plain Error (the pool is
+  // saturated: every connection is busy for longer than the wait allows)
+  if (e.name === 'Error' && /^timeout exceeded when trying to connect$/.test(e.message ?? '')) return true;
   if (e.name === 'DriverAdapterError' || e.name === 'PrismaClientUnknownRequestError') {
     return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i.test(
       e.message ?? '',

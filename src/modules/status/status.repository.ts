@@ -32,7 +32,7 @@ export class StatusRepository {
   async ingest(row: IngestRow, historyLimit: number): Promise<{ first: boolean; applied: boolean }> {
     return this.prisma.$transaction(async (tx) => {
       const errorJson = row.error === undefined || row.error === null ? null : JSON.stringify(row.error);
-      const result = await tx.$queryRaw<{ inserted: boolean }[]>`
+      const result = await tx.$queryRaw<{ inserted: boolean; reports: number }[]>`
         INSERT INTO deployment_status AS s (client_id, deployment_id, device_id, known, adopted_manifest_version, state, error,
                                             components, inconsistent, first_reported_at, last_reported_at)
         VALUES (${row.clientId}::uuid, ${row.deploymentId}, ${row.deviceId}, ${row.known}, ${row.adoptedManifestVersion},
@@ -44,13 +44,16 @@ export class StatusRepository {
                known = excluded.known, reports = s.reports + 1, last_reported_at = excluded.last_reported_at
          WHERE excluded.adopted_manifest_version IS NULL OR s.adopted_manifest_version IS NULL
             OR excluded.adopted_manifest_version >= s.adopted_manifest_version
-        RETURNING (xmax = 0) AS inserted`;
+        RETURNING (xmax = 0) AS inserted, s.reports`;
       const applied = result.length > 0;
       const first = applied && result[0].inserted;
+      let reports = applied ? result[0].reports : 0;
       if (!applied) {
-        await tx.$executeRaw`
+        const counted = await tx.$queryRaw<{ reports: number }[]>`
           UPDATE deployment_status SET reports = reports + 1
-           WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}`;
+           WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}
+          RETURNING reports`;
+        reports = counted[0]?.reports ?? 0;
       }
       await tx.deploymentStatusReport.create({
         data: {
@@ -66,12 +69,15 @@ export class StatusRepository {
           receivedAt: row.receivedAt,
         },
       });
-      await tx.$executeRaw`
+      // the history holds at most as many entries as reports were received: trim only past the limit
+      if (reports > historyLimit) {
+        await tx.$executeRaw`
         DELETE FROM deployment_status_report
          WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}
            AND id <= (SELECT id FROM deployment_status_report
                        WHERE client_id = ${row.clientId}::uuid AND deployment_id = ${row.deploymentId} AND device_id = ${row.deviceId}
                        ORDER BY id DESC OFFSET ${historyLimit} LIMIT 1)`;
+      }
       return { first, applied };
     });
   }
