@@ -90,6 +90,8 @@ const { values: args } = parseArgs({
     'settle-timeout': { type: 'string', default: '900' },
     'no-wait': { type: 'boolean', default: false },
     'no-readme': { type: 'boolean', default: false },
+    /** V8 CPU profiles of the API and the worker into bench/results/ (the JSON result has the window's bounds). */
+    'cpu-prof': { type: 'boolean', default: false },
   },
 });
 
@@ -127,7 +129,7 @@ const COMMAND = [
 const defaultShape = process.argv
   .slice(2)
   .every((a, i, all) => a === '--no-wait' || a.startsWith('--fault') || all[i - 1] === '--fault');
-const UPDATES_README = defaultShape && !args['no-readme'];
+const UPDATES_README = defaultShape && !args['no-readme'] && !args['cpu-prof'];
 const SECTIONS: Record<Fault, string> = {
   none: '## A fleet of 10,000 simulated devices (simulator, all modules)',
   postgres: '## The fleet while PostgreSQL is unreachable for 20 s (simulator, all modules)',
@@ -368,8 +370,9 @@ await h.run(async () => {
 
 async function main(proxy: ProxyProcess | undefined, env: Record<string, string>, quiet: string) {
   h.log(`starting the API and the worker (database ${h.dbName}, Redis prefix ${h.queuePrefix})`);
-  const { child: api, ready: r } = await h.startService({ name: 'api', roles: 'api', env });
-  const { child: worker } = await h.startService({ name: 'worker', roles: 'worker', env });
+  const cpuProfile = args['cpu-prof'];
+  const { child: api, ready: r } = await h.startService({ name: 'api', roles: 'api', env, cpuProfile });
+  const { child: worker } = await h.startService({ name: 'worker', roles: 'worker', env, cpuProfile });
   const ready = r!;
   const tls = await h.tlsFiles(ready);
   const issuer = await h.issuer(ready, tls);
@@ -548,8 +551,16 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
     const dbBefore = await h.databaseActivity();
     sampler.start();
     await sleep(1_100); // a first sample before the window
-    const metricsBefore = await scrape(); // also restarts the API's event-loop delay histogram
+    // The first scrape computes the `wfm_targets` gauge (a status summary over every target; cached 30 s);
+    // the second restarts the API's event-loop delay histogram, so that it covers the window only.
+    const scrapeStart = performance.now();
+    await scrape();
+    const firstScrapeMs = performance.now() - scrapeStart;
+    const metricsBefore = await scrape();
+    const scrapeStallMs =
+      (gauge(metricsBefore, 'wfm_nodejs_eventloop_lag_max_seconds') - SERVICE_EVENT_LOOP_RESOLUTION_S) * 1000;
     const t0 = Date.now();
+    const t0Mono = process.hrtime.bigint() / 1000n;
     eventLoop.enable();
     gcObserver.observe({ entryTypes: ['gc'] });
     fleet.setChurn(CHURN);
@@ -580,6 +591,7 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
     await sleep(t0 + DURATION_S * 1000 - Date.now());
     clearInterval(windowProgress);
     const tEnd = Date.now();
+    const tEndMono = process.hrtime.bigint() / 1000n;
     fleet.setChurn(0);
     eventLoop.disable();
     gcObserver.disconnect();
@@ -770,7 +782,10 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
         .sort((a, b) => a - b);
       const a = [...procSamples].reverse().find((s) => s.at <= from + 500) ?? procSamples[0];
       const b = [...procSamples].reverse().find((s) => s.at <= to + 500) ?? a;
-      const mark = FAULT !== 'none' && from < restoredAt && to > cutAt ? ` **(${FAULT} cut)**` : '';
+      const mark =
+        FAULT !== 'none' && Math.min(to, restoredAt) - Math.max(from, cutAt) > 500
+          ? ` **(${FAULT} cut)**`
+          : '';
       timelineRows.push([
         `${secondsBetween(t0, from).toFixed(0)}–${secondsBetween(t0, to).toFixed(0)} s${mark}`,
         fmt(ss.length),
@@ -910,6 +925,9 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
       `- API event loop delay in the window (its \`wfm_nodejs_eventloop_lag_*\` gauges, 10-ms sampling subtracted): ` +
         `p50 ${apiLag('p50')} ms, p99 ${apiLag('p99')} ms, max ${apiLag('max')} ms. API garbage collection in the window ` +
         `(\`wfm_nodejs_gc_duration_seconds\`): ${gcText || 'not reported'}.`,
+      `- Just before the window, one \`GET /metrics\` of the API (its \`wfm_targets\` gauge computes a status summary ` +
+        `over all ${fmt(conv.placed + conv.notPlaceable)} deployment targets) took ${fmt(firstScrapeMs)} ms, and the ` +
+        `API's event loop was blocked for up to ${fmt(scrapeStallMs)} ms meanwhile (no scrape happens inside the window).`,
       `- Simulator event loop delay in the window (\`monitorEventLoopDelay\`): p50 ${ms(eventLoopMs(50))} ms, ` +
         `p99 ${ms(eventLoopMs(99))} ms, max ${ms(eventLoop.max / 1e6 - EVENT_LOOP_RESOLUTION_MS)} ms; its garbage ` +
         `collection: ${simGcText}. Both are part of the latencies the agents see.`,
@@ -1068,6 +1086,9 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
           fault: FAULT,
           t0,
           tEnd,
+          /** The window on the monotonic clock, in µs (the time base of the .cpuprofile files). */
+          t0Mono: String(t0Mono),
+          tEndMono: String(tEndMono),
           cutAt,
           restoredAt,
           acked,
