@@ -35,12 +35,14 @@
  * and --no-wait given) rewrites its section in bench/README.md; every run writes
  * bench/results/fleet-load-<mode>-<timestamp>.md and a JSON file with the raw figures.
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
 import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { type ClientSvid, issueClientSvid } from '../src/client/identities.js';
 import { Rc3Client } from '../src/client/margo-client.js';
 import { request } from '../src/client/transport.js';
@@ -209,6 +211,7 @@ class Sampler {
       cpuMs[p.name] = procCpuMs(p.pid);
       rssMiB[p.name] = procMemory(p.pid)?.rssMiB ?? Number.NaN;
     }
+    cpuMs.machine = machineBusyMs();
     const ready = request(this.readyUrl, { agent: this.agent, ca: this.ca, timeoutMs: 2_000 }).then(
       (r) => r.status,
       () => 0,
@@ -218,6 +221,45 @@ class Sampler {
       ready,
     ]);
     this.samples.push({ at, cpuMs, rssMiB, ...probe, ready: status });
+  }
+}
+
+/** CPU time all processes of the machine have spent so far (/proc/stat: all but idle and iowait), in ms. */
+function machineBusyMs(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) * 10; // user nice system irq softirq steal, 100 ticks/s
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const OWN_PROCESSES = ['api', 'worker', 'simulator', 'proxy'];
+
+/** CPU % of one core of everything but the WFM processes, the simulator and the proxy between two samples. */
+function otherPercent(a: Sample, b: Sample): number {
+  return cpuPercent(a, b, 'machine') - OWN_PROCESSES.reduce((n, name) => n + cpuPercent(a, b, name), 0);
+}
+
+/** Commands of the shared Redis slower than its slowlog threshold, started in [from, to) (epoch ms). */
+async function redisSlowlog(url: string, from: number, to: number, prefix: string) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const threshold = Number((await redis.config('GET', 'slowlog-log-slower-than'))[1]);
+    const entries = (await redis.slowlog('GET', 128)) as [number, number, number, string[]][];
+    const inWindow = entries.filter(([, at]) => at * 1000 >= from && at * 1000 < to);
+    return {
+      thresholdMs: threshold / 1000,
+      count: inWindow.length,
+      ours: inWindow.filter(([, , , argv]) => argv.some((a) => String(a).startsWith(`${prefix}:`))).length,
+      maxMs: Math.max(0, ...inWindow.map(([, , us]) => us / 1000)),
+    };
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
   }
 }
 
@@ -596,6 +638,7 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
     eventLoop.disable();
     gcObserver.disconnect();
     const metricsAfter = await scrape();
+    const slowlog = await redisSlowlog(h.redisUrl, t0, tEnd, h.queuePrefix);
     const pgAfter = await h.postgresCpu();
     const dbAfter = await h.databaseActivity();
     const loadAfter = os.loadavg();
@@ -675,14 +718,35 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
       ];
     });
     const pgCpuMs = postgresCpuBetween(pgBefore, pgAfter);
-    procRows.push([
-      'PostgreSQL backends of the bench database (CPU only; a lower bound when connections were replaced)',
-      `${fmt((100 * pgCpuMs) / (tEnd - t0))} %`,
-      '',
-      '',
-      '',
-      '',
-    ]);
+    const busiest = (f: (a: Sample, b: Sample) => number) => {
+      let peak = 0;
+      for (let i = BUCKET_S; i < inWindow.length; i += 1) {
+        peak = Math.max(peak, f(inWindow[i - BUCKET_S], inWindow[i]));
+      }
+      return peak;
+    };
+    const pgRow = (label: string) => [label, `${fmt((100 * pgCpuMs) / (tEnd - t0))} %`, '', '', '', ''];
+    procRows.push(
+      [
+        'everything else on the machine (PostgreSQL, Redis, the kernel, other work)',
+        `${fmt(otherPercent(first, last))} %`,
+        `${fmt(busiest(otherPercent))} %`,
+        '',
+        '',
+        '',
+      ],
+      pgRow(
+        '… of which the PostgreSQL backends of the bench database (a lower bound when connections were replaced)',
+      ),
+      [
+        '**the whole machine** (2 cores: at most 200 %)',
+        `${fmt(cpuPercent(first, last, 'machine'))} %`,
+        `${fmt(busiest((a, b) => cpuPercent(a, b, 'machine')))} %`,
+        '',
+        '',
+        '',
+      ],
+    );
     const db = activityDelta(dbBefore, dbAfter);
     const polls = windowSamples.filter((s) => s.kind === 'manifest');
     const pollMs = polls.map((s) => s.ms).sort((a, b) => a - b);
@@ -794,6 +858,7 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
         fmt(ss.filter((s) => isFailure(s) && !isGood503(s)).length),
         ms(percentile(pp, 99)),
         `${fmt(cpuPercent(a, b, 'api'))} / ${fmt(cpuPercent(a, b, 'worker'))}`,
+        `${fmt(cpuPercent(a, b, 'simulator'))} / ${fmt(otherPercent(a, b))}`,
         fmt(b.unsent),
         `${fmt(b.backlog)} / ${fmt(b.lag)}`,
         b.ready === 0 ? 'no answer' : String(b.ready),
@@ -1000,12 +1065,13 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
           'Other failures',
           'Poll p99 ms',
           'CPU API / worker (% of one core)',
+          'CPU simulator / everything else on the machine',
           'Unsent status reports (end)',
           'Recompute backlog / lag (end)',
           '`/health/ready` (end)',
         ],
         timelineRows,
-        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),
       '',
       '### Processes',
@@ -1027,7 +1093,12 @@ async function main(proxy: ProxyProcess | undefined, env: Record<string, string>
         `PostgreSQL in the window: ${fmt(db.commits / seconds, 1)} transactions/s ` +
         `(${fmt(db.commits / Math.max(1, windowSamples.length), 2)} per device request; an autocommit statement counts ` +
         `as one), ${fmt(db.inserted / seconds, 1)} rows inserted/s, ${fmt(db.updated / seconds, 1)} updated/s.`,
-      `- Load average after the window: ${loadAfter.map((n) => n.toFixed(2)).join(' ')}.`,
+      `- Load average after the window: ${loadAfter.map((n) => n.toFixed(2)).join(' ')}. ` +
+        (slowlog
+          ? `The shared Redis logged ${fmt(slowlog.count)} commands slower than ${fmt(slowlog.thresholdMs)} ms in the window ` +
+            `(its SLOWLOG, last 128 entries; ${fmt(slowlog.ours)} of them this run's` +
+            `${slowlog.count > 0 ? `; the slowest ${ms(slowlog.maxMs)} ms` : ''}).`
+          : 'The shared Redis’ SLOWLOG could not be read.'),
       '',
       '### Zero loss: status reports acknowledged with 2xx against the stored history',
       '',
