@@ -18,7 +18,11 @@ describe('device capabilities over real TLS', () => {
   let queue: Queue;
 
   beforeAll(async () => {
-    wfm = await startTestService({ WFM_ONBOARDING_MODE: 'auto', WFM_RECOMPUTE_DEBOUNCE_MS: '300' });
+    wfm = await startTestService({
+      WFM_ONBOARDING_MODE: 'auto',
+      WFM_RECOMPUTE_DEBOUNCE_MS: '300',
+      WFM_CAPABILITY_HISTORY_LIMIT: '10',
+    });
     device = await rc3Client(wfm, 'plant-a');
     const redis = new URL(wfm.config.redis.url);
     queue = new Queue('recompute', {
@@ -95,7 +99,12 @@ describe('device capabilities over real TLS', () => {
     );
     await settled('plant-a', 'burst-1');
     expect((await queue.getJobCounts('completed')).completed - before).toBe(1);
-    expect((await getDevice('plant-a', 'burst-1')).capabilityVersion).toBe(21);
+    const detail = await getDevice('plant-a', 'burst-1');
+    expect(detail.capabilityVersion).toBe(21);
+    // 21 changes, WFM_CAPABILITY_HISTORY_LIMIT=10: the 10 newest are kept, 'created' is gone
+    expect(detail.history).toHaveLength(10);
+    expect(detail.history.every((h) => h.kind === 'updated')).toBe(true);
+    expect(detail.history.map((h) => h.changes[0]?.field)).toEqual(Array(10).fill('cpus'));
   });
 
   it('refuses a child before its gateway (404 #gateway-not-found), then keeps the tree and cascades a gateway delete', async () => {

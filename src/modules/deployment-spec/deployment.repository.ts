@@ -7,6 +7,15 @@ export type DeploymentRow = Deployment;
 export type TargetRow = DeploymentTarget;
 type Db = PrismaService | Prisma.TransactionClient;
 
+/** Every deployment_target column of `t` under its TargetRow name (for raw reads). */
+const TARGET_COLUMNS = Prisma.sql`
+  t.id, t.deployment_id AS "deploymentId", t.client_id AS "clientId", t.client_external_id AS "clientExternalId",
+  t.device_id AS "deviceId", t.placement, t.reasons, t.profile_id AS "profileId", t.overrides,
+  t.locked_immutable AS "lockedImmutable", t.digest, t.size_bytes AS "sizeBytes", t.cores,
+  t.memory_bytes AS "memoryBytes", t.storage_bytes AS "storageBytes", t.in_manifest AS "inManifest",
+  t.digest_since_version AS "digestSinceVersion", t.rendered_revision AS "renderedRevision",
+  t.manifest_version AS "manifestVersion", t.created_at AS "createdAt", t.updated_at AS "updatedAt"`;
+
 export interface TargetWrite {
   placement: string;
   reasons: string[];
@@ -57,12 +66,15 @@ export class DeploymentRepository {
   }
 
   /** Active deployments that may concern a device: direct ones on it, and every selector deployment. */
-  async candidatesForDevice(clientId: string, deviceId: string): Promise<DeploymentRow[]> {
-    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT id FROM deployment
+  candidatesForDevice(clientId: string, deviceId: string, db: Db = this.prisma): Promise<DeploymentRow[]> {
+    return db.$queryRaw<DeploymentRow[]>`
+      SELECT id, application_id AS "applicationId", package_id AS "packageId", profile_id AS "profileId", parameters,
+             target_client_id AS "targetClientId", target_device_id AS "targetDeviceId", selector,
+             on_capability_loss AS "onCapabilityLoss", revision, created_at AS "createdAt",
+             updated_at AS "updatedAt", deleted_at AS "deletedAt"
+        FROM deployment
        WHERE deleted_at IS NULL
          AND ((target_client_id = ${clientId}::uuid AND target_device_id = ${deviceId}) OR selector IS NOT NULL)`;
-    return this.prisma.deployment.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
   }
 
   targetsOfDeployment(deploymentId: string): Promise<TargetRow[]> {
@@ -72,8 +84,16 @@ export class DeploymentRepository {
     });
   }
 
-  targetsOfDevice(clientId: string, deviceId: string): Promise<TargetRow[]> {
-    return this.prisma.deploymentTarget.findMany({ where: { clientId, deviceId } });
+  /** Every target on a device, each with whether its deployment is still active. */
+  targetsOfDevice(
+    clientId: string,
+    deviceId: string,
+    db: Db = this.prisma,
+  ): Promise<(TargetRow & { deploymentActive: boolean })[]> {
+    return db.$queryRaw<(TargetRow & { deploymentActive: boolean })[]>`
+      SELECT ${TARGET_COLUMNS}, (d.deleted_at IS NULL) AS "deploymentActive"
+        FROM deployment_target t JOIN deployment d ON d.id = t.deployment_id
+       WHERE t.client_id = ${clientId}::uuid AND t.device_id = ${deviceId}`;
   }
 
   findTargetById(id: string): Promise<TargetRow | null> {
@@ -216,15 +236,11 @@ export class DeploymentRepository {
   async targetsFor(
     deploymentId: string,
     keys: { clientId: string; deviceId: string }[],
+    db: Db = this.prisma,
   ): Promise<TargetRow[]> {
     if (keys.length === 0) return [];
-    return this.prisma.$queryRaw<TargetRow[]>`
-      SELECT t.id, t.deployment_id AS "deploymentId", t.client_id AS "clientId", t.client_external_id AS "clientExternalId",
-             t.device_id AS "deviceId", t.placement, t.reasons, t.profile_id AS "profileId", t.overrides,
-             t.locked_immutable AS "lockedImmutable", t.digest, t.size_bytes AS "sizeBytes", t.cores,
-             t.memory_bytes AS "memoryBytes", t.storage_bytes AS "storageBytes", t.in_manifest AS "inManifest",
-             t.digest_since_version AS "digestSinceVersion", t.rendered_revision AS "renderedRevision",
-             t.manifest_version AS "manifestVersion", t.created_at AS "createdAt", t.updated_at AS "updatedAt"
+    return db.$queryRaw<TargetRow[]>`
+      SELECT ${TARGET_COLUMNS}
         FROM deployment_target t
         JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
           ON t.client_id = k.client_id AND t.device_id = k.device_id
@@ -260,9 +276,10 @@ export class DeploymentRepository {
   async insertPending(
     deploymentId: string,
     keys: { clientId: string; deviceId: string; clientExternalId: string }[],
+    db: Db = this.prisma,
   ): Promise<void> {
     if (keys.length === 0) return;
-    await this.prisma.$executeRaw`
+    await db.$executeRaw`
       INSERT INTO deployment_target (id, deployment_id, client_id, client_external_id, device_id, placement, created_at, updated_at)
       SELECT gen_random_uuid(), ${deploymentId}::uuid, v.client_id, v.client_external_id, v.device_id, 'pending-recompute', now(), now()
         FROM unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.clientExternalId)}::text[],
@@ -279,10 +296,11 @@ export class DeploymentRepository {
       clientExternalId: string;
       deviceId: string;
     })[],
+    db: Db = this.prisma,
   ): Promise<void> {
     if (rows.length === 0) return;
     const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
-    await this.prisma.$executeRaw`
+    await db.$executeRaw`
       INSERT INTO deployment_target (id, deployment_id, client_id, client_external_id, device_id, placement, reasons, profile_id,
                                      digest, size_bytes, cores, memory_bytes, storage_bytes, rendered_revision, locked_immutable,
                                      created_at, updated_at)

@@ -15,26 +15,13 @@ export class ManifestRepository {
     return this.prisma.$transaction(fn);
   }
 
-  /** Stores rendered bytes under their digest (idempotent: the same digest is the same bytes). */
-  async saveDocument(
-    clientId: string,
-    digest: string,
-    deploymentId: string,
-    bytes: Buffer,
-    db: Db = this.prisma,
-  ): Promise<void> {
-    await db.$executeRaw`
-      INSERT INTO rendered_document (client_id, digest, deployment_target_id, bytes)
-      VALUES (${clientId}::uuid, ${digest}, ${deploymentId}::uuid, ${bytes})
-      ON CONFLICT (client_id, digest) DO NOTHING`;
-  }
-
   /** Stores many rendered documents in one statement (idempotent per (client, digest)). */
   async saveDocuments(
     docs: { clientId: string; digest: string; deploymentId: string; bytes: Buffer }[],
+    db: Db = this.prisma,
   ): Promise<void> {
     if (docs.length === 0) return;
-    await this.prisma.$executeRaw`
+    await db.$executeRaw`
       INSERT INTO rendered_document (client_id, digest, deployment_target_id, bytes)
       SELECT * FROM unnest(${docs.map((d) => d.clientId)}::uuid[], ${docs.map((d) => d.digest)}::text[],
                            ${docs.map((d) => d.deploymentId)}::uuid[], ${docs.map((d) => d.bytes)}::bytea[])
@@ -50,12 +37,6 @@ export class ManifestRepository {
 
   documentsOf(clientId: string, digests: string[], db: Db = this.prisma) {
     return db.renderedDocument.findMany({ where: { clientId, digest: { in: digests } } });
-  }
-
-  async saveBundle(clientId: string, digest: string, bytes: Buffer, db: Db = this.prisma): Promise<void> {
-    await db.$executeRaw`
-      INSERT INTO bundle (client_id, digest, bytes) VALUES (${clientId}::uuid, ${digest}, ${bytes})
-      ON CONFLICT (client_id, digest) DO NOTHING`;
   }
 
   async bundle(clientId: string, digest: string): Promise<Buffer | null> {
@@ -97,7 +78,7 @@ export class ManifestRepository {
           ON r.client_id = k.client_id AND r.digest = k.digest`;
   }
 
-  /** Writes many issued manifests (rows, issue records, bundles) in three statements. */
+  /** Writes issued manifests (rows, issue records, bundles) in one statement. */
   async replaceMany(
     tx: Prisma.TransactionClient,
     rows: (Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'> & {
@@ -105,35 +86,28 @@ export class ManifestRepository {
     })[],
     bundles: { clientId: string; digest: string; bytes: Buffer }[],
   ): Promise<void> {
-    if (bundles.length > 0) {
-      await tx.$executeRaw`
+    if (rows.length === 0) return;
+    await tx.$executeRaw`
+      WITH new_bundle AS (
         INSERT INTO bundle (client_id, digest, bytes)
         SELECT * FROM unnest(${bundles.map((b) => b.clientId)}::uuid[], ${bundles.map((b) => b.digest)}::text[],
                              ${bundles.map((b) => b.bytes)}::bytea[])
-        ON CONFLICT (client_id, digest) DO NOTHING`;
-    }
-    if (rows.length === 0) return;
-    await tx.$executeRaw`
-      INSERT INTO client_manifest (client_id, client_external_id, client_profile, version, etag, body, content_key, issued_at)
-      SELECT v.client_id, v.ext, v.profile, v.version, v.etag, v.body, v.content_key, now()
-        FROM unnest(${rows.map((r) => r.clientId)}::uuid[], ${rows.map((r) => r.clientExternalId)}::text[],
-                    ${rows.map((r) => r.clientProfile)}::text[], ${rows.map((r) => r.version)}::bigint[],
-                    ${rows.map((r) => r.etag)}::text[], ${rows.map((r) => Buffer.from(r.body))}::bytea[],
-                    ${rows.map((r) => r.contentKey)}::text[]) AS v(client_id, ext, profile, version, etag, body, content_key)
-      ON CONFLICT (client_id) DO UPDATE
-         SET version = excluded.version, etag = excluded.etag, body = excluded.body,
-             content_key = excluded.content_key, issued_at = now()`;
-    await tx.$executeRaw`
+        ON CONFLICT (client_id, digest) DO NOTHING
+      ), new_manifest AS (
+        INSERT INTO client_manifest (client_id, client_external_id, client_profile, version, etag, body, content_key, issued_at)
+        SELECT v.client_id, v.ext, v.profile, v.version, v.etag, v.body, v.content_key, now()
+          FROM unnest(${rows.map((r) => r.clientId)}::uuid[], ${rows.map((r) => r.clientExternalId)}::text[],
+                      ${rows.map((r) => r.clientProfile)}::text[], ${rows.map((r) => r.version)}::bigint[],
+                      ${rows.map((r) => r.etag)}::text[], ${rows.map((r) => Buffer.from(r.body))}::bytea[],
+                      ${rows.map((r) => r.contentKey)}::text[]) AS v(client_id, ext, profile, version, etag, body, content_key)
+        ON CONFLICT (client_id) DO UPDATE
+           SET version = excluded.version, etag = excluded.etag, body = excluded.body,
+               content_key = excluded.content_key, issued_at = now()
+      )
       INSERT INTO manifest_issue (client_id, version, digests)
       SELECT v.client_id, v.version, string_to_array(v.digests, ',')
         FROM unnest(${rows.map((r) => r.clientId)}::uuid[], ${rows.map((r) => r.version)}::bigint[],
                     ${rows.map((r) => r.digests.join(','))}::text[]) AS v(client_id, version, digests)`;
-  }
-
-  /** The manifest row locked for the rest of the transaction (serialises version bumps per client). */
-  async lockManifest(tx: Prisma.TransactionClient, clientId: string): Promise<ClientManifestRow | null> {
-    await tx.$queryRaw`SELECT client_id FROM client_manifest WHERE client_id = ${clientId}::uuid FOR UPDATE`;
-    return tx.clientManifest.findUnique({ where: { clientId } });
   }
 
   /** Inserts the first manifest unless a concurrent caller did; returns the current row. */
@@ -150,25 +124,6 @@ export class ManifestRepository {
       INSERT INTO manifest_issue (client_id, version, digests) VALUES (${row.clientId}::uuid, ${row.version}, ${digests})
       ON CONFLICT DO NOTHING`;
     return (await this.manifest(row.clientId))!;
-  }
-
-  async replace(
-    tx: Prisma.TransactionClient,
-    row: Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>,
-    digests: string[],
-  ): Promise<void> {
-    await tx.clientManifest.upsert({
-      where: { clientId: row.clientId },
-      create: { ...row, body: new Uint8Array(row.body) },
-      update: {
-        version: row.version,
-        etag: row.etag,
-        body: new Uint8Array(row.body),
-        contentKey: row.contentKey,
-        issuedAt: new Date(),
-      },
-    });
-    await tx.manifestIssue.create({ data: { clientId: row.clientId, version: row.version, digests } });
   }
 
   /** Batched "last poll" bookkeeping from the poll path. */

@@ -11,7 +11,8 @@ import {
 } from './deployment-spec.errors.js';
 import { acceptsMediaType, ifNoneMatchMatches } from './http-conditions.js';
 import { ManifestCache } from './manifest-cache.js';
-import { EventLogService } from '../../infra/events/event-log.service.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { EventLogService, type NewOperatorEvent } from '../../infra/events/event-log.service.js';
 import { type ClientManifestRow, ManifestRepository } from './manifest.repository.js';
 import { buildBundle } from './render/bundle.js';
 import { buildStateManifest } from './render/manifest.js';
@@ -36,7 +37,7 @@ export function urlPrefix(client: ClientScope): string {
 }
 
 type ManifestEntry = { id: string; digest: string; sizeBytes: number };
-type IssuedRow = Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>;
+export type IssuedRow = Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'>;
 
 /** What a manifest lists, as one comparable string: `id@digest,…` in entry order. */
 function contentKeyOf(entries: ManifestEntry[]): string {
@@ -187,39 +188,48 @@ export class ManifestService implements OnModuleDestroy {
   async rebuild(client: ClientScope, minimumVersion = 0n): Promise<{ changed: boolean; version: bigint }> {
     const result = await this.manifests.transaction(async (tx) => {
       await this.manifests.lockClients(tx, [client.id]);
-      const current = await this.manifests.lockManifest(tx, client.id);
-      const entries = await this.deployments.manifestEntries(client.id, tx);
-      if (current && current.contentKey === contentKeyOf(entries) && current.version >= minimumVersion) {
-        return { changed: false, row: current };
-      }
-      const docs = entries.length
-        ? await this.manifests.documentsOf(
-            client.id,
-            entries.map((e) => e.digest),
-            tx,
-          )
-        : [];
-      const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
-      const next = composeManifest(
-        client,
-        entries,
-        (e) => byDigest.get(e.digest)!,
-        current ?? undefined,
-        minimumVersion,
-      );
-      if (next.bundle) await this.manifests.saveBundle(client.id, next.bundle.digest, next.bundle.bytes, tx);
-      await this.manifests.replace(tx, next.row, next.digests);
-      await this.deployments.markInManifest(
-        client.id,
-        entries.map((e) => e.id),
-        next.changedIds,
-        next.row.version,
-        tx,
-      );
-      return { changed: true, row: next.row };
+      return this.rebuildLocked(tx, client, minimumVersion);
     });
-    if (result.changed) await this.announceMany([result.row]);
-    return { changed: result.changed, version: result.row.version };
+    if (result.issued) await this.announce([result.issued]);
+    return { changed: result.issued !== null, version: result.version };
+  }
+
+  /**
+   * `rebuild` inside the caller's transaction, which holds the client's lock (`lockClients`); the
+   * caller announces the issued row (`announce`) after its commit.
+   */
+  async rebuildLocked(
+    tx: Prisma.TransactionClient,
+    client: ClientScope,
+    minimumVersion = 0n,
+  ): Promise<{ issued: IssuedRow | null; version: bigint }> {
+    const [current] = await this.manifests.manifestsIn(tx, [client.id]);
+    const entries = await this.deployments.manifestEntries(client.id, tx);
+    if (current && current.contentKey === contentKeyOf(entries) && current.version >= minimumVersion) {
+      return { issued: null, version: current.version };
+    }
+    const docs = entries.length
+      ? await this.manifests.documentsOf(
+          client.id,
+          entries.map((e) => e.digest),
+          tx,
+        )
+      : [];
+    const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
+    const next = composeManifest(client, entries, (e) => byDigest.get(e.digest)!, current, minimumVersion);
+    await this.manifests.replaceMany(
+      tx,
+      [{ ...next.row, digests: next.digests }],
+      next.bundle ? [{ clientId: client.id, ...next.bundle }] : [],
+    );
+    await this.deployments.markInManifest(
+      client.id,
+      entries.map((e) => e.id),
+      next.changedIds,
+      next.row.version,
+      tx,
+    );
+    return { issued: next.row, version: next.row.version };
   }
 
   /**
@@ -279,16 +289,17 @@ export class ManifestService implements OnModuleDestroy {
       }
       return rows;
     });
-    await this.announceMany(issued);
+    await this.announce(issued);
     return issued.length;
   }
 
   /**
    * After the commit: the poll cache gets the new manifests (one Redis pipeline), operators one
-   * event per manifest (one insert).
+   * event per manifest, in one insert with the caller's `alsoPublish` events (e.g. placement changes
+   * of the same recomputation).
    */
-  private async announceMany(rows: IssuedRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async announce(rows: IssuedRow[], alsoPublish: NewOperatorEvent[] = []): Promise<void> {
+    if (rows.length === 0 && alsoPublish.length === 0) return;
     await this.cache.putMany(
       rows.map((r) => ({
         clientId: r.clientId,
@@ -298,13 +309,14 @@ export class ManifestService implements OnModuleDestroy {
       })),
     );
     await this.events
-      .publishMany(
-        rows.map((r) => ({
+      .publishMany([
+        ...alsoPublish,
+        ...rows.map((r) => ({
           type: 'manifest.issued',
           clientId: r.clientExternalId,
           data: { manifestVersion: r.version.toString(), etag: r.etag },
         })),
-      )
+      ])
       .catch((error: unknown) =>
         this.logger.warn({ msg: 'could not publish manifest events', error: String(error) }),
       );

@@ -13,7 +13,8 @@ import type {
 import { type DeploymentRow, DeploymentRepository, type TargetRow } from './deployment.repository.js';
 import { DeploymentJobs } from './deployment-spec.jobs.js';
 import { ManifestService } from './manifest.service.js';
-import { EventLogService } from '../../infra/events/event-log.service.js';
+import type { Prisma } from '../../generated/prisma/client.js';
+import { EventLogService, type NewOperatorEvent } from '../../infra/events/event-log.service.js';
 import { ManifestRepository } from './manifest.repository.js';
 import { effectiveParameters } from './package/parameter-values.js';
 import { PackagesService } from './packages.service.js';
@@ -54,6 +55,51 @@ function k8sName(value: string, max: number): string {
     .replace(/-+$/, '');
 }
 
+type Load = { cores: number; memoryBytes: bigint; storageBytes: bigint };
+type TargetWrites = Parameters<DeploymentRepository['upsertTargets']>[0];
+
+/** A target's share of its device (co-location), and whether its deployment is active. */
+type LoadEntry = Load & { deploymentId: string; active: boolean; placement: string };
+
+/** Capacity placed on a device by the active deployments other than `deploymentId`. */
+function loadExcept(targets: LoadEntry[], deploymentId: string): Load {
+  const load = { cores: 0, memoryBytes: 0n, storageBytes: 0n };
+  for (const t of targets) {
+    if (!t.active || t.placement !== 'placed' || t.deploymentId === deploymentId) continue;
+    load.cores += Number(t.cores);
+    load.memoryBytes += BigInt(t.memoryBytes);
+    load.storageBytes += BigInt(t.storageBytes);
+  }
+  return load;
+}
+
+/** One event per target whose placement changed; one summary event for large batches. */
+function placementEvents(
+  deploymentId: string,
+  writes: TargetWrites,
+  before: Map<string, TargetRow>,
+): NewOperatorEvent[] {
+  const moved = writes.filter((w) => {
+    const b = before.get(`${w.clientId}|${w.deviceId}`);
+    return !b || b.placement !== w.placement || JSON.stringify(b.reasons) !== JSON.stringify(w.reasons);
+  });
+  if (moved.length > 100) {
+    return [
+      {
+        type: 'placement.changed',
+        deploymentId,
+        data: { targets: moved.length, placed: moved.filter((w) => w.placement === 'placed').length },
+      },
+    ];
+  }
+  return moved.map((w) => ({
+    type: 'placement.changed',
+    deploymentId,
+    clientId: w.clientExternalId,
+    data: { applicationDeploymentId: w.id, deviceId: w.deviceId, placement: w.placement, reasons: w.reasons },
+  }));
+}
+
 /**
  * Re-evaluates placement and re-renders ApplicationDeployments (D5, D17): for one device across the
  * deployments that concern it, or for a deployment across its devices. Only the device-specific part
@@ -75,22 +121,59 @@ export class RecomputeService {
     private readonly events: EventLogService,
   ) {}
 
-  /** After a capability change or deletion of one device. */
+  /**
+   * After a capability change or deletion of one device: one transaction that holds the client's
+   * manifest lock re-places every deployment that concerns the device and, when something the device
+   * runs changed, issues the client's next manifest (e.g. more memory with the same placement keeps
+   * it). One commit; the poll cache and the operator events follow it.
+   */
   async recomputeDevice(clientId: string, deviceId: string): Promise<void> {
     const key = { clientId, deviceId };
+    const keyText = `${clientId}|${deviceId}`;
+    const client = await this.clientRef(clientId);
     const facts = new Map(
       (await this.capabilities.facts([key])).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
     );
-    const candidates = await this.deployments.candidatesForDevice(clientId, deviceId);
-    const existing = await this.deployments.targetsOfDevice(clientId, deviceId);
-    const ids = new Set([...candidates.map((d) => d.id), ...existing.map((t) => t.deploymentId)]);
-    let changed = false;
-    for (const id of ids) {
-      const deployment = candidates.find((d) => d.id === id) ?? (await this.deployments.findById(id));
-      if (deployment && (await this.placeTargets(deployment, [key], facts)).size > 0) changed = true;
-    }
-    // nothing this device runs changed (e.g. more memory, same placement): the manifest stays as is
-    if (changed) await this.rebuild(clientId);
+    const events: NewOperatorEvent[] = [];
+    const issued = await this.deployments.transaction(async (tx) => {
+      await this.manifests.lockClients(tx, [clientId]);
+      const candidates = await this.deployments.candidatesForDevice(clientId, deviceId, tx);
+      const targets = await this.deployments.targetsOfDevice(clientId, deviceId, tx);
+      const loads: LoadEntry[] = targets.map((t) => ({
+        deploymentId: t.deploymentId,
+        active: t.deploymentActive,
+        placement: t.placement,
+        cores: t.cores,
+        memoryBytes: t.memoryBytes,
+        storageBytes: t.storageBytes,
+      }));
+      const ids = new Set([
+        ...candidates.map((d) => d.id),
+        ...targets.filter((t) => t.deploymentActive).map((t) => t.deploymentId),
+      ]);
+      let changed = false;
+      for (const id of ids) {
+        const deployment = candidates.find((d) => d.id === id) ?? (await this.deployments.findById(id, tx));
+        if (!deployment) continue;
+        const placed = await this.placeTargets(deployment, [key], facts, {
+          db: tx,
+          existing: targets.filter((t) => t.deploymentId === id),
+          loads: new Map([[keyText, loadExcept(loads, id)]]),
+          events,
+        });
+        if (placed.changed.size > 0) changed = true;
+        // the next deployment's co-location check sees this one's new placement
+        for (const w of placed.writes) {
+          const next = { ...w, active: true };
+          const at = loads.findIndex((l) => l.deploymentId === w.deploymentId);
+          if (at >= 0) loads[at] = next;
+          else loads.push(next);
+        }
+      }
+      if (!changed || !client) return null;
+      return (await this.manifestService.rebuildLocked(tx, client)).issued;
+    });
+    await this.manifestService.announce(issued ? [issued] : [], events);
   }
 
   /** After a deployment was created, changed or deleted: fans out to its devices in batches. */
@@ -141,7 +224,7 @@ export class RecomputeService {
     const facts = new Map(
       (await this.capabilities.facts(devices)).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
     );
-    const changed = await this.placeTargets(deployment, devices, facts);
+    const { changed } = await this.placeTargets(deployment, devices, facts);
     await this.jobs.rebuildManifests(changed);
   }
 
@@ -158,19 +241,31 @@ export class RecomputeService {
 
   /**
    * Places a deployment on devices and renders it where placed. Returns the clients whose manifest
-   * may change. One device failing (e.g. a rendering error) is logged and skipped.
+   * may change and the target rows written. One device failing (e.g. a rendering error) is logged
+   * and skipped. `within` runs it inside the caller's transaction with targets and loads the caller
+   * read, and collects the events for the caller to publish after its commit.
    */
   async placeTargets(
     deployment: DeploymentRow,
     keys: { clientId: string; deviceId: string }[],
     facts: Map<string, DeviceFacts>,
-  ): Promise<Set<string>> {
+    within?: {
+      db: Prisma.TransactionClient;
+      existing: TargetRow[];
+      loads: Map<string, Load>;
+      events: NewOperatorEvent[];
+    },
+  ): Promise<{ changed: Set<string>; writes: TargetWrites }> {
+    const db = within?.db;
     const { pkg } = await this.packages.byId(deployment.packageId);
     const keyOf = (k: { clientId: string; deviceId: string }) => `${k.clientId}|${k.deviceId}`;
     const existing = new Map(
-      (await this.deployments.targetsFor(deployment.id, keys)).map((t) => [keyOf(t), t]),
+      (within?.existing ?? (await this.deployments.targetsFor(deployment.id, keys))).map((t) => [
+        keyOf(t),
+        t,
+      ]),
     );
-    const loads = await this.deployments.loadsOn(keys, deployment.id);
+    const loads = within?.loads ?? (await this.deployments.loadsOn(keys, deployment.id));
     await this.loadClientRefs(keys.map((k) => k.clientId));
     // A new target gets its id (the ApplicationDeployment id, rendered into the YAML) from the row that
     // wins the insert, so that concurrent recomputations of one device agree on it.
@@ -183,10 +278,11 @@ export class RecomputeService {
       await this.deployments.insertPending(
         deployment.id,
         fresh.map((k) => ({ ...k, clientExternalId: this.clientCache.get(k.clientId)?.externalId ?? '' })),
+        db,
       );
-      for (const t of await this.deployments.targetsFor(deployment.id, fresh)) existing.set(keyOf(t), t);
+      for (const t of await this.deployments.targetsFor(deployment.id, fresh, db)) existing.set(keyOf(t), t);
     }
-    const writes: Parameters<DeploymentRepository['upsertTargets']>[0] = [];
+    const writes: TargetWrites = [];
     const docs: { clientId: string; digest: string; deploymentId: string; bytes: Buffer }[] = [];
     const changed = new Set<string>();
     for (const key of keys) {
@@ -206,54 +302,19 @@ export class RecomputeService {
         });
       }
     }
-    await this.manifests.saveDocuments(docs);
-    await this.deployments.upsertTargets(writes);
-    await this.publishPlacements(deployment.id, writes, existing);
-    return changed;
-  }
-
-  /** One event per target whose placement changed; one summary event for large batches. */
-  private async publishPlacements(
-    deploymentId: string,
-    writes: {
-      id: string;
-      clientExternalId: string;
-      deviceId: string;
-      placement: string;
-      reasons: string[];
-      clientId: string;
-    }[],
-    before: Map<string, TargetRow>,
-  ): Promise<void> {
-    const moved = writes.filter((w) => {
-      const b = before.get(`${w.clientId}|${w.deviceId}`);
-      return !b || b.placement !== w.placement || JSON.stringify(b.reasons) !== JSON.stringify(w.reasons);
-    });
-    const events =
-      moved.length > 100
-        ? [
-            {
-              type: 'placement.changed',
-              deploymentId,
-              data: { targets: moved.length, placed: moved.filter((w) => w.placement === 'placed').length },
-            },
-          ]
-        : moved.map((w) => ({
-            type: 'placement.changed',
-            deploymentId,
-            clientId: w.clientExternalId,
-            data: {
-              applicationDeploymentId: w.id,
-              deviceId: w.deviceId,
-              placement: w.placement,
-              reasons: w.reasons,
-            },
-          }));
-    await this.events
-      .publishMany(events)
-      .catch((error: unknown) =>
-        this.logger.warn({ msg: 'could not publish placement events', error: String(error) }),
-      );
+    await this.manifests.saveDocuments(docs, db);
+    await this.deployments.upsertTargets(writes, db);
+    const events = placementEvents(deployment.id, writes, existing);
+    if (within) {
+      within.events.push(...events);
+    } else {
+      await this.events
+        .publishMany(events)
+        .catch((error: unknown) =>
+          this.logger.warn({ msg: 'could not publish placement events', error: String(error) }),
+        );
+    }
+    return { changed, writes };
   }
 
   private wouldPlace(

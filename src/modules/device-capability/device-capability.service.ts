@@ -282,7 +282,7 @@ export class DeviceCapabilityService {
   }
 
   /** The model of the stored document (it was valid when stored), for the history's before/after. */
-  private previousComparable(row: DeviceRow): Comparable | undefined {
+  private previousComparable(row: Pick<DeviceRow, 'document' | 'clientProfile'>): Comparable | undefined {
     try {
       const reparsed = parseCapabilities(JSON.parse(Buffer.from(row.document).toString('utf8')) as unknown, {
         profile: row.clientProfile === 'legacy' ? 'legacy' : 'rc3',

@@ -36,7 +36,9 @@ export interface DeviceListFilter {
   limit: number;
 }
 
-/** Devices and their capability history: the only Prisma user of the device-capability module. */
+/** The columns a capability report compares against (see `lockDevice`). */
+export type LockedDevice = Pick<DeviceRow, 'id' | 'modelHash' | 'document' | 'clientProfile' | 'deletedAt'>;
+
 /** The columns placement reads (see `toDeviceFacts`). */
 export type DeviceFactsRow = Pick<
   DeviceRow,
@@ -55,6 +57,7 @@ export type DeviceFactsRow = Pick<
   | 'document'
 >;
 
+/** Devices and their capability history: the only Prisma user of the device-capability module. */
 @Injectable()
 export class DeviceRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -71,15 +74,16 @@ export class DeviceRepository {
     }
   }
 
-  /** The device row (also a soft-deleted one) with a row lock for the rest of the transaction. */
+  /** What a report compares against, of the device row (also a soft-deleted one), with a row lock. */
   async lockDevice(
     tx: Prisma.TransactionClient,
     clientId: string,
     deviceId: string,
-  ): Promise<DeviceRow | null> {
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      SELECT id FROM device WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} FOR UPDATE`;
-    return rows[0] ? tx.device.findUnique({ where: { id: rows[0].id } }) : null;
+  ): Promise<LockedDevice | null> {
+    const rows = await tx.$queryRaw<LockedDevice[]>`
+      SELECT id, model_hash AS "modelHash", document, client_profile AS "clientProfile", deleted_at AS "deletedAt"
+        FROM device WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} FOR UPDATE`;
+    return rows[0] ?? null;
   }
 
   /** Which of these deviceIds are registered (not deleted) for the client. */
@@ -143,30 +147,32 @@ export class DeviceRepository {
     },
     keep: number,
   ): Promise<void> {
-    await tx.deviceCapabilityChange.create({
-      data: { ...entry, changes: entry.changes as Prisma.InputJsonValue },
-    });
+    // one statement; the trim does not see the new row, so it keeps `keep - 1` older ones
     await tx.$executeRaw`
+      WITH added AS (
+        INSERT INTO device_capability_change (client_id, device_id, kind, capability_version, changes, reported_by)
+        VALUES (${entry.clientId}::uuid, ${entry.deviceId}, ${entry.kind}, ${entry.capabilityVersion},
+                ${JSON.stringify(entry.changes)}::jsonb, ${entry.reportedBy})
+      )
       DELETE FROM device_capability_change
        WHERE client_id = ${entry.clientId}::uuid AND device_id = ${entry.deviceId}
          AND id <= (SELECT id FROM device_capability_change
                      WHERE client_id = ${entry.clientId}::uuid AND device_id = ${entry.deviceId}
-                     ORDER BY id DESC OFFSET ${keep} LIMIT 1)`;
+                     ORDER BY id DESC OFFSET ${keep - 1} LIMIT 1)`;
   }
 
   /** Records that the recomputation for `version` ran; removes a soft-deleted device once it has. */
-  async markRecomputed(clientId: string, deviceId: string, version: number): Promise<DeviceRow | null> {
-    const row = await this.prisma.device.findUnique({ where: { clientId_deviceId: { clientId, deviceId } } });
-    if (!row || row.capabilityVersion > version) return row;
-    if (row.deletedAt) {
-      await this.prisma.device.deleteMany({ where: { id: row.id, capabilityVersion: version } });
-      return row;
-    }
-    await this.prisma.device.updateMany({
-      where: { id: row.id, recomputedVersion: { lt: version } },
-      data: { recomputedVersion: version },
-    });
-    return row;
+  async markRecomputed(clientId: string, deviceId: string, version: number): Promise<void> {
+    // one statement: a newer change (higher capability_version) leaves the row as it is
+    await this.prisma.$executeRaw`
+      WITH removed AS (
+        DELETE FROM device
+         WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId}
+           AND deleted_at IS NOT NULL AND capability_version = ${version}
+      )
+      UPDATE device SET recomputed_version = ${version}
+       WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} AND deleted_at IS NULL
+         AND capability_version <= ${version} AND recomputed_version < ${version}`;
   }
 
   /** Devices whose last change has not been recomputed and is older than `olderThan`. */
