@@ -32,7 +32,7 @@ export class StatusGauges implements OnModuleInit {
 
   private async overall(): Promise<Record<string, number>> {
     if (this.cached && Date.now() - this.cached.at < REFRESH_MS) return this.cached.overall;
-    const overall = (await this.query.summary()).overall;
+    const overall = await this.query.overall();
     this.cached = { at: Date.now(), overall };
     return overall;
   }

@@ -53,6 +53,22 @@ export class StatusQueryService {
     return rows.map((r) => entry(r, clientOf.get(r.deploymentId) ?? ''));
   }
 
+  /**
+   * Counts of targets by derived state (placed targets) or placement (the others), overall only: what
+   * the `wfm_targets` gauge exports. Unlike `summary` it does not read every device's capabilities
+   * (documents included) for the per-label counts, which the gauge does not export.
+   */
+  async overall(): Promise<Record<string, number>> {
+    const targets = await this.deployments.allTargets();
+    const views = await this.status.viewOf(targets);
+    const overall: Record<string, number> = {};
+    for (const t of targets) {
+      const state = t.placement === 'placed' ? (views.get(t.id)?.derivedState ?? 'unknown') : t.placement;
+      overall[state] = (overall[state] ?? 0) + 1;
+    }
+    return overall;
+  }
+
   /** Counts of targets by derived state: overall, per deployment, per application, per label value. */
   async summary(): Promise<StatusSummaryDto> {
     const targets = await this.deployments.allTargets();
