@@ -12,6 +12,11 @@
  * to the end of that poll. A change not seen within 10 s counts as missed. The server side is split
  * out with manifest_issue.issued_at (when the rebuild that issued the seen version started).
  *
+ * Baseline, in the same run: the same load generator, poller, client SVIDs, rates and warm-up against
+ * a bare Node HTTPS server (bench/lib/change-latency-baseline-server.ts) that updates the caller's
+ * manifest in memory before it answers the PUT: the floor the harness itself sets. Per rate, the WFM
+ * phase runs first, then the baseline's.
+ *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/change-latency.js [--rates 50,500]
  *     [--duration 20] [--clients 50] [--devices 500] [--poll-ms 25] [--debounce-ms 100] [--cpu-prof] [--no-readme]
  *
@@ -29,6 +34,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
+import { baselineDeploymentId, startChangeLatencyBaseline } from './lib/change-latency-baseline.js';
 import { capabilityBody } from './lib/devices.js';
 import {
   type DatabaseActivity,
@@ -39,7 +45,7 @@ import {
   procMemory,
   sleep,
 } from './lib/harness.js';
-import type { ServerChild, WfmReady } from './lib/ipc.js';
+import type { ServerChild } from './lib/ipc.js';
 import { percentile } from './lib/load.js';
 import { fmt, ms, table, updateReadme, writeResult } from './lib/report.js';
 
@@ -75,7 +81,7 @@ const COMMAND = [
 ].join(' ');
 const SECTION = '## From a capability change to the served manifest (device-capability → deployment-spec)';
 
-const h = new Harness('change-latency', 170 + RATES.length * (DURATION_S + 50));
+const h = new Harness('change-latency', 180 + RATES.length * (2 * DURATION_S + 80));
 
 type Variant = 'compose' | 'helm';
 const other = (v: Variant): Variant => (v === 'compose' ? 'helm' : 'compose');
@@ -107,6 +113,8 @@ interface Device {
 
 interface Client {
   id: string;
+  /** The server it talks to: the WFM's API or the baseline. */
+  server: URL;
   internalId?: string;
   svid: ClientSvid;
   agent: https.Agent;
@@ -119,10 +127,15 @@ interface Client {
   notModified: number;
 }
 
+/** The clients and devices of one side (the WFM's or the baseline's: the same ids, each its own state). */
+interface Fleet {
+  clients: Client[];
+  devices: Device[];
+}
+
 /** digest → the profile type its YAML renders (learned once per digest). */
 const digestVariant = new Map<string, Variant>();
 
-let ready: WfmReady;
 let tls: Awaited<ReturnType<Harness['tlsFiles']>>;
 
 function mtls(client: Client) {
@@ -143,7 +156,7 @@ function body(device: Device, variant: Variant): string {
 }
 
 async function put(device: Device, variant: Variant): Promise<number> {
-  const res = await request(new URL(`/api/v1/capabilities/${device.deviceId}`, ready.url), {
+  const res = await request(new URL(`/api/v1/capabilities/${device.deviceId}`, device.client.server), {
     ...mtls(device.client),
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -155,7 +168,10 @@ async function put(device: Device, variant: Variant): Promise<number> {
 async function classify(client: Client, targetId: string, digest: string): Promise<Variant | undefined> {
   const known = digestVariant.get(digest);
   if (known) return known;
-  const res = await request(new URL(`/api/v1/deployments/${targetId}/${digest}`, ready.url), mtls(client));
+  const res = await request(
+    new URL(`/api/v1/deployments/${targetId}/${digest}`, client.server),
+    mtls(client),
+  );
   if (res.status !== 200) return undefined;
   const doc = parseYaml(res.text()) as { spec?: { deploymentProfile?: { type?: string } } };
   const type = doc.spec?.deploymentProfile?.type;
@@ -172,7 +188,7 @@ async function pollClient(client: Client): Promise<void> {
     for (;;) {
       const waiting = client.devices.filter((d) => d.pending?.answeredAt !== undefined);
       if (waiting.length === 0) return;
-      const res = await request(new URL('/api/v1/deployments', ready.url), {
+      const res = await request(new URL('/api/v1/deployments', client.server), {
         ...mtls(client),
         headers: { accept: MANIFEST_TYPE, ...(client.etag ? { 'if-none-match': client.etag } : {}) },
       }).catch(() => undefined);
@@ -217,7 +233,8 @@ async function pollClient(client: Client): Promise<void> {
   }
 }
 
-interface PhaseResult {
+/** What the load generator and poller saw in one phase: the same for the WFM and the baseline. */
+interface Run {
   rate: number;
   durationS: number;
   changes: Change[];
@@ -226,23 +243,29 @@ interface PhaseResult {
   putLatencies: number[];
   polls: number;
   notModified: number;
-  cpu: { api: number; worker: number; postgres: number; generator: number; wallMs: number };
+  retiredBefore: number;
+  /** CPU of this process (load generator and poller), ms. */
+  generatorCpuMs: number;
+  /** From the first change until the last one was seen or given up, ms. */
+  wallMs: number;
+}
+
+interface WfmRun extends Run {
+  cpu: { api: number; worker: number; postgres: number };
   db: DatabaseActivity;
   issuedLatencies: number[];
   backlogAtEnd: number;
-  retiredBefore: number;
   /** recompute-device jobs of the phase: start after they were enqueued (debounce included), run time (ms). */
   jobs: { pickup: number[]; run: number[]; retried: number; failed: number };
 }
 
-async function phase(
-  rate: number,
-  durationS: number,
-  devices: Device[],
-  clients: Client[],
-  api: ServerChild,
-  worker: ServerChild,
-): Promise<PhaseResult> {
+interface BaselineRun extends Run {
+  serverCpuMs: number;
+}
+
+/** Sends changes open-loop at `rate` for `durationS` and waits until each was seen or given up. */
+async function drive(rate: number, durationS: number, fleet: Fleet): Promise<Run> {
+  const { clients, devices } = fleet;
   const changes: Change[] = [];
   const putErrors: Record<string, number> = {};
   const putLatencies: number[] = [];
@@ -251,11 +274,6 @@ async function phase(
   const retiredBefore = devices.filter((d) => d.retired).length;
   const pollsBefore = clients.reduce((n, c) => n + c.polls, 0);
   const notModifiedBefore = clients.reduce((n, c) => n + c.notModified, 0);
-  await Promise.all([api.stats(), worker.stats()]);
-  const pgBefore = await h.postgresCpu();
-  const dbBefore = await h.databaseActivity();
-  const failedBefore = await h.failedJobs();
-  const epochStart = Date.now();
   const inflight = new Set<Promise<void>>();
 
   const send = (device: Device) => {
@@ -307,14 +325,43 @@ async function phase(
     }
     await sleep(5);
   }
-  const wallMs = performance.now() - t0;
+  const sendMs = performance.now() - t0;
   // let the last changes resolve (seen or given up after 10 s)
   await Promise.all([...inflight]);
   for (let t = performance.now(); performance.now() - t < GIVE_UP_MS + 2_000; await sleep(100)) {
     if (devices.every((d) => d.pending === undefined)) break;
   }
-  const [apiStats, workerStats] = await Promise.all([api.stats(), worker.stats()]);
   const generator = process.cpuUsage(generatorCpu);
+  return {
+    rate,
+    durationS: sendMs / 1000,
+    changes,
+    skipped,
+    putErrors,
+    putLatencies,
+    polls: clients.reduce((n, c) => n + c.polls, 0) - pollsBefore,
+    notModified: clients.reduce((n, c) => n + c.notModified, 0) - notModifiedBefore,
+    retiredBefore,
+    generatorCpuMs: (generator.user + generator.system) / 1000,
+    wallMs: performance.now() - t0,
+  };
+}
+
+/** A phase against the WFM, with the CPU, database and queue activity it caused. */
+async function wfmPhase(
+  rate: number,
+  durationS: number,
+  fleet: Fleet,
+  api: ServerChild,
+  worker: ServerChild,
+): Promise<WfmRun> {
+  await Promise.all([api.stats(), worker.stats()]);
+  const pgBefore = await h.postgresCpu();
+  const dbBefore = await h.databaseActivity();
+  const failedBefore = await h.failedJobs();
+  const epochStart = Date.now();
+  const run = await drive(rate, durationS, fleet);
+  const [apiStats, workerStats] = await Promise.all([api.stats(), worker.stats()]);
   const pgAfter = await h.postgresCpu();
   const dbAfter = await h.databaseActivity();
   const backlogAtEnd = await h.recomputeBacklog();
@@ -329,7 +376,7 @@ async function phase(
   };
 
   // server side: when the rebuild that issued the seen version started
-  const seen = changes.filter((c) => c.seenVersion !== undefined && c.answeredEpoch !== undefined);
+  const seen = run.changes.filter((c) => c.seenVersion !== undefined && c.answeredEpoch !== undefined);
   const issuedLatencies: number[] = [];
   if (seen.length > 0) {
     const { rows } = await h.db().query<{ client_id: string; version: string; at: string }>(
@@ -344,20 +391,11 @@ async function phase(
     }
   }
   return {
-    rate,
-    durationS: wallMs / 1000,
-    changes,
-    skipped,
-    putErrors,
-    putLatencies,
-    polls: clients.reduce((n, c) => n + c.polls, 0) - pollsBefore,
-    notModified: clients.reduce((n, c) => n + c.notModified, 0) - notModifiedBefore,
+    ...run,
     cpu: {
       api: apiStats.cpuMs,
       worker: workerStats.cpuMs,
       postgres: postgresCpuBetween(pgBefore, pgAfter),
-      generator: (generator.user + generator.system) / 1000,
-      wallMs: performance.now() - t0,
     },
     db: {
       commits: dbAfter.commits - dbBefore.commits,
@@ -369,15 +407,30 @@ async function phase(
     },
     issuedLatencies,
     backlogAtEnd,
-    retiredBefore,
     jobs,
   };
 }
 
-/** Between phases: the queue drained and every device's last change seen (each bounded). */
-async function settle(devices: Device[]): Promise<void> {
+/** A phase against the baseline, with the CPU its server spent. */
+async function baselinePhase(
+  rate: number,
+  durationS: number,
+  fleet: Fleet,
+  baseline: ServerChild,
+): Promise<BaselineRun> {
+  await baseline.stats();
+  const run = await drive(rate, durationS, fleet);
+  return { ...run, serverCpuMs: (await baseline.stats()).cpuMs };
+}
+
+/** Between WFM phases: the recompute queue drained (bounded). */
+async function drainQueue(): Promise<void> {
   const idle = await h.waitQueueIdle(25_000);
   if (idle === undefined) h.log('  the recompute queue did not drain within 25 s');
+}
+
+/** Between phases: every device's last change seen (bounded). */
+async function settle(devices: Device[]): Promise<void> {
   for (const t0 = performance.now(); performance.now() - t0 < 10_000; await sleep(200)) {
     if (devices.every((d) => d.pending === undefined)) return;
   }
@@ -390,29 +443,30 @@ function sorted(values: number[]): number[] {
   return [...values].sort((a, b) => a - b);
 }
 
-await h.run(async () => {
-  h.log(`starting the API and the worker (database ${h.dbName}; recompute debounce ${DEBOUNCE_MS} ms)`);
-  const env = { WFM_RECOMPUTE_DEBOUNCE_MS: String(DEBOUNCE_MS) };
-  const { child: api, ready: r } = await h.startService({
-    name: 'api',
-    roles: 'api',
-    env,
-    cpuProfile: args['cpu-prof'],
-  });
-  const { child: worker } = await h.startService({
-    name: 'worker',
-    roles: 'worker',
-    env,
-    cpuProfile: args['cpu-prof'],
-  });
-  ready = r!;
-  tls = await h.tlsFiles(ready);
+/** Change → served of the changes seen within 10 s, sorted (ms). */
+function latencies(run: Run): number[] {
+  return sorted(run.changes.filter((c) => c.seenAt !== undefined).map((c) => c.seenAt! - c.answeredAt!));
+}
 
-  const clientIds = Array.from({ length: CLIENTS }, (_, i) => `cl-${String(i).padStart(3, '0')}`);
-  h.log(`accepting ${CLIENTS} clients and minting their SVIDs`);
-  const svids = await h.enrol(ready, tls, clientIds);
+/** WFM / baseline at percentile `p` of two sorted latency lists. */
+function ratio(wfm: number[], baseline: number[], p: number): string {
+  const r = percentile(wfm, p) / percentile(baseline, p);
+  return `${fmt(r, r < 10 ? 1 : 0)}×`;
+}
+
+function logRun(side: string, run: Run): void {
+  const lat = latencies(run);
+  h.log(
+    `  ${side}: sent ${run.changes.length} (skipped ${run.skipped}), p50 ${ms(percentile(lat, 50))} ms, ` +
+      `p99 ${ms(percentile(lat, 99))} ms, missed ${run.changes.filter((c) => c.missed).length}`,
+  );
+}
+
+/** The clients (one per SVID) and their devices, talking to `server`. */
+function makeFleet(server: URL, clientIds: string[], svids: Map<string, ClientSvid>): Fleet {
   const clients: Client[] = clientIds.map((id) => ({
     id,
+    server,
     svid: svids.get(id)!,
     agent: new https.Agent({ keepAlive: true, maxSockets: 4 }),
     devices: [],
@@ -432,12 +486,75 @@ await h.run(async () => {
     client.devices.push(device);
     return device;
   });
+  return { clients, devices };
+}
+
+/** The first report of every device: compose only. */
+async function reportAll(fleet: Fleet): Promise<void> {
+  await forEachLimit(fleet.devices, 16, async (d) => {
+    const status = await put(d, 'compose');
+    if (status !== 201) throw new Error(`creating ${d.deviceId}: HTTP ${status}`);
+  });
+}
+
+/** First poll of every client: its ETag, and the digests of the compose renderings. */
+async function firstPoll(fleet: Fleet): Promise<void> {
+  await forEachLimit(fleet.clients, 8, async (c) => {
+    const res = await request(new URL('/api/v1/deployments', c.server), {
+      ...mtls(c),
+      headers: { accept: MANIFEST_TYPE },
+    });
+    if (res.status !== 200) throw new Error(`manifest of ${c.id}: HTTP ${res.status}`);
+    c.etag = String(res.headers.etag);
+    const manifest = res.json<{ deployments: { deploymentId: string; digest: string }[] }>();
+    for (const d of manifest.deployments) {
+      c.entries.set(d.deploymentId, d.digest);
+      if ((await classify(c, d.deploymentId, d.digest)) !== 'compose') {
+        throw new Error(`${c.id}: deployment ${d.deploymentId} does not render the compose profile`);
+      }
+    }
+  });
+}
+
+/** A first change for some devices at the lower rate (warms every path; the helm digests are learned as they show up). */
+async function warmUp(side: string, fleet: Fleet): Promise<void> {
+  const warmChanges = Math.min(DEVICES, 100);
+  h.log(`${side} warm-up: ${warmChanges} changes at 50/s`);
+  const warm = await drive(50, (warmChanges + 0.5) / 50, fleet);
+  h.log(
+    `  warm-up: ${warm.changes.filter((c) => c.seenAt !== undefined).length} of ${warm.changes.length} seen, ` +
+      `${warm.changes.filter((c) => c.missed).length} missed`,
+  );
+}
+
+await h.run(async () => {
+  h.log(`starting the API and the worker (database ${h.dbName}; recompute debounce ${DEBOUNCE_MS} ms)`);
+  const env = { WFM_RECOMPUTE_DEBOUNCE_MS: String(DEBOUNCE_MS) };
+  const { child: api, ready: r } = await h.startService({
+    name: 'api',
+    roles: 'api',
+    env,
+    cpuProfile: args['cpu-prof'],
+  });
+  const { child: worker } = await h.startService({
+    name: 'worker',
+    roles: 'worker',
+    env,
+    cpuProfile: args['cpu-prof'],
+  });
+  const ready = r!;
+  tls = await h.tlsFiles(ready);
+  h.log('starting the baseline');
+  const baseline = await startChangeLatencyBaseline(h, ready);
+
+  const clientIds = Array.from({ length: CLIENTS }, (_, i) => `cl-${String(i).padStart(3, '0')}`);
+  h.log(`accepting ${CLIENTS} clients and minting their SVIDs`);
+  const svids = await h.enrol(ready, tls, clientIds);
+  const wfm = makeFleet(new URL(ready.url), clientIds, svids);
+  const base = makeFleet(baseline.url, clientIds, svids);
   try {
     h.log(`reporting ${DEVICES} devices (compose only)`);
-    await forEachLimit(devices, 16, async (d) => {
-      const status = await put(d, 'compose');
-      if (status !== 201) throw new Error(`creating ${d.deviceId}: HTTP ${status}`);
-    });
+    await reportAll(wfm);
     const pkg = await h.operator(ready, tls, 'POST', '/operator/v1/applications', { yaml: linePackage() });
     if (pkg.status !== 201) throw new Error(`package: HTTP ${pkg.status} ${pkg.text()}`);
     const dep = await h.operator(ready, tls, 'POST', '/operator/v1/deployments', {
@@ -467,7 +584,7 @@ await h.run(async () => {
         `SELECT id, client_external_id AS client, device_id, client_id FROM deployment_target WHERE deployment_id = $1::uuid`,
         [deploymentId],
       );
-    const byKey = new Map(devices.map((d) => [`${d.client.id}|${d.deviceId}`, d]));
+    const byKey = new Map(wfm.devices.map((d) => [`${d.client.id}|${d.deviceId}`, d]));
     for (const t of targets.rows) {
       const d = byKey.get(`${t.client}|${t.device_id}`);
       if (d) {
@@ -476,54 +593,35 @@ await h.run(async () => {
       }
     }
     await h.waitQueueIdle(30_000);
-    // first poll of every client: its ETag, and the digests of the compose renderings
-    await forEachLimit(clients, 8, async (c) => {
-      const res = await request(new URL('/api/v1/deployments', ready.url), {
-        ...mtls(c),
-        headers: { accept: MANIFEST_TYPE },
-      });
-      if (res.status !== 200) throw new Error(`manifest of ${c.id}: HTTP ${res.status}`);
-      c.etag = String(res.headers.etag);
-      const manifest = res.json<{ deployments: { deploymentId: string; digest: string }[] }>();
-      for (const d of manifest.deployments) {
-        c.entries.set(d.deploymentId, d.digest);
-        if ((await classify(c, d.deploymentId, d.digest)) !== 'compose') {
-          throw new Error(`${c.id}: deployment ${d.deploymentId} does not render the compose profile`);
-        }
-      }
-    });
+    await firstPoll(wfm);
+    // the baseline lists each device's deployment from its first report on
+    for (const d of base.devices) d.targetId = baselineDeploymentId(d.client.id, d.deviceId);
+    await reportAll(base);
+    await firstPoll(base);
 
-    // warm-up: a first change for some devices at the lower rate (warms every path; the helm digests are
-    // learned as they show up)
-    const warmChanges = Math.min(DEVICES, 100);
-    h.log(`warm-up: ${warmChanges} changes at 50/s`);
-    const warm = await phase(50, (warmChanges + 0.5) / 50, devices, clients, api, worker);
-    h.log(
-      `  warm-up: ${warm.changes.filter((c) => c.seenAt !== undefined).length} of ${warm.changes.length} seen, ` +
-        `${warm.changes.filter((c) => c.missed).length} missed`,
-    );
-    await settle(devices);
+    await warmUp('WFM', wfm);
+    await drainQueue();
+    await settle(wfm.devices);
+    await warmUp('baseline', base);
+    await settle(base.devices);
 
-    const results: PhaseResult[] = [];
+    const results: { wfm: WfmRun; baseline: BaselineRun }[] = [];
     for (const rate of RATES) {
-      h.log(`${rate} changes/s for ${DURATION_S} s`);
-      const res = await phase(rate, DURATION_S, devices, clients, api, worker);
-      const lat = sorted(
-        res.changes.filter((c) => c.seenAt !== undefined).map((c) => c.seenAt! - c.answeredAt!),
-      );
-      h.log(
-        `  sent ${res.changes.length} (skipped ${res.skipped}), p50 ${ms(percentile(lat, 50))} ms, ` +
-          `p99 ${ms(percentile(lat, 99))} ms, missed ${res.changes.filter((c) => c.missed).length}`,
-      );
-      results.push(res);
-      await settle(devices);
+      h.log(`${rate} changes/s for ${DURATION_S} s, WFM then baseline`);
+      const wfmRun = await wfmPhase(rate, DURATION_S, wfm, api, worker);
+      logRun('WFM', wfmRun);
+      await drainQueue();
+      await settle(wfm.devices);
+      const baselineRun = await baselinePhase(rate, DURATION_S, base, baseline.child);
+      logRun('baseline', baselineRun);
+      await settle(base.devices);
+      results.push({ wfm: wfmRun, baseline: baselineRun });
     }
 
-    const rows = results.map((res) => {
+    const rows = results.map(({ wfm: res, baseline: base }) => {
       const answered = res.changes.filter((c) => c.answeredAt !== undefined);
-      const lat = sorted(
-        res.changes.filter((c) => c.seenAt !== undefined).map((c) => c.seenAt! - c.answeredAt!),
-      );
+      const lat = latencies(res);
+      const floor = latencies(base);
       const missed = res.changes.filter((c) => c.missed).length;
       const issued = sorted(res.issuedLatencies);
       const put = sorted(res.putLatencies);
@@ -533,30 +631,46 @@ await h.run(async () => {
         fmt(res.skipped),
         `${ms(percentile(put, 50))} / ${ms(percentile(put, 99))}`,
         `**${ms(percentile(lat, 50))}** / ${ms(percentile(lat, 90))} / **${ms(percentile(lat, 99))}** / ${ms(lat[lat.length - 1] ?? NaN)}`,
+        `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}`,
+        `${ratio(lat, floor, 50)} / **${ratio(lat, floor, 99)}**`,
         `${ms(percentile(issued, 50))} / ${ms(percentile(issued, 99))}`,
         `${fmt(missed)}${missed > 0 ? ` (seen later: ${fmt(res.changes.filter((c) => c.lateSeenAt !== undefined).length)})` : ''}` +
           `${Object.keys(res.putErrors).length > 0 ? `; PUT errors: ${JSON.stringify(res.putErrors)}` : ''}`,
       ];
     });
-    const costRows = results.map((res) => {
-      const answered = Math.max(1, res.changes.filter((c) => c.answeredAt !== undefined).length);
-      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / res.cpu.wallMs)} %`;
+    const baselineRows = results.map(({ baseline: res }) => {
+      const answered = res.changes.filter((c) => c.answeredAt !== undefined).length;
+      const lat = latencies(res);
+      const put = sorted(res.putLatencies);
+      const missed = res.changes.filter((c) => c.missed).length;
+      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / res.wallMs)} %`;
       return [
         `${fmt(res.rate)}/s`,
-        `${pct(res.cpu.api)} / ${pct(res.cpu.worker)} / ${pct(res.cpu.postgres)} / ${pct(res.cpu.generator)}`,
+        `${fmt(answered / res.durationS, 1)}/s (${fmt(answered)})`,
+        fmt(res.skipped),
+        `${ms(percentile(put, 50))} / ${ms(percentile(put, 99))}`,
+        `${ms(percentile(lat, 50))} / ${ms(percentile(lat, 90))} / ${ms(percentile(lat, 99))} / ${ms(lat[lat.length - 1] ?? NaN)}`,
+        `${fmt(missed)}${Object.keys(res.putErrors).length > 0 ? `; PUT errors: ${JSON.stringify(res.putErrors)}` : ''}`,
+        `${pct(res.serverCpuMs)} / ${pct(res.generatorCpuMs)}`,
+        `${fmt(res.polls / res.durationS)}/s (${fmt((100 * res.notModified) / Math.max(1, res.polls))} % 304)`,
+      ];
+    });
+    const costRows = results.map(({ wfm: res }) => {
+      const answered = Math.max(1, res.changes.filter((c) => c.answeredAt !== undefined).length);
+      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / res.wallMs)} %`;
+      return [
+        `${fmt(res.rate)}/s`,
+        `${pct(res.cpu.api)} / ${pct(res.cpu.worker)} / ${pct(res.cpu.postgres)} / ${pct(res.generatorCpuMs)}`,
         `${fmt(res.cpu.api / answered, 1)} / ${fmt(res.cpu.worker / answered, 1)} / ${fmt(res.cpu.postgres / answered, 1)}`,
         fmt(res.db.commits / answered, 1),
         `${fmt(res.polls / res.durationS)}/s (${fmt((100 * res.notModified) / Math.max(1, res.polls))} % 304)`,
         fmt(res.backlogAtEnd),
       ];
     });
-    const at50 = results.find((x) => x.rate === 50);
+    const at50 = results.find((x) => x.wfm.rate === 50);
     let targetLine = '';
     if (at50) {
-      const lat = sorted(
-        at50.changes.filter((c) => c.seenAt !== undefined).map((c) => c.seenAt! - c.answeredAt!),
-      );
-      const p99 = percentile(lat, 99);
+      const p99 = percentile(latencies(at50.wfm), 99);
       targetLine =
         `Target p99 ≤ 1 s at 50 changes/s: ${p99 <= 1000 ? 'met' : `**missed** (${ms(p99)} ms, ${fmt(p99 / 1000, 1)}× the target)`}` +
         ` with the recompute debounce at ${DEBOUNCE_MS} ms.`;
@@ -586,14 +700,43 @@ await h.run(async () => {
           'Skipped (device still busy)',
           'PUT p50 / p99 ms',
           'Change → served p50 / p90 / p99 / max ms',
+          'Baseline change → served p50 / p99 ms',
+          'Ratio WFM / baseline p50 / p99',
           'PUT → manifest issued p50 / p99 ms',
           'Missed (not seen within 10 s)',
         ],
         rows,
-        ['r', 'r', 'r', 'r', 'r', 'r', 'l'],
+        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
       ),
       '',
       targetLine,
+      '',
+      'Baseline, measured in the same run with the same load generator, poller, client SVIDs, rates, duration and ' +
+        'warm-up (per rate the WFM phase runs first, then the baseline phase): a bare Node `https.createServer` in a ' +
+        "child process with the service's certificate, key, CA and TLS options that plays the device side of the " +
+        'contract with no database, queue, debounce or rendering. It keeps each client (named by its SVID) a manifest ' +
+        "in memory; a PUT's supportedDeploymentTypes pick the device's profile (helm when listed, else compose) and, " +
+        'before the 200, issue the next manifestVersion (ETag = sha256 of the manifest bytes) listing the device at the ' +
+        'digest of a few-line YAML with that `spec.deploymentProfile.type`; `GET /api/v1/deployments` answers 304 or the ' +
+        "manifest, the entry's URL the YAML. Its change → served is the floor the harness itself sets: as the change " +
+        'is in the manifest when the PUT is answered, one poll round trip over kept-alive mTLS (plus a YAML GET for a ' +
+        "digest not seen before), or up to a poll interval when the client's poller was already waiting on another " +
+        'change, all on these shared cores. Ratio = WFM / baseline at the same percentile.',
+      '',
+      table(
+        [
+          'Offered rate',
+          'Baseline achieved (answered PUTs)',
+          'Skipped (device still busy)',
+          'PUT p50 / p99 ms',
+          'Change → served p50 / p90 / p99 / max ms',
+          'Missed (not seen within 10 s)',
+          'CPU baseline server / this load generator and poller (% of one core)',
+          'Manifest polls',
+        ],
+        baselineRows,
+        ['r', 'r', 'r', 'r', 'r', 'l', 'r', 'r'],
+      ),
       '',
       'Cost while each phase ran (from its first change until its last one was seen or given up):',
       '',
@@ -620,7 +763,7 @@ await h.run(async () => {
           'Run time p50 / p99 / max ms',
           'Retried / failed',
         ],
-        results.map((res) => {
+        results.map(({ wfm: res }) => {
           const pickup = sorted(res.jobs.pickup);
           const run = sorted(res.jobs.run);
           return [
@@ -648,20 +791,23 @@ await h.run(async () => {
       `change-latency-${h.stamp}.md`,
       `# Change latency benchmark, ${h.started.toISOString()}\n\n${section}\n`,
     );
+    const samples = (run: Run) =>
+      run.changes.map((c) => ({
+        device: `${c.device.client.id}/${c.device.deviceId}`,
+        variant: c.variant,
+        putMs: c.answeredAt === undefined ? null : c.answeredAt - c.sentAt,
+        latencyMs: c.seenAt === undefined || c.answeredAt === undefined ? null : c.seenAt - c.answeredAt,
+        missed: c.missed === true,
+      }));
     await writeFile(
       join(h.resultsDir, `change-latency-${h.stamp}-samples.json`),
       JSON.stringify(
         results.map((res) => ({
-          rate: res.rate,
-          changes: res.changes.map((c) => ({
-            device: `${c.device.client.id}/${c.device.deviceId}`,
-            variant: c.variant,
-            putMs: c.answeredAt === undefined ? null : c.answeredAt - c.sentAt,
-            latencyMs: c.seenAt === undefined || c.answeredAt === undefined ? null : c.seenAt - c.answeredAt,
-            missed: c.missed === true,
-          })),
-          jobPickupMs: res.jobs.pickup,
-          jobRunMs: res.jobs.run,
+          rate: res.wfm.rate,
+          changes: samples(res.wfm),
+          baselineChanges: samples(res.baseline),
+          jobPickupMs: res.wfm.jobs.pickup,
+          jobRunMs: res.wfm.jobs.run,
         })),
       ),
     );
@@ -669,6 +815,6 @@ await h.run(async () => {
     process.stdout.write(`\n${section}\n`);
     h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
   } finally {
-    for (const c of clients) c.agent.destroy();
+    for (const c of [...wfm.clients, ...base.clients]) c.agent.destroy();
   }
 });

@@ -8,8 +8,14 @@
  * client's manifest issued (client_manifest rows; polled in the database), with the worker
  * (WFM_ROLES=worker) and the API (WFM_ROLES=api) in separate processes. Reports wall time, devices/s,
  * a progress timeline, CPU per device of the worker, the API and the Postgres backends, Postgres
- * transactions per device, and the peak resident memory of both processes. A fleet that does not
+ * transactions per 1,000 devices, and the peak resident memory of both processes. A fleet that does not
  * finish within its time limit is stopped there and reported with how far it got.
+ *
+ * Baseline, in the same run: right after each finished roll-out, a bare Node child process
+ * (lib/render-fleet-baseline.ts, plain `pg`) does the roll-out's irreducible storage work on the same
+ * fleet in the same database (selector scan, a YAML of the service's size and its sha256 per device, one
+ * row per device and one manifest per client, 1,000 rows per transaction); the section reports the WFM's
+ * time to all manifests issued beside the baseline's and the ratio.
  *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js [--fleets 10000,100000]
  *     [--limit-10k 150] [--limit-100k 285] [--cpu-prof] [--no-readme]
@@ -18,8 +24,11 @@
  * every run writes bench/results/render-fleet-<timestamp>.md. Needs PostgreSQL and Redis on loopback;
  * creates the throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
+import { fork } from 'node:child_process';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { linePackage } from '../test/support/packages.js';
 import { insertDevicesSql } from './lib/devices.js';
 import {
@@ -32,6 +41,7 @@ import {
   sleep,
 } from './lib/harness.js';
 import type { ServerChild, WfmReady } from './lib/ipc.js';
+import type { BaselineJob, BaselineMessage, BaselineResult } from './lib/render-fleet-baseline.js';
 import { fmt, table, updateReadme, writeResult } from './lib/report.js';
 
 const { values: args } = parseArgs({
@@ -64,8 +74,23 @@ const COMMAND = [
   ...process.argv.slice(2),
 ].join(' ');
 const SECTION = '## Rolling a selector deployment out to a fleet (deployment-spec)';
+/**
+ * A Postgres backend flushes its statistics to pg_stat_database when it goes idle, but at most once a
+ * second; until then it holds them for up to 10 s (PGSTAT_IDLE_INTERVAL, PostgreSQL 15). The service's
+ * backends stay connected, so the snapshot after a roll-out waits this long.
+ */
+const STATS_FLUSH_MS = 11_000;
 
-const h = new Harness('render-fleet', 120 + FLEETS.reduce((n, f) => n + limitOf(f) + 60, 0));
+// per fleet and worker count: the roll-out's limit, as much again for the baseline, the stats flush, a minute
+const h = new Harness(
+  'render-fleet',
+  120 + WORKERS.length * FLEETS.reduce((n, f) => n + 2 * limitOf(f) + 60 + STATS_FLUSH_MS / 1000, 0),
+);
+/** Queries of this bench's own pool so far: each is a transaction of its own in pg_stat_database. */
+let benchQueries = 0;
+h.db().on('acquire', () => {
+  benchQueries += 1;
+});
 
 interface Progress {
   s: number;
@@ -81,6 +106,10 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 interface FleetResult {
   size: number;
+  deploymentId: string;
+  /** The fleet's label value (selector `fleet: <label>`) and the external-id prefix of its clients. */
+  label: string;
+  prefix: string;
   /** Worker processes that consumed the recompute queue. */
   workers: number;
   seedSeconds: number;
@@ -95,7 +124,8 @@ interface FleetResult {
   timeline: Progress[];
   verified?: { listed: number; manifests: number };
   cpuMs: { worker: number; api: number; postgres: number };
-  db: DatabaseActivity;
+  /** pg_stat_database from the POST to the end, without this bench's own queries (finished fleets only). */
+  db?: DatabaseActivity;
   peakMiB: { worker: number; api: number };
   peakReset: boolean;
   backlogAtEnd: number;
@@ -104,11 +134,32 @@ interface FleetResult {
   pgSamples: number;
   pgStatements: Map<string, number>;
   pgWaits: Map<string, number>;
+  baseline?: BaselineRun;
 }
 
+interface BaselineRun extends BaselineResult {
+  /** Average size of the WFM's rendered YAML and client manifest body for this fleet, in bytes. */
+  wfmYamlBytes: number;
+  wfmManifestBytes: number;
+}
+
+/**
+ * Seeds on a connection of its own that is closed at the end: a backend flushes its statistics when it
+ * exits, so none of the seeding's rows and transactions reach pg_stat_database inside the measurement.
+ */
 async function seedFleet(size: number, tag: string): Promise<number> {
   const t0 = performance.now();
-  const db = h.db();
+  const db = new pg.Client({ connectionString: h.databaseUrl, application_name: 'wfm-bench-seed' });
+  await db.connect();
+  try {
+    await seed(db, size, tag);
+  } finally {
+    await db.end();
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+async function seed(db: pg.Client, size: number, tag: string): Promise<void> {
   const prefix = `rf${size}${tag}-`;
   await db.query(
     `INSERT INTO client (id, profile, external_id, state, updated_at)
@@ -130,12 +181,12 @@ async function seedFleet(size: number, tag: string): Promise<number> {
   await db.query(insertDevicesSql(source));
   await db.query('ANALYZE device');
   await db.query('ANALYZE client');
-  return (performance.now() - t0) / 1000;
 }
 
-function delta(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
+/** The activity between two snapshots, without `ownTransactions` of this bench's own connections. */
+function delta(a: DatabaseActivity, b: DatabaseActivity, ownTransactions: number): DatabaseActivity {
   return {
-    commits: b.commits - a.commits,
+    commits: b.commits - a.commits - ownTransactions,
     returned: b.returned - a.returned,
     fetched: b.fetched - a.fetched,
     inserted: b.inserted - a.inserted,
@@ -153,6 +204,7 @@ async function rollOut(
   workers: ServerChild[],
 ): Promise<FleetResult> {
   const tag = `w${workers.length}`;
+  const label = `fleet-${size}${tag}`;
   h.log(`fleet of ${fmt(size)}, ${workers.length} worker process(es): seeding clients and devices with SQL`);
   const seedSeconds = await seedFleet(size, tag);
   h.log(`  seeded in ${seedSeconds.toFixed(1)} s`);
@@ -164,13 +216,14 @@ async function rollOut(
   await Promise.all([api, ...workers].map((c) => c.stats())); // start the CPU windows
   const pgBefore = await h.postgresCpu();
   const dbBefore = await h.databaseActivity();
+  const queriesBefore = benchQueries;
 
   const t0 = performance.now();
   const res = await h.operator(ready, tls, 'POST', '/operator/v1/deployments', {
     json: {
       applicationId,
       parameters: { siteId: 'DE-001' },
-      target: { selector: { matchLabels: { fleet: `fleet-${size}${tag}` } } },
+      target: { selector: { matchLabels: { fleet: label } } },
     },
   });
   const postMs = performance.now() - t0;
@@ -237,7 +290,13 @@ async function rollOut(
   const finished = placedS !== undefined && manifestsS !== undefined;
   const [apiStats, ...workerStats] = await Promise.all([api, ...workers].map((c) => c.stats()));
   const pgAfter = await h.postgresCpu();
-  const dbAfter = await h.databaseActivity();
+  let db: DatabaseActivity | undefined;
+  if (finished) {
+    await sleep(STATS_FLUSH_MS);
+    // +1: the read of dbBefore is a transaction that committed after its own snapshot
+    const ownTransactions = benchQueries - queriesBefore + 1;
+    db = delta(dbBefore, await h.databaseActivity(), ownTransactions);
+  }
   const peak = {
     worker: sum(workers.map((w) => procMemory(w.pid)?.peakMiB ?? NaN)),
     api: procMemory(api.pid)?.peakMiB ?? NaN,
@@ -285,6 +344,9 @@ async function rollOut(
   }
   return {
     size,
+    deploymentId,
+    label,
+    prefix,
     workers: workers.length,
     seedSeconds,
     postMs,
@@ -301,7 +363,7 @@ async function rollOut(
       api: apiStats.cpuMs,
       postgres: postgresCpuBetween(pgBefore, pgAfter),
     },
-    db: delta(dbBefore, dbAfter),
+    db,
     peakMiB: peak,
     peakReset,
     backlogAtEnd,
@@ -309,6 +371,67 @@ async function rollOut(
     pgSamples,
     pgStatements,
     pgWaits,
+  };
+}
+
+/** Runs the baseline child on `job`; it is killed when it has not answered within `limitS`. */
+function runBaseline(job: BaselineJob, limitS: number): Promise<BaselineResult> {
+  const child = fork(fileURLToPath(new URL('./lib/render-fleet-baseline.js', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const kill = () => child.kill('SIGKILL');
+  const timer = setTimeout(kill, limitS * 1000);
+  process.once('exit', kill);
+  return new Promise<BaselineResult>((resolve, reject) => {
+    child.once('message', (message: BaselineMessage) => {
+      if (message.type === 'done') resolve(message);
+      else reject(new Error(`baseline: ${message.message}`));
+    });
+    // 'close' comes after the IPC channel closed, so after any answer
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      process.off('exit', kill);
+      reject(new Error(`baseline ended (${signal ?? code}) without an answer (limit ${limitS} s)`));
+    });
+    child.send(job);
+  });
+}
+
+/**
+ * The baseline on a finished fleet: the same selector over the same devices, with one of the service's
+ * own renderings of this roll-out as its YAML template (target id and device id filled in per device).
+ */
+async function measureBaseline(r: FleetResult): Promise<BaselineRun> {
+  const sample = await h.db().query<{ id: string; device_id: string; yaml: string }>(
+    `SELECT t.id, t.device_id, convert_from(d.bytes, 'UTF8') AS yaml
+       FROM deployment_target t JOIN rendered_document d ON d.client_id = t.client_id AND d.digest = t.digest
+      WHERE t.deployment_id = $1::uuid LIMIT 1`,
+    [r.deploymentId],
+  );
+  const rendering = sample.rows[0];
+  if (!rendering) throw new Error(`baseline: no rendering of deployment ${r.deploymentId} found`);
+  const yamlTemplate = rendering.yaml
+    .replaceAll(rendering.id, '{{id}}')
+    .replace(`deviceId: ${rendering.device_id}\n`, 'deviceId: {{deviceId}}\n');
+  if (!yamlTemplate.includes('{{id}}') || !yamlTemplate.includes('{{deviceId}}')) {
+    throw new Error(`baseline: the rendering does not show its target id and device id:\n${rendering.yaml}`);
+  }
+  const sizes = await h.db().query<{ yaml: number; manifest: number }>(
+    `SELECT (SELECT avg(size_bytes) FROM deployment_target WHERE deployment_id = $1::uuid)::float8 AS yaml,
+            (SELECT avg(octet_length(body)) FROM client_manifest WHERE client_external_id LIKE $2)::float8 AS manifest`,
+    [r.deploymentId, `${r.prefix}%`],
+  );
+  const result = await runBaseline(
+    { type: 'run', databaseUrl: h.databaseUrl, matchLabels: { fleet: r.label }, yamlTemplate },
+    r.limitS,
+  );
+  if (result.devices !== r.size) {
+    throw new Error(`baseline: the selector matched ${result.devices} devices, not ${r.size}`);
+  }
+  return {
+    ...result,
+    wfmYamlBytes: sizes.rows[0]?.yaml ?? NaN,
+    wfmManifestBytes: sizes.rows[0]?.manifest ?? NaN,
   };
 }
 
@@ -432,7 +555,14 @@ await h.run(async () => {
       if (!r.finished) {
         h.log('the fleet did not finish in time: larger fleets are skipped');
         stop = true;
+        continue;
       }
+      h.log('  baseline on the same fleet: bare Node with pg, same selector scan and writes');
+      r.baseline = await measureBaseline(r);
+      h.log(
+        `  baseline done in ${r.baseline.seconds.toFixed(1)} s ` +
+          `(WFM ${fmt(r.manifestsS! / r.baseline.seconds, 1)}× that)`,
+      );
     }
   }
 
@@ -467,22 +597,56 @@ await h.run(async () => {
       'Worker processes',
       'CPU workers / API / Postgres (% of one core over the run)',
       'CPU ms per device workers / Postgres',
-      'Postgres transactions per device',
+      'Postgres transactions per 1,000 devices',
       'Rows inserted / updated per device',
     ],
     results.map((r) => {
       const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / (r.wallS * 1000))} %`;
-      const per = (v: number, digits: number) => (r.finished ? fmt(v / r.size, digits) : '–');
       return [
         fmt(r.size),
         String(r.workers),
         `${pct(r.cpuMs.worker)} / ${pct(r.cpuMs.api)} / ${pct(r.cpuMs.postgres)}`,
-        r.finished ? `${per(r.cpuMs.worker, 2)} / ${per(r.cpuMs.postgres, 2)}` : '– (unfinished)',
-        per(r.db.commits, 1),
-        r.finished ? `${per(r.db.inserted, 1)} / ${per(r.db.updated, 1)}` : '–',
+        r.finished
+          ? `${fmt(r.cpuMs.worker / r.size, 2)} / ${fmt(r.cpuMs.postgres / r.size, 2)}`
+          : '– (unfinished)',
+        r.db ? fmt((1000 * r.db.commits) / r.size, 1) : '–',
+        r.db ? `${fmt(r.db.inserted / r.size, 1)} / ${fmt(r.db.updated / r.size, 1)}` : '–',
       ];
     }),
     ['r', 'r', 'r', 'r', 'r', 'r'],
+  );
+  const baselines = table(
+    [
+      'Fleet',
+      'Worker processes',
+      'WFM: all manifests issued after s',
+      'Baseline s',
+      'Ratio WFM / baseline',
+      'CPU ms per device WFM (workers + API) / baseline',
+      'Postgres CPU ms per device WFM / baseline',
+      'Postgres transactions per 1,000 devices WFM / baseline',
+      'Bytes per YAML WFM / baseline; per manifest WFM / baseline',
+    ],
+    results.map((r) => {
+      const b = r.baseline;
+      if (!b || r.manifestsS === undefined) {
+        return [fmt(r.size), String(r.workers), '– (unfinished)', '–', '–', '–', '–', '–', '–'];
+      }
+      const perDevice = (wfm: number, baseline: number) =>
+        `${fmt(wfm / r.size, 2)} / ${fmt(baseline / r.size, 2)}`;
+      return [
+        fmt(r.size),
+        String(r.workers),
+        r.manifestsS.toFixed(1),
+        b.seconds.toFixed(1),
+        `${fmt(r.manifestsS / b.seconds, 1)}×`,
+        perDevice(r.cpuMs.worker + r.cpuMs.api, b.cpuMs),
+        perDevice(r.cpuMs.postgres, b.postgresCpuMs),
+        `${r.db ? fmt((1000 * r.db.commits) / r.size, 1) : '–'} / ${fmt((1000 * b.transactions) / r.size, 1)}`,
+        `${fmt(b.wfmYamlBytes)} / ${fmt(b.yamlBytes)}; ${fmt(b.wfmManifestBytes)} / ${fmt(b.manifestBytes)}`,
+      ];
+    }),
+    ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   );
   const targetLines = WORKERS.map((count) =>
     targetLine(
@@ -509,8 +673,24 @@ await h.run(async () => {
     summary,
     '',
     ...targetLines.flatMap((line) => [line, '']),
+    'Baseline, measured in the same run right after each finished roll-out, on the same fleet in the same ' +
+      "database: a bare Node child process with plain `pg` (no NestJS, Prisma or BullMQ) doing the roll-out's " +
+      'irreducible storage work on one connection. It reads the devices matching the same selector in pages of ' +
+      "5,000 (the service's scan query), fills one of the service's own renderings of this roll-out as a template " +
+      'with a fresh UUID and the device id and takes its sha256, inserts one row per device (id, client, device, ' +
+      'digest, YAML bytes) and then one manifest per client (JSON of the same shape and size, sha256 ETag) into ' +
+      'scratch tables, 1,000 rows per unnest insert and transaction; timed from its first read to its last ' +
+      'commit. It does no placement, builds no bundle, writes no events and uses no queue. Ratio = WFM time to ' +
+      'all manifests issued (the poll that saw them, so up to one poll interval late: 0.5 s, 1 s from 50,000 ' +
+      "devices) / baseline time. CPU from /proc (the baseline's process and its Postgres backend); the " +
+      "baseline's transactions counted by itself:",
+    '',
+    baselines,
+    '',
     "Cost (from the POST to the end of the measurement; CPU of the service processes and of the service's Postgres " +
-      'backends from /proc, transactions and rows from pg_stat_database; per device only for finished fleets):',
+      'backends from /proc; transactions and rows from pg_stat_database, read 11 s after the end so that the ' +
+      "service's backends have flushed their statistics, without this bench's own queries; per device only for " +
+      'finished fleets):',
     '',
     costs,
     '',

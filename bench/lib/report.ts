@@ -88,9 +88,14 @@ does none of the service's work. This machine has 2 shared, noisy cores that the
 and the load generator all compete for, so absolute numbers mean little and move from run to run:
 the ratio to the baseline is the figure. Raw reports go to \`bench/results/\` (git-ignored).
 
-The benches that measure a pipeline rather than one request (fleet rollout, change latency) have no
-baseline: their figures are wall times and rates on this machine, with the CPU each process spent,
-so read them with the load average their section lists. Every bench creates a throw-away database
+The benches that measure a pipeline rather than one request have a baseline of their own kind: the
+fleet roll-out beside a bare Node process that does its irreducible storage work (read the matching
+devices, write one rendering per device and one manifest per client with plain \`pg\`, batches of
+1,000), change latency beside a bare Node HTTPS server that plays the device contract with no work
+(the floor the harness itself sets). Their figures are also wall times and rates on this machine,
+with the CPU each process spent, so read them with the load average their section lists. The
+10,000-agent fleet-load run (\`npm run bench:fleet-load\`) measures the service under a simulated
+fleet and has no baseline. Every bench creates a throw-away database
 (\`wfm_bench_<hex>\`) and Redis prefix (\`bench_<hex>:\`) and removes both at the end, also on errors
 and Ctrl-C. Build once with \`npx tsc -p bench/tsconfig.json\`, then:
 
@@ -99,8 +104,8 @@ and Ctrl-C. Build once with \`npx tsc -p bench/tsconfig.json\`, then:
 | rc.3 guard over mutual TLS                      | \`node dist-bench/bench/mtls-guard.js\`          | ~2 min    |
 | capability reports, device list (100k devices)  | \`node dist-bench/bench/capabilities.js\`        | ~1–2 min  |
 | manifest polls (304, 200, YAML)                 | \`node dist-bench/bench/manifest-poll.js\`       | ~1.5 min  |
-| selector rollout to 10k and 100k devices        | \`node dist-bench/bench/render-fleet.js\`        | ≤ ~7.5 min |
-| capability change → served manifest             | \`node dist-bench/bench/change-latency.js\`      | ~2 min    |
+| selector rollout to 10k and 100k devices        | \`node dist-bench/bench/render-fleet.js\`        | ≤ ~12 min |
+| capability change → served manifest             | \`node dist-bench/bench/change-latency.js\`      | ~4 min    |
 
 \`--cpu-prof\` on any of them writes V8 profiles of the service processes to \`bench/results/\`;
 \`node dist-bench/bench/profile-summary.js <file>.cpuprofile\` summarises one (time by package, hottest
