@@ -179,16 +179,32 @@ export class EventLogService implements OnModuleInit, OnModuleDestroy {
   /** `publish` for many events at once: one statement, one commit, one notification. */
   async publishMany(events: NewOperatorEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const id = await this.events.insertMany(
+    await this.published(await this.appendIn(undefined, events));
+  }
+
+  /**
+   * Appends events inside the caller's transaction as its last statement, so they commit together
+   * with the change they report (none without the other); resolves with the highest id (0 when
+   * there were none). After the commit, call `published` with it.
+   */
+  async appendIn(tx: Prisma.TransactionClient | undefined, events: NewOperatorEvent[]): Promise<bigint> {
+    if (events.length === 0) return 0n;
+    return this.events.insertMany(
       events.map((event) => ({
         type: event.type,
         clientId: event.clientId,
         deploymentId: event.deploymentId,
         data: toJson(event.data),
       })),
+      tx,
     );
+  }
+
+  /** After the commit of events appended with `appendIn`: tells this and every other instance. */
+  async published(highestId: bigint): Promise<void> {
+    if (highestId === 0n) return;
     if (this.subscriptions.size > 0) void this.pollNow();
-    await this.notify(id);
+    await this.notify(highestId);
   }
 
   /**

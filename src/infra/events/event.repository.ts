@@ -38,9 +38,9 @@ export class EventRepository {
     return row.id;
   }
 
-  /** Appends many events in one statement (one commit) and returns the highest id. */
-  async insertMany(events: NewEventRow[]): Promise<bigint> {
-    const rows = await this.prisma.operatorEvent.createManyAndReturn({
+  /** Appends many events in one statement (in `db`'s transaction, if any) and returns the highest id. */
+  async insertMany(events: NewEventRow[], db: Prisma.TransactionClient = this.prisma): Promise<bigint> {
+    const rows = await db.operatorEvent.createManyAndReturn({
       data: events.map((event) => ({
         type: event.type,
         clientId: event.clientId ?? null,

@@ -7,6 +7,11 @@ export type DeploymentRow = Deployment;
 export type TargetRow = DeploymentTarget;
 type Db = PrismaService | Prisma.TransactionClient;
 
+/** The targets `t` (of deployment `d`) a client's manifest lists: placed, or kept while not placeable. */
+const LISTED = Prisma.sql`
+  t.digest IS NOT NULL AND d.deleted_at IS NULL
+  AND (t.placement = 'placed' OR (t.placement = 'not-placeable' AND d.on_capability_loss = 'keep' AND t.in_manifest))`;
+
 /** Every deployment_target column of `t` under its TargetRow name (for raw reads). */
 const TARGET_COLUMNS = Prisma.sql`
   t.id, t.deployment_id AS "deploymentId", t.client_id AS "clientId", t.client_external_id AS "clientExternalId",
@@ -174,9 +179,7 @@ export class DeploymentRepository {
     const rows = await db.$queryRaw<{ clientId: string; id: string; digest: string; sizeBytes: number }[]>`
       SELECT t.client_id AS "clientId", t.id, t.digest, t.size_bytes AS "sizeBytes"
         FROM deployment_target t JOIN deployment d ON d.id = t.deployment_id
-       WHERE t.client_id = ANY(${clientIds}::uuid[]) AND t.digest IS NOT NULL AND d.deleted_at IS NULL
-         AND (t.placement = 'placed'
-              OR (t.placement = 'not-placeable' AND d.on_capability_loss = 'keep' AND t.in_manifest))
+       WHERE t.client_id = ANY(${clientIds}::uuid[]) AND ${LISTED}
        ORDER BY t.client_id, t.id`;
     const out = new Map<string, { id: string; digest: string; sizeBytes: number }[]>(
       clientIds.map((id) => [id, []]),
@@ -185,51 +188,17 @@ export class DeploymentRepository {
     return out;
   }
 
-  /** markInManifest for many clients: `rows` are the listed targets with the version that lists them. */
-  markManyInManifest(
-    clientIds: string[],
-    rows: { clientId: string; id: string; version: bigint; changed: boolean }[],
-    db: Db = this.prisma,
-  ): Promise<unknown> {
-    return db.$executeRaw`
-      UPDATE deployment_target t
-         SET in_manifest = (v.id IS NOT NULL),
-             manifest_version = coalesce(v.version, t.manifest_version),
-             digest_since_version = CASE WHEN v.changed THEN v.version ELSE t.digest_since_version END
-        FROM deployment_target t2
-        LEFT JOIN unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.version)}::bigint[],
-                         ${rows.map((r) => r.changed)}::boolean[]) AS v(id, version, changed) ON v.id = t2.id
-       WHERE t.id = t2.id AND t2.client_id = ANY(${clientIds}::uuid[])`;
-  }
-
-  /** Placed targets of a client with a rendering: what its manifest lists. */
-  manifestEntries(
+  /** What a client's manifest lists, in order, with each entry's stored YAML bytes (null: missing). */
+  manifestEntriesWithDocuments(
     clientId: string,
     db: Db = this.prisma,
-  ): Promise<{ id: string; digest: string; sizeBytes: number }[]> {
-    return db.$queryRaw<{ id: string; digest: string; sizeBytes: number }[]>`
-      SELECT t.id, t.digest, t.size_bytes AS "sizeBytes"
+  ): Promise<{ id: string; digest: string; sizeBytes: number; bytes: Uint8Array | null }[]> {
+    return db.$queryRaw<{ id: string; digest: string; sizeBytes: number; bytes: Uint8Array | null }[]>`
+      SELECT t.id, t.digest, t.size_bytes AS "sizeBytes", r.bytes
         FROM deployment_target t JOIN deployment d ON d.id = t.deployment_id
-       WHERE t.client_id = ${clientId}::uuid AND t.digest IS NOT NULL AND d.deleted_at IS NULL
-         AND (t.placement = 'placed'
-              OR (t.placement = 'not-placeable' AND d.on_capability_loss = 'keep' AND t.in_manifest))
+        LEFT JOIN rendered_document r ON r.client_id = t.client_id AND r.digest = t.digest
+       WHERE t.client_id = ${clientId}::uuid AND ${LISTED}
        ORDER BY t.id`;
-  }
-
-  /** Records which targets the manifest `version` lists, and where their current digest first appeared. */
-  markInManifest(
-    clientId: string,
-    ids: string[],
-    changedIds: string[],
-    version: bigint,
-    db: Db = this.prisma,
-  ): Promise<unknown> {
-    return db.$executeRaw`
-      UPDATE deployment_target
-         SET in_manifest = (id = ANY(${ids}::uuid[])),
-             manifest_version = CASE WHEN id = ANY(${ids}::uuid[]) THEN ${version} ELSE manifest_version END,
-             digest_since_version = CASE WHEN id = ANY(${changedIds}::uuid[]) THEN ${version} ELSE digest_since_version END
-       WHERE client_id = ${clientId}::uuid`;
   }
 
   /** The existing targets of a deployment on these devices. */

@@ -35,10 +35,6 @@ export class ManifestRepository {
     return row ? { deploymentId: row.deploymentId, bytes: Buffer.from(row.bytes) } : null;
   }
 
-  documentsOf(clientId: string, digests: string[], db: Db = this.prisma) {
-    return db.renderedDocument.findMany({ where: { clientId, digest: { in: digests } } });
-  }
-
   async bundle(clientId: string, digest: string): Promise<Buffer | null> {
     const row = await this.prisma.bundle.findUnique({ where: { clientId_digest: { clientId, digest } } });
     return row ? Buffer.from(row.bytes) : null;
@@ -78,17 +74,32 @@ export class ManifestRepository {
           ON r.client_id = k.client_id AND r.digest = k.digest`;
   }
 
-  /** Writes issued manifests (rows, issue records, bundles) in one statement. */
+  /**
+   * Writes issued manifests in one statement: their rows, issue records and bundles, and the marks of
+   * the targets they list (`listed`: every target a new manifest lists; a target of those clients not
+   * in it is marked as not listed).
+   */
   async replaceMany(
     tx: Prisma.TransactionClient,
     rows: (Omit<ClientManifestRow, 'issuedAt' | 'lastPolledAt' | 'lastPolledVersion'> & {
       digests: string[];
     })[],
     bundles: { clientId: string; digest: string; bytes: Buffer }[],
+    listed: { clientId: string; id: string; version: bigint; changed: boolean }[],
   ): Promise<void> {
     if (rows.length === 0) return;
     await tx.$executeRaw`
-      WITH new_bundle AS (
+      WITH listed AS (
+        -- which targets each new manifest lists, and since which version their current digest is listed
+        UPDATE deployment_target t
+           SET in_manifest = (v.id IS NOT NULL),
+               manifest_version = coalesce(v.version, t.manifest_version),
+               digest_since_version = CASE WHEN v.changed THEN v.version ELSE t.digest_since_version END
+          FROM deployment_target t2
+          LEFT JOIN unnest(${listed.map((r) => r.id)}::uuid[], ${listed.map((r) => r.version)}::bigint[],
+                           ${listed.map((r) => r.changed)}::boolean[]) AS v(id, version, changed) ON v.id = t2.id
+         WHERE t.id = t2.id AND t2.client_id = ANY(${rows.map((r) => r.clientId)}::uuid[])
+      ), new_bundle AS (
         INSERT INTO bundle (client_id, digest, bytes)
         SELECT * FROM unnest(${bundles.map((b) => b.clientId)}::uuid[], ${bundles.map((b) => b.digest)}::text[],
                              ${bundles.map((b) => b.bytes)}::bytea[])

@@ -44,14 +44,29 @@ function contentKeyOf(entries: ManifestEntry[]): string {
   return entries.map((e) => `${e.id}@${e.digest}`).join(',');
 }
 
+/** The operator events of issued manifests (`manifest.issued`, one per manifest). */
+export function issuedEvents(rows: IssuedRow[]): NewOperatorEvent[] {
+  return rows.map((r) => ({
+    type: 'manifest.issued',
+    clientId: r.clientExternalId,
+    data: { manifestVersion: r.version.toString(), etag: r.etag },
+  }));
+}
+
+/** An entry's stored YAML; a listed digest without its rendering is a broken invariant, not a skip. */
+function documentOf(entry: ManifestEntry & { bytes: Uint8Array | null }): Buffer {
+  if (!entry.bytes) throw new Error(`the rendering ${entry.digest} of ${entry.id} is missing`);
+  return Buffer.from(entry.bytes);
+}
+
 /**
  * The next manifest of a client (pure): its row, its bundle, the digests it references and the
  * entries whose digest it lists for the first time. `documentOf` returns an entry's YAML bytes.
  */
-function composeManifest(
+function composeManifest<E extends ManifestEntry>(
   client: ClientScope,
-  entries: ManifestEntry[],
-  documentOf: (entry: ManifestEntry) => Buffer,
+  entries: E[],
+  documentOf: (entry: E) => Buffer,
   current: { version: bigint; contentKey: string } | undefined,
   minimumVersion: bigint,
 ): {
@@ -204,30 +219,22 @@ export class ManifestService implements OnModuleDestroy {
     minimumVersion = 0n,
   ): Promise<{ issued: IssuedRow | null; version: bigint }> {
     const [current] = await this.manifests.manifestsIn(tx, [client.id]);
-    const entries = await this.deployments.manifestEntries(client.id, tx);
+    const entries = await this.deployments.manifestEntriesWithDocuments(client.id, tx);
     if (current && current.contentKey === contentKeyOf(entries) && current.version >= minimumVersion) {
       return { issued: null, version: current.version };
     }
-    const docs = entries.length
-      ? await this.manifests.documentsOf(
-          client.id,
-          entries.map((e) => e.digest),
-          tx,
-        )
-      : [];
-    const byDigest = new Map(docs.map((d) => [d.digest, Buffer.from(d.bytes)]));
-    const next = composeManifest(client, entries, (e) => byDigest.get(e.digest)!, current, minimumVersion);
+    const next = composeManifest(client, entries, documentOf, current, minimumVersion);
+    const changed = new Set(next.changedIds);
     await this.manifests.replaceMany(
       tx,
       [{ ...next.row, digests: next.digests }],
       next.bundle ? [{ clientId: client.id, ...next.bundle }] : [],
-    );
-    await this.deployments.markInManifest(
-      client.id,
-      entries.map((e) => e.id),
-      next.changedIds,
-      next.row.version,
-      tx,
+      entries.map((e) => ({
+        clientId: client.id,
+        id: e.id,
+        version: next.row.version,
+        changed: changed.has(e.id),
+      })),
     );
     return { issued: next.row, version: next.row.version };
   }
@@ -279,14 +286,7 @@ export class ManifestService implements OnModuleDestroy {
           });
         }
       }
-      await this.manifests.replaceMany(tx, rows, bundles);
-      if (rows.length > 0) {
-        await this.deployments.markManyInManifest(
-          rows.map((r) => r.clientId),
-          marks,
-          tx,
-        );
-      }
+      await this.manifests.replaceMany(tx, rows, bundles, marks);
       return rows;
     });
     await this.announce(issued);
@@ -295,11 +295,20 @@ export class ManifestService implements OnModuleDestroy {
 
   /**
    * After the commit: the poll cache gets the new manifests (one Redis pipeline), operators one
-   * event per manifest, in one insert with the caller's `alsoPublish` events (e.g. placement changes
-   * of the same recomputation).
+   * event per manifest, in one insert with the caller's `alsoPublish` events.
    */
   async announce(rows: IssuedRow[], alsoPublish: NewOperatorEvent[] = []): Promise<void> {
-    if (rows.length === 0 && alsoPublish.length === 0) return;
+    await this.cacheIssued(rows);
+    await this.events
+      .publishMany([...alsoPublish, ...issuedEvents(rows)])
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish manifest events', error: String(error) }),
+      );
+  }
+
+  /** After the commit of issued manifests whose events the caller wrote (`issuedEvents`): the poll cache. */
+  async cacheIssued(rows: IssuedRow[]): Promise<void> {
+    if (rows.length === 0) return;
     await this.cache.putMany(
       rows.map((r) => ({
         clientId: r.clientId,
@@ -308,18 +317,6 @@ export class ManifestService implements OnModuleDestroy {
         body: Buffer.from(r.body),
       })),
     );
-    await this.events
-      .publishMany([
-        ...alsoPublish,
-        ...rows.map((r) => ({
-          type: 'manifest.issued',
-          clientId: r.clientExternalId,
-          data: { manifestVersion: r.version.toString(), etag: r.etag },
-        })),
-      ])
-      .catch((error: unknown) =>
-        this.logger.warn({ msg: 'could not publish manifest events', error: String(error) }),
-      );
     for (const r of rows) {
       this.logger.debug({
         msg: 'manifest issued',

@@ -12,7 +12,7 @@ import type {
 } from './domain.js';
 import { type DeploymentRow, DeploymentRepository, type TargetRow } from './deployment.repository.js';
 import { DeploymentJobs } from './deployment-spec.jobs.js';
-import { ManifestService } from './manifest.service.js';
+import { ManifestService, issuedEvents } from './manifest.service.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { EventLogService, type NewOperatorEvent } from '../../infra/events/event-log.service.js';
 import { ManifestRepository } from './manifest.repository.js';
@@ -125,7 +125,8 @@ export class RecomputeService {
    * After a capability change or deletion of one device: one transaction that holds the client's
    * manifest lock re-places every deployment that concerns the device and, when something the device
    * runs changed, issues the client's next manifest (e.g. more memory with the same placement keeps
-   * it). One commit; the poll cache and the operator events follow it.
+   * it); the operator events of both are its last statement. One commit; the poll cache and the
+   * event notification follow it.
    */
   async recomputeDevice(clientId: string, deviceId: string): Promise<void> {
     const key = { clientId, deviceId };
@@ -135,7 +136,7 @@ export class RecomputeService {
       (await this.capabilities.facts([key])).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
     );
     const events: NewOperatorEvent[] = [];
-    const issued = await this.deployments.transaction(async (tx) => {
+    const outcome = await this.deployments.transaction(async (tx) => {
       await this.manifests.lockClients(tx, [clientId]);
       const candidates = await this.deployments.candidatesForDevice(clientId, deviceId, tx);
       const targets = await this.deployments.targetsOfDevice(clientId, deviceId, tx);
@@ -170,10 +171,13 @@ export class RecomputeService {
           else loads.push(next);
         }
       }
-      if (!changed || !client) return null;
-      return (await this.manifestService.rebuildLocked(tx, client)).issued;
+      const issued = changed && client ? (await this.manifestService.rebuildLocked(tx, client)).issued : null;
+      if (issued) events.push(...issuedEvents([issued]));
+      // the last statement: the events commit with what they report
+      return { issued, lastEventId: await this.events.appendIn(tx, events) };
     });
-    await this.manifestService.announce(issued ? [issued] : [], events);
+    if (outcome.issued) await this.manifestService.cacheIssued([outcome.issued]);
+    await this.events.published(outcome.lastEventId);
   }
 
   /** After a deployment was created, changed or deleted: fans out to its devices in batches. */

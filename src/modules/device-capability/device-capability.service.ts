@@ -87,6 +87,9 @@ function diff(
  * model per (client, device) plus the exact document, an append-only history of changes, and
  * enqueues a recomputation whenever the model changes (never when it does not).
  */
+/** How long a recomputed mark waits for others to be written with it. */
+const MARK_BATCH_MS = 20;
+
 @Injectable()
 export class DeviceCapabilityService {
   private readonly logger = new Logger(DeviceCapabilityService.name);
@@ -252,16 +255,34 @@ export class DeviceCapabilityService {
     return this.devices.scan(labels, clientId, after, limit);
   }
 
-  /** Called by the recomputation worker once it has handled `capabilityVersion` of a device. */
+  /**
+   * Called by the recomputation worker once it has handled `capabilityVersion` of a device; resolves
+   * when that is stored. The marks of the jobs that finish within MARK_BATCH_MS are written in one
+   * statement (a failure fails all of them: their jobs are retried, recomputing is idempotent).
+   */
   async markRecomputed(
     clientId: string,
     deviceId: string,
     capabilityVersion: number,
     reportedAt?: number,
   ): Promise<void> {
-    await this.devices.markRecomputed(clientId, deviceId, capabilityVersion);
+    const key = `${clientId}|${deviceId}`;
+    const pending = this.pendingMarks.get(key);
+    if (!pending || pending.version < capabilityVersion) {
+      this.pendingMarks.set(key, { clientId, deviceId, version: capabilityVersion });
+    }
+    this.marksWritten ??= new Promise<void>((resolve) => setTimeout(resolve, MARK_BATCH_MS)).then(() => {
+      const batch = [...this.pendingMarks.values()];
+      this.pendingMarks.clear();
+      this.marksWritten = undefined;
+      return this.devices.markRecomputed(batch);
+    });
+    await this.marksWritten;
     if (reportedAt !== undefined) this.metrics.recomputeLatency.observe((Date.now() - reportedAt) / 1000);
   }
+
+  private readonly pendingMarks = new Map<string, { clientId: string; deviceId: string; version: number }>();
+  private marksWritten?: Promise<void>;
 
   /** The sweeper: re-enqueues changes whose recomputation never ran (e.g. Redis was away). */
   async sweep(): Promise<number> {

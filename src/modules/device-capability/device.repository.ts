@@ -161,18 +161,26 @@ export class DeviceRepository {
                      ORDER BY id DESC OFFSET ${keep - 1} LIMIT 1)`;
   }
 
-  /** Records that the recomputation for `version` ran; removes a soft-deleted device once it has. */
-  async markRecomputed(clientId: string, deviceId: string, version: number): Promise<void> {
-    // one statement: a newer change (higher capability_version) leaves the row as it is
+  /**
+   * Records that the recomputation for `version` ran, for many devices in one statement (one entry
+   * per device); removes a soft-deleted device once it has. A newer change (higher
+   * capability_version) leaves the row as it is.
+   */
+  async markRecomputed(marks: { clientId: string; deviceId: string; version: number }[]): Promise<void> {
+    if (marks.length === 0) return;
     await this.prisma.$executeRaw`
-      WITH removed AS (
-        DELETE FROM device
-         WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId}
-           AND deleted_at IS NOT NULL AND capability_version = ${version}
+      WITH v AS (
+        SELECT * FROM unnest(${marks.map((m) => m.clientId)}::uuid[], ${marks.map((m) => m.deviceId)}::text[],
+                             ${marks.map((m) => m.version)}::int[]) AS v(client_id, device_id, version)
+      ), removed AS (
+        DELETE FROM device d USING v
+         WHERE d.client_id = v.client_id AND d.device_id = v.device_id
+           AND d.deleted_at IS NOT NULL AND d.capability_version = v.version
       )
-      UPDATE device SET recomputed_version = ${version}
-       WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} AND deleted_at IS NULL
-         AND capability_version <= ${version} AND recomputed_version < ${version}`;
+      UPDATE device d SET recomputed_version = v.version
+        FROM v
+       WHERE d.client_id = v.client_id AND d.device_id = v.device_id AND d.deleted_at IS NULL
+         AND d.capability_version <= v.version AND d.recomputed_version < v.version`;
   }
 
   /** Devices whose last change has not been recomputed and is older than `olderThan`. */
