@@ -388,6 +388,82 @@ describe('deployment specs and the state manifest', () => {
     );
   });
 
+  it('lists deployments with target counts and pages through the targets of one', async () => {
+    const paged = await rc3Client(wfm, 'line-paged');
+    try {
+      for (let i = 1; i <= 5; i += 1) {
+        expect(
+          (await paged.putCapabilities(`p-${i}`, capabilities(`p-${i}`, {}, { batch: 'paged' }))).status,
+        ).toBe(201);
+      }
+      // 1 core, 512Mi: the package's compose profile (1 core, 1Gi) does not fit
+      await paged.putCapabilities(
+        'p-small',
+        capabilities('p-small', { memory: '512Mi' }, { batch: 'paged' }),
+      );
+      const id = await deploy({
+        applicationId: 'com-example-line-monitor',
+        parameters: { siteId: 'DE-099' },
+        target: { selector: { matchLabels: { batch: 'paged' } } },
+      });
+      const all = await until(
+        () => targetsOf(id),
+        (t) => t.length === 6 && t.every((x) => x.placement !== 'pending-recompute'),
+      );
+
+      const list = await wfm.call('/operator/v1/deployments?applicationId=com-example-line-monitor', {
+        headers: admin(),
+      });
+      expect(list.status).toBe(200);
+      const listed = list.json<Record<string, unknown>[]>().find((d) => d.id === id)!;
+      expect(listed.targetCounts).toEqual({ placed: 5, 'not-placeable': 1 });
+      expect(listed).not.toHaveProperty('targets');
+
+      type Page = { items: Target[]; next: string | null; limit: number };
+      const seen: Target[] = [];
+      let next: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = next ? `limit=2&after=${next}` : 'limit=2';
+        const res = await wfm.call(`/operator/v1/deployments/${id}/targets?${query}`, { headers: admin() });
+        expect(res.status, res.text()).toBe(200);
+        const page = res.json<Page>();
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items);
+        next = page.next;
+        pages += 1;
+      } while (next && pages < 10);
+      expect(pages).toBe(3);
+      expect(seen.map((t) => t.deploymentId)).toEqual(all.map((t) => t.deploymentId));
+
+      const small = await wfm.call(`/operator/v1/deployments/${id}/targets?placement=not-placeable`, {
+        headers: admin(),
+      });
+      expect(small.json<Page>().items.map((t) => t.deviceId)).toEqual(['p-small']);
+      expect(small.json<Page>().items[0].reasons.join(' ')).toMatch(/memory/i);
+
+      const badCursor = await wfm.call(`/operator/v1/deployments/${id}/targets?after=nonsense`, {
+        headers: admin(),
+      });
+      expect(badCursor.status).toBe(422);
+      expect(badCursor.headers['content-type']).toContain('application/problem+json');
+      expect(badCursor.text()).toContain('/after');
+      expect(
+        (await wfm.call(`/operator/v1/deployments/${id}/targets?limit=0`, { headers: admin() })).status,
+      ).toBe(422);
+      expect(
+        (
+          await wfm.call('/operator/v1/deployments/00000000-0000-4000-8000-000000000000/targets', {
+            headers: admin(),
+          })
+        ).status,
+      ).toBe(404);
+      await wfm.call(`/operator/v1/deployments/${id}`, { method: 'DELETE', headers: admin() });
+    } finally {
+      paged.close();
+    }
+  });
+
   it('serves the legacy profile its own manifest, URLs and legacy fields', async () => {
     const { client } = await LegacyClient.onboard(wfm.url, await issueDeviceCertificate('legacy-line'), {
       ca: wfm.serverCa,

@@ -1,6 +1,11 @@
 import type { ApplicationPackage, JsonValue } from './domain.js';
 import type { DeploymentRow, TargetRow } from './deployment.repository.js';
-import type { DeploymentDto, DeploymentTargetDto, EffectiveParameterDto } from './dto/deployment.dto.js';
+import type {
+  DeploymentDto,
+  DeploymentSummaryDto,
+  DeploymentTargetDto,
+  EffectiveParameterDto,
+} from './dto/deployment.dto.js';
 import type { PackageDto } from './dto/package.dto.js';
 import type { PackageRow } from './package.repository.js';
 import type { TargetStatusView } from './target-status.port.js';
@@ -76,14 +81,14 @@ export function toTargetDto(
   };
 }
 
-export function toDeploymentDto(
+/** A deployment without its targets; `targetCounts` per placement. */
+export function toDeploymentSummaryDto(
   row: DeploymentRow,
   pkgRow: PackageRow,
   pkg: ApplicationPackage,
   target: Record<string, unknown>,
-  targets: TargetRow[],
-  views: Map<string, TargetStatusView> = new Map(),
-): DeploymentDto {
+  targetCounts: Record<string, number>,
+): DeploymentSummaryDto {
   const parameters = row.parameters as Record<string, JsonValue>;
   return {
     id: row.id,
@@ -95,8 +100,25 @@ export function toDeploymentDto(
     target,
     onCapabilityLoss: row.onCapabilityLoss,
     revision: row.revision,
-    targets: targets.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
+    targetCounts,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toDeploymentDto(
+  row: DeploymentRow,
+  pkgRow: PackageRow,
+  pkg: ApplicationPackage,
+  target: Record<string, unknown>,
+  targets: TargetRow[],
+  views: Map<string, TargetStatusView> = new Map(),
+): DeploymentDto {
+  const counts: Record<string, number> = {};
+  for (const t of targets) counts[t.placement] = (counts[t.placement] ?? 0) + 1;
+  const parameters = row.parameters as Record<string, JsonValue>;
+  return {
+    ...toDeploymentSummaryDto(row, pkgRow, pkg, target, counts),
+    targets: targets.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
   };
 }

@@ -82,6 +82,42 @@ export class DeploymentRepository {
          AND ((target_client_id = ${clientId}::uuid AND target_device_id = ${deviceId}) OR selector IS NOT NULL)`;
   }
 
+  /** One page of a deployment's targets in (client, device) order, after the `after` key. */
+  targetsPage(
+    deploymentId: string,
+    filter: { placement?: string; after?: { clientId: string; deviceId: string }; limit: number },
+  ): Promise<TargetRow[]> {
+    const after = filter.after;
+    return this.prisma.deploymentTarget.findMany({
+      where: {
+        deploymentId,
+        ...(filter.placement ? { placement: filter.placement } : {}),
+        ...(after
+          ? {
+              OR: [
+                { clientId: { gt: after.clientId } },
+                { clientId: after.clientId, deviceId: { gt: after.deviceId } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ clientId: 'asc' }, { deviceId: 'asc' }],
+      take: filter.limit,
+    });
+  }
+
+  /** Targets per placement of each of these deployments. */
+  async targetCounts(deploymentIds: string[]): Promise<Map<string, Record<string, number>>> {
+    const rows = await this.prisma.deploymentTarget.groupBy({
+      by: ['deploymentId', 'placement'],
+      where: { deploymentId: { in: deploymentIds } },
+      _count: { _all: true },
+    });
+    const out = new Map<string, Record<string, number>>(deploymentIds.map((id) => [id, {}]));
+    for (const r of rows) out.get(r.deploymentId)![r.placement] = r._count._all;
+    return out;
+  }
+
   targetsOfDeployment(deploymentId: string): Promise<TargetRow[]> {
     return this.prisma.deploymentTarget.findMany({
       where: { deploymentId },

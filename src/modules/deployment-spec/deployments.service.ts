@@ -7,12 +7,15 @@ import type { ApplicationPackage, JsonValue } from './domain.js';
 import { type DeploymentRow, DeploymentRepository, type TargetRow } from './deployment.repository.js';
 import { DeploymentNotFoundError } from './deployment-spec.errors.js';
 import { DeploymentJobs } from './deployment-spec.jobs.js';
-import { toDeploymentDto, toTargetDto } from './deployment-spec.mapper.js';
+import { toDeploymentDto, toDeploymentSummaryDto, toTargetDto } from './deployment-spec.mapper.js';
 import type {
   DeploymentCreateDto,
   DeploymentDto,
   DeploymentPatchDto,
+  DeploymentSummaryDto,
   DeploymentTargetDto,
+  DeploymentTargetPageDto,
+  DeploymentTargetQueryDto,
   SelectorDto,
 } from './dto/deployment.dto.js';
 import { effectiveParameters, validateParameterValues } from './package/parameter-values.js';
@@ -24,6 +27,27 @@ const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
 
 /** Operator intent: deployments of a package version to one device or to a selector. */
+/** A `next` cursor of the targets page back to its (internal client id, deviceId) key, or 422. */
+function targetCursor(value: string): { clientId: string; deviceId: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[0] === 'string' &&
+      /^[0-9a-f-]{36}$/.test(parsed[0]) &&
+      typeof parsed[1] === 'string'
+    ) {
+      return { clientId: parsed[0], deviceId: parsed[1] };
+    }
+  } catch {
+    // not base64url JSON: answered below
+  }
+  throw new SemanticError('Invalid cursor', [
+    { field: '/after', message: 'must be the `next` value of a previous page' },
+  ]);
+}
+
 @Injectable()
 export class DeploymentsService {
   private readonly logger = new Logger(DeploymentsService.name);
@@ -86,8 +110,41 @@ export class DeploymentsService {
     return this.dto(row);
   }
 
-  async list(applicationId?: string): Promise<DeploymentDto[]> {
-    return Promise.all((await this.deployments.list({ applicationId })).map((row) => this.dto(row)));
+  /** Deployments without their targets (a count per placement instead): cheap whatever the fleet size. */
+  async list(applicationId?: string): Promise<DeploymentSummaryDto[]> {
+    const rows = await this.deployments.list({ applicationId });
+    const counts = await this.deployments.targetCounts(rows.map((r) => r.id));
+    return Promise.all(
+      rows.map(async (row) => {
+        const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
+        return toDeploymentSummaryDto(row, pkgRow, pkg, await this.targetOf(row), counts.get(row.id) ?? {});
+      }),
+    );
+  }
+
+  /** One page of a deployment's targets (keyset pagination in client, device order). */
+  async targets(id: string, query: DeploymentTargetQueryDto): Promise<DeploymentTargetPageDto> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    const { pkg } = await this.packages.byId(row.packageId);
+    const rows = await this.deployments.targetsPage(id, {
+      placement: query.placement,
+      after: query.after ? targetCursor(query.after) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const port = this.statusPort();
+    const views = port ? await port.viewOf(page) : new Map<string, TargetStatusView>();
+    const parameters = row.parameters as Record<string, JsonValue>;
+    const last = page[page.length - 1];
+    return {
+      items: page.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
+      next:
+        rows.length > query.limit && last
+          ? Buffer.from(JSON.stringify([last.clientId, last.deviceId])).toString('base64url')
+          : null,
+      limit: query.limit,
+    };
   }
 
   /**
@@ -157,24 +214,26 @@ export class DeploymentsService {
   private async dto(row: DeploymentRow): Promise<DeploymentDto> {
     const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
     const targets = await this.deployments.targetsOfDeployment(row.id);
-    let target: Record<string, unknown>;
+    const port = this.statusPort();
+    const views = port ? await port.viewOf(targets) : new Map<string, TargetStatusView>();
+    return toDeploymentDto(row, pkgRow, pkg, await this.targetOf(row), targets, views);
+  }
+
+  /** The operator's target as given: `{clientId, deviceId}` or `{selector}`, with external client ids. */
+  private async targetOf(row: DeploymentRow): Promise<Record<string, unknown>> {
     if (row.selector) {
       const { clientId, ...rest } = row.selector as Selector;
-      target = {
+      return {
         selector: {
           ...rest,
           ...(clientId ? { clientId: (await this.clients.findRef(clientId))?.externalId } : {}),
         },
       };
-    } else {
-      target = {
-        clientId: (await this.clients.findRef(row.targetClientId!))?.externalId,
-        deviceId: row.targetDeviceId,
-      };
     }
-    const port = this.statusPort();
-    const views = port ? await port.viewOf(targets) : new Map<string, TargetStatusView>();
-    return toDeploymentDto(row, pkgRow, pkg, target, targets, views);
+    return {
+      clientId: (await this.clients.findRef(row.targetClientId!))?.externalId,
+      deviceId: row.targetDeviceId,
+    };
   }
 
   /** For the status module: the target a device reports on (by its ApplicationDeployment id), or null. */

@@ -32,7 +32,10 @@ import {
   DeploymentDto,
   DeploymentListQueryDto,
   DeploymentPatchDto,
+  DeploymentSummaryDto,
   DeploymentTargetDto,
+  DeploymentTargetPageDto,
+  DeploymentTargetQueryDto,
   ParameterOverridesDto,
 } from './dto/deployment.dto.js';
 import { PackageDto } from './dto/package.dto.js';
@@ -107,10 +110,24 @@ export class OperatorDeploymentsController {
 
   @Get()
   @OperatorAuth('viewer')
-  @ApiOperation({ summary: 'List deployments' })
-  @ApiOkResponse({ type: [DeploymentDto] })
-  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentDto[]> {
+  @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
+  @ApiOkResponse({ type: [DeploymentSummaryDto] })
+  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryDto[]> {
     return this.deployments.list(query.applicationId);
+  }
+
+  @Get(':id/targets')
+  @OperatorAuth('viewer')
+  @ApiOperation({
+    summary: "A page of a deployment's targets (keyset pagination; optionally one placement)",
+  })
+  @ApiOkResponse({ type: DeploymentTargetPageDto })
+  @ApiProblems(404, 422)
+  listTargets(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query() query: DeploymentTargetQueryDto,
+  ): Promise<DeploymentTargetPageDto> {
+    return this.deployments.targets(id, query);
   }
 
   @Get(':id')

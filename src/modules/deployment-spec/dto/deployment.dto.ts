@@ -3,11 +3,14 @@ import { Type } from 'class-transformer';
 import {
   IsArray,
   IsIn,
+  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
+  Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
@@ -185,7 +188,8 @@ export class DeploymentTargetDto {
   derivedState?: string;
 }
 
-export class DeploymentDto {
+/** A deployment without its targets (lists); `DeploymentDto` adds them. */
+export class DeploymentSummaryDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty() applicationId!: string;
   @ApiProperty() version!: string;
@@ -199,9 +203,50 @@ export class DeploymentDto {
   @ApiProperty({ description: '{clientId, deviceId} or {selector}' }) target!: Record<string, unknown>;
   @ApiProperty({ enum: ON_CAPABILITY_LOSS }) onCapabilityLoss!: string;
   @ApiProperty() revision!: number;
-  @ApiProperty({ type: () => [DeploymentTargetDto] }) targets!: DeploymentTargetDto[];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'integer' },
+    example: { placed: 9812, 'not-placeable': 188 },
+    description: 'Number of targets per placement (placements without targets are left out)',
+  })
+  targetCounts!: Record<string, number>;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+}
+
+export class DeploymentDto extends DeploymentSummaryDto {
+  @ApiProperty({
+    type: () => [DeploymentTargetDto],
+    description: 'Every target; for large fleets page through `GET /operator/v1/deployments/{id}/targets`',
+  })
+  targets!: DeploymentTargetDto[];
+}
+
+export class DeploymentTargetQueryDto {
+  @ApiPropertyOptional({ enum: PLACEMENTS, description: 'Only targets with this placement' })
+  @IsOptional()
+  @IsIn(PLACEMENTS)
+  placement?: string;
+
+  @ApiPropertyOptional({ description: 'Cursor from the previous page (`next`)' })
+  @IsOptional()
+  @IsString()
+  after?: string;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit: number = 100;
+}
+
+export class DeploymentTargetPageDto {
+  @ApiProperty({ type: () => [DeploymentTargetDto] }) items!: DeploymentTargetDto[];
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Pass as `after` for the next page' })
+  next!: string | null;
+  @ApiProperty() limit!: number;
 }
 
 export class DeploymentListQueryDto {
