@@ -362,7 +362,11 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
           const done = held().filter((d) => d.state === 'installed');
           if (done.length < PLACED) return undefined;
           const ts = await targets(apiB);
-          return placedOf(ts).length === PLACED && placedOf(ts).every(installedForLatest) ? ts : undefined;
+          // in-sync (installed at or after the version that brought its digest), not installedForLatest:
+          // recompute-device jobs of the agents' first reports may still be queued when the deployment
+          // is created, and then place a gateway's cells one manifest version each; a cell placed in the
+          // first of those is listed unchanged by the later ones and is not reported again
+          return placedOf(ts).length === PLACED && placedOf(ts).every(inSync) ? ts : undefined;
         },
         () => `${held().length} held by agents; ${describeTargets(last)}`,
       );
