@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { baselineDeploymentId, PKI_DIR_ENV, SESSION_TIMEOUT_ENV } from './change-latency-baseline.js';
-import { type ParentMessage, StatsWindow, toParent } from './ipc.js';
+import { followParent, listenBaseline } from './baseline-child.js';
 
 /**
  * Child process: the change-latency bench's baseline. A bare Node HTTPS server with the service's
@@ -50,9 +48,6 @@ interface ClientState {
 const clients = new Map<string, ClientState>();
 /** The client id of each connection (null: no valid SVID), read once per TLS connection. */
 const callers = new WeakMap<TLSSocket, string | null>();
-const stats = new StatsWindow();
-let server: https.Server | undefined;
-let stopping = false;
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -177,45 +172,16 @@ function start(): void {
   const pki = process.env[PKI_DIR_ENV];
   if (!pki) throw new Error(`${PKI_DIR_ENV} is not set`);
   const read = (file: string) => readFileSync(join(pki, file), 'utf8');
-  server = https.createServer(
+  listenBaseline(
     {
-      cert: read('server.pem'),
-      key: read('server-key.pem'),
-      ca: read('ca.pem'),
-      requestCert: true,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
+      certPem: read('server.pem'),
+      keyPem: read('server-key.pem'),
+      caPem: read('ca.pem'),
       sessionTimeout: Number(process.env[SESSION_TIMEOUT_ENV]),
     },
     handle,
   );
-  server.keepAliveTimeout = 65_000;
-  server.on('secureConnection', (socket: TLSSocket) => stats.onSecureConnection(socket.isSessionReused()));
-  server.once('error', (error) => {
-    toParent({ type: 'failed', message: error.message });
-    stop(1);
-  });
-  server.listen(0, '127.0.0.1', () => {
-    toParent({ type: 'baseline-ready', port: (server!.address() as AddressInfo).port });
-  });
 }
 
-function stop(code: number): void {
-  if (stopping) return;
-  stopping = true;
-  const force = setTimeout(() => process.exit(code || 1), 3_000);
-  force.unref();
-  if (!server) process.exit(code);
-  server.close(() => process.exit(code));
-  server.closeAllConnections();
-}
-
-process.on('SIGINT', () => stop(130));
-process.on('SIGTERM', () => stop(143));
-process.on('disconnect', () => stop(0));
-process.on('message', (raw: unknown) => {
-  const message = raw as ParentMessage;
-  if (message.type === 'stats') toParent({ type: 'stats', ...stats.take() });
-  else if (message.type === 'stop') stop(0);
-});
+followParent();
 start();

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { decodeCursor, encodeCursor } from '../../common/http/cursor.js';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { ClientsService } from '../enrollment/clients.service.js';
@@ -27,25 +28,10 @@ const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
 
 /** Operator intent: deployments of a package version to one device or to a selector. */
-/** A `next` cursor of the targets page back to its (internal client id, deviceId) key, or 422. */
-function targetCursor(value: string): { clientId: string; deviceId: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(parsed) &&
-      parsed.length === 2 &&
-      typeof parsed[0] === 'string' &&
-      /^[0-9a-f-]{36}$/.test(parsed[0]) &&
-      typeof parsed[1] === 'string'
-    ) {
-      return { clientId: parsed[0], deviceId: parsed[1] };
-    }
-  } catch {
-    // not base64url JSON: answered below
-  }
-  throw new SemanticError('Invalid cursor', [
-    { field: '/after', message: 'must be the `next` value of a previous page' },
-  ]);
+/** The (internal client id, deviceId) key of a targets-page cursor. */
+function targetKey(cursor: string): { clientId: string; deviceId: string } {
+  const [clientId, deviceId] = decodeCursor(cursor, ([client]) => /^[0-9a-f-]{36}$/.test(client));
+  return { clientId, deviceId };
 }
 
 @Injectable()
@@ -129,7 +115,7 @@ export class DeploymentsService {
     const { pkg } = await this.packages.byId(row.packageId);
     const rows = await this.deployments.targetsPage(id, {
       placement: query.placement,
-      after: query.after ? targetCursor(query.after) : undefined,
+      after: query.after ? targetKey(query.after) : undefined,
       limit: query.limit + 1,
     });
     const page = rows.slice(0, query.limit);
@@ -139,10 +125,7 @@ export class DeploymentsService {
     const last = page[page.length - 1];
     return {
       items: page.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
-      next:
-        rows.length > query.limit && last
-          ? Buffer.from(JSON.stringify([last.clientId, last.deviceId])).toString('base64url')
-          : null,
+      next: rows.length > query.limit && last ? encodeCursor([last.clientId, last.deviceId]) : null,
       limit: query.limit,
     };
   }

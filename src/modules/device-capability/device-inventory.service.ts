@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { decodeCursor, encodeCursor } from '../../common/http/cursor.js';
 import { NotFoundError, SemanticError } from '../../common/problem/domain-error.js';
 import { ConflictError } from '../../common/problem/domain-error.js';
 import { DeviceRepository, type DeviceListFilter } from './device.repository.js';
@@ -7,10 +8,6 @@ import type { DeviceDetailDto, DeviceListQueryDto, DevicePageDto } from './dto/d
 import { parseQuantity } from './quantity.js';
 
 const HISTORY_SHOWN = 100;
-
-function cursorOf(deviceId: string, id: string): string {
-  return Buffer.from(JSON.stringify([deviceId, id])).toString('base64url');
-}
 
 /** The operator's view of the fleet: filtered device lists and one device with its history. */
 @Injectable()
@@ -41,7 +38,7 @@ export class DeviceInventoryService {
     const last = page[page.length - 1];
     return {
       items: page.map(toDeviceSummary),
-      next: rows.length > query.limit && last ? cursorOf(last.deviceId, last.id) : null,
+      next: rows.length > query.limit && last ? encodeCursor([last.deviceId, last.id]) : null,
       limit: query.limit,
     };
   }
@@ -78,14 +75,7 @@ export class DeviceInventoryService {
   }
 
   private cursor(value: string): { deviceId: string; id: string } {
-    try {
-      const [deviceId, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [string, string];
-      if (typeof deviceId === 'string' && /^[0-9a-f-]{36}$/.test(id)) return { deviceId, id };
-    } catch {
-      // fall through
-    }
-    throw new SemanticError('Invalid cursor', [
-      { field: '/after', message: 'must be the `next` value of a previous page' },
-    ]);
+    const [deviceId, id] = decodeCursor(value, ([, rowId]) => /^[0-9a-f-]{36}$/.test(rowId));
+    return { deviceId, id };
   }
 }
