@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunningService, startService } from '../bootstrap.js';
 import { ConfigError, loadConfig } from '../config/config.js';
@@ -31,10 +31,17 @@ const USAGE = `usage: npm run conformance -- [options] [scenario files…]
   --wfm-id <id>          WFM id in the SVIDs' SPIFFE IDs (default wfm-1)
   --admin-token <token>  operator token to accept the rc.3 clients (default: $WFM_ADMIN_TOKEN)
   --required <ids>       comma list of step ids that must not be NOT-YET (default: the built-in list)
-Scenario files default to ../shared/reference/margo/ctt/{wfm-core,diamond-subset}.json.`;
+Scenario files default to reference/margo/ctt/{wfm-core,diamond-subset}.json of this repository.`;
+
+/** The repository root: the nearest folder above this file (source or compiled) with a package.json. */
+function repositoryRoot(): string {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 const DEFAULT_SCENARIOS = ['wfm-core.json', 'diamond-subset.json'].map((file) =>
-  resolve('../shared/reference/margo/ctt', file),
+  join(repositoryRoot(), 'reference/margo/ctt', file),
 );
 
 type Target = Omit<ConformanceOptions, 'scenarioFiles' | 'required' | 'log'>;

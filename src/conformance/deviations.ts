@@ -2,7 +2,7 @@ import type { ResponseView } from './context.js';
 import { problemShape } from './spec-rules.js';
 
 /**
- * The known-deviation table of `../shared/reference/margo/ctt/README.md`: steps of
+ * The known-deviation table of `reference/margo/ctt/README.md`: steps of
  * `diamond-subset.json` that expect Symphony-specific answers contradicting the specification or
  * the project's decisions. For these the runner checks the project's answer instead of the
  * scenario's expectation and reports DEVIATION when it holds (FAIL otherwise).

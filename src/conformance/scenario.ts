@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 
 /**
  * The public scenario format of the Margo conformance toolkit's WFM-supplier runner
- * (`../shared/reference/margo/ctt/README.md`): an array of scenarios, each a list of steps the runner
+ * (`reference/margo/ctt/README.md`): an array of scenarios, each a list of steps the runner
  * plays against a WFM as a device would.
  */
 

@@ -9,7 +9,7 @@ import { bearer, rc3Client } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';
 
 const SEMANTIC = 'https://docs.margo.org/specification/problem-types#semantic-error';
-const examples = resolve('../shared/reference/margo/examples');
+const examples = resolve(import.meta.dirname, '../../reference/margo/examples');
 const example = (path: string): unknown => JSON.parse(readFileSync(resolve(examples, path), 'utf8'));
 
 describe('device capabilities over real TLS', () => {

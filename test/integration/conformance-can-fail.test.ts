@@ -10,7 +10,7 @@ import { verifyRequestSignature } from '../../src/common/http-signatures/verify.
 import { type ConformanceReport, runConformance, type StepResult } from '../../src/conformance/index.js';
 import { createCa, issueCertificate } from '../../src/infra/tls/pki.js';
 
-const DIAMOND = resolve(import.meta.dirname, '../../../shared/reference/margo/ctt/diamond-subset.json');
+const DIAMOND = resolve(import.meta.dirname, '../../reference/margo/ctt/diamond-subset.json');
 const PROBLEMS = 'https://docs.margo.org/specification/problem-types';
 const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 

@@ -5,7 +5,7 @@ import { DEFAULT_REQUIRED } from '../../src/conformance/runner.js';
 import { devIssuer } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';
 
-const CTT = resolve(import.meta.dirname, '../../../shared/reference/margo/ctt');
+const CTT = resolve(import.meta.dirname, '../../reference/margo/ctt');
 const SCENARIO_FILES = [`${CTT}/wfm-core.json`, `${CTT}/diamond-subset.json`];
 
 describe('conformance runner against the real service', () => {

@@ -11,7 +11,7 @@ import { linePackage } from '../support/packages.js';
 import { type TestService, startTestService } from '../support/service.js';
 
 const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
-const examples = resolve('../shared/reference/margo/examples');
+const examples = resolve(import.meta.dirname, '../../reference/margo/examples');
 
 interface Manifest {
   manifestVersion: number;

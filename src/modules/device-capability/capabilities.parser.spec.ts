@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ancestorsOf, parentOf, parseCapabilities } from './capabilities.parser.js';
 
-const examples = resolve('../shared/reference/margo/examples');
+const examples = resolve(import.meta.dirname, '../../../reference/margo/examples');
 const load = (path: string): unknown => JSON.parse(readFileSync(resolve(examples, path), 'utf8'));
 
 const rc3 = (overrides: Record<string, unknown> = {}) => ({

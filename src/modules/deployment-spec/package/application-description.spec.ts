@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { JsonValue } from '../domain.js';
 import { parseApplicationDescription } from './application-description.js';
 
-const examples = resolve('../shared/reference/margo/examples');
+const examples = resolve(import.meta.dirname, '../../../../reference/margo/examples');
 const example = (path: string): string => readFileSync(resolve(examples, path), 'utf8');
 
 /** A newer-shape description: top-level id, compose + helm profiles, both constraint forms, configuration. */
