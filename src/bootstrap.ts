@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { listenError, listeningLines } from './common/http/listening.js';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -122,16 +123,29 @@ export async function startService(
   if (tls) trust.attachServer(server as https.Server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      void app.close();
+      reject(listenError(error, config.http.host, config.http.port));
+    });
     server.listen(config.http.port, config.http.host, () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });
   const address = server.address() as AddressInfo;
+  const scheme = tls ? 'https' : 'http';
   const host = ['0.0.0.0', '::'].includes(config.http.host) ? '127.0.0.1' : config.http.host;
-  const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  log.log(`margo-wfm listening on ${url} (roles: ${roles}; SPIFFE ID ${config.identity.spiffeId})`);
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  for (const line of listeningLines({
+    scheme,
+    host: config.http.host,
+    port: address.port,
+    url,
+    roles,
+    config,
+  })) {
+    log.log(line);
+  }
 
   const close = async (): Promise<void> => {
     await new Promise<void>((resolve) => {

@@ -11,16 +11,46 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { ensureAdminToken } from '../infra/bootstrap/admin-token.js';
 import { devPkiPaths } from '../infra/tls/dev-pki.js';
 
-const USAGE = 'usage: npm run pki -- issue-client <wfm-client-id> [--out <dir>] [--accept] [--url <wfm-url>]';
+const USAGE = `usage: npm run pki -- issue-client <wfm-client-id> [--out <dir>] [--accept] [--url <wfm-url>]
+
+Mints an rc.3 client X.509-SVID from the development CA (WFM_DATA_DIR/pki, created by the first
+npm start) into <dir> (default WFM_DATA_DIR/clients/<wfm-client-id>).
+
+  --out <dir>     where svid.pem, svid-key.pem and bundle.pem are written
+  --accept        also add the client to the WFM's accepted-client policy (operator API)
+  --url <wfm-url> the WFM for --accept (default https://127.0.0.1:<PORT>)
+  -h, --help      this text`;
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
-    allowPositionals: true,
-    options: { out: { type: 'string' }, accept: { type: 'boolean' }, url: { type: 'string' } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      allowPositionals: true,
+      options: {
+        out: { type: 'string' },
+        accept: { type: 'boolean' },
+        url: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  const { positionals, values } = parsed;
+  if (values.help || positionals[0] === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   const [command, clientId] = positionals;
-  if (command !== 'issue-client' || !clientId || !/^[A-Za-z0-9._-]+$/.test(clientId)) {
-    console.error(USAGE);
+  if (command !== 'issue-client') {
+    console.error(
+      `${command === undefined ? 'no command given' : `unknown command ${JSON.stringify(command)}`}\n\n${USAGE}`,
+    );
+    return 2;
+  }
+  if (!clientId || !/^[A-Za-z0-9._-]+$/.test(clientId)) {
+    console.error(`issue-client needs a client id of letters, digits, '.', '-' and '_'\n\n${USAGE}`);
     return 2;
   }
   const config = loadConfig();
@@ -72,7 +102,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError || error instanceof Error ? error.message : error);
     process.exit(1);
   },
 );

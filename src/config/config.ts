@@ -77,6 +77,16 @@ export interface AppConfig {
   };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
+  /** Operator-facing packaging and first-run settings. */
+  readonly devTls: {
+    /** Extra DNS names and IP addresses in the development server certificate. */
+    readonly extraDnsNames: readonly string[];
+    readonly extraIps: readonly string[];
+  };
+  readonly metrics: {
+    /** When set, `/metrics` demands `Authorization: Bearer <token>`. */
+    readonly token?: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -90,6 +100,9 @@ export class ConfigError extends Error {
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
 const ROLES = ['api', 'worker'] as const;
+/** A DNS name for a certificate SAN: dot-separated labels, optionally a leading `*.` wildcard. */
+const DNS_NAME =
+  /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 type Env = Record<string, string | undefined>;
@@ -292,6 +305,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
   );
   const logLevel = parseEnum<LogLevel>(env, 'WFM_LOG_LEVEL', 'log', LOG_LEVELS, problems);
 
+  // packaging and first-run settings
+  const extraDnsNames: string[] = [];
+  const extraIps: string[] = [];
+  for (const entry of (get(env, 'WFM_TLS_SANS') ?? '').split(',')) {
+    const san = entry.trim();
+    if (san === '') continue;
+    const unbracketed = san.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(unbracketed) !== 0) extraIps.push(unbracketed);
+    else if (DNS_NAME.test(san)) extraDnsNames.push(san.toLowerCase());
+    else problems.push(`WFM_TLS_SANS: ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
+  }
+  const metricsToken = get(env, 'WFM_METRICS_TOKEN');
+  if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    problems.push('WFM_METRICS_TOKEN: at least 16 characters, no white space');
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze({
@@ -322,6 +351,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },
+    devTls: { extraDnsNames, extraIps },
+    metrics: { token: metricsToken },
   });
 }
 

@@ -130,6 +130,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const closers: (() => void)[] = [];
   const failures: string[] = [];
   let deploymentId: string | undefined;
+  let publishedPackage = false;
 
   const targets = async (): Promise<Target[]> => {
     const res = await operatorCall(options, 'GET', `/deployments/${deploymentId}`);
@@ -177,6 +178,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (pkg.status !== 201 && pkg.status !== 409) {
       throw new DemoStepError(`publishing the package answered ${pkg.status}: ${pkg.text().slice(0, 300)}`);
     }
+    publishedPackage = pkg.status === 201;
     log(
       pkg.status === 201
         ? '   ✔ published version 2.1.0'
@@ -314,6 +316,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
           () => 'every device removed line-monitor and reported removed',
         );
         log(`   ✔ all devices removed line-monitor and reported "removed"`);
+      }
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error));
+    }
+    try {
+      // only a package this run published: one that was there before belongs to someone else
+      if (publishedPackage) {
+        const del = await operatorCall(options, 'DELETE', `/applications/${APPLICATION_ID}/versions/2.1.0`);
+        if (del.status !== 204 && del.status !== 200 && del.status !== 404) {
+          throw new DemoStepError(
+            `removing the package it published answered ${del.status}: ${del.text().slice(0, 300)}`,
+          );
+        }
+        log(`   ✔ removed the package ${APPLICATION_ID} 2.1.0 it published`);
       }
     } catch (error) {
       failures.push(error instanceof Error ? error.message : String(error));

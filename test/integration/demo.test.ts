@@ -36,6 +36,12 @@ describe('npm run demo', () => {
     const output = lines.join('\n');
     expect(output).toMatch(/not placed on press-small .*because: .*memory/);
     expect(output).toContain('Demo complete');
+    // the package the demo published is gone again
+    expect(output).toContain('removed the package com-example-line-monitor 2.1.0 it published');
+    const left = await wfm.call('/operator/v1/applications/com-example-line-monitor/versions/2.1.0', {
+      headers: { authorization: `Bearer ${wfm.adminToken}` },
+    });
+    expect(left.status).toBe(404);
     expect(result.seconds).toBeLessThan(60);
   }, 90_000);
 });

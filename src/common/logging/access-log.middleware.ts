@@ -10,6 +10,32 @@ export function routeOf(req: Request): string {
   return 'unmatched';
 }
 
+/** The device poll routes: rc.3's manifest poll and the legacy desired-state poll. */
+const POLL_ROUTES = new Set(['/api/v1/deployments', '/api/v1/clients/:clientId/deployments']);
+
+/**
+ * A fleet's successful polls (200, 304) are its heartbeat: thousands of lines an hour that say
+ * nothing new, so they go to `debug`. Failed polls and every other request stay at `info` (`log`).
+ */
+export function isRoutinePoll(method: string, route: string, status: number): boolean {
+  return method === 'GET' && (status === 200 || status === 304) && POLL_ROUTES.has(route);
+}
+
+export interface AccessLine {
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  requestId?: string;
+}
+
+/** Writes one access line at the level the request deserves (shared with the poll fast path). */
+export function logAccess(line: AccessLine): void {
+  const entry = { msg: 'request', ...line };
+  if (isRoutinePoll(line.method, line.route, line.status)) logger.debug(entry);
+  else logger.log(entry);
+}
+
 type Observer = (method: string, route: string, status: number, seconds: number) => void;
 
 /**
@@ -23,8 +49,7 @@ export function accessLogMiddleware(observe?: Observer) {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const route = routeOf(req);
       observe?.(req.method, route, res.statusCode, seconds);
-      logger.log({
-        msg: 'request',
+      logAccess({
         method: req.method,
         route,
         status: res.statusCode,

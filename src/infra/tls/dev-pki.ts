@@ -9,7 +9,8 @@ import { createCa, issueCertificate, loadCa } from './pki.js';
  * configured, and reused afterwards:
  *   ca.pem / ca-key.pem         trust-domain CA (the trust bundle devices and curl use)
  *   server.pem / server-key.pem the WFM's X.509-SVID (spiffe://<td>/margo/wfm/<wfm-id>, DNS localhost,
- *                               IP 127.0.0.1), re-issued when the identity changes or it nears expiry
+ *                               IP 127.0.0.1 and ::1, plus the names and addresses of WFM_TLS_SANS),
+ *                               re-issued when the identity or the names change, or it nears expiry
  */
 export interface DevPki {
   dir: string;
@@ -37,7 +38,47 @@ async function writePrivate(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600 });
 }
 
-export async function ensureDevPki(dataDir: string, trustDomain: string, spiffeId: string): Promise<DevPki> {
+/** Names beyond the defaults (WFM_TLS_SANS) for the development server certificate. */
+export interface ExtraSans {
+  dnsNames?: readonly string[];
+  ips?: readonly string[];
+}
+
+/** The SAN entries the server certificate must carry, in Node's `subjectAltName` spelling. */
+export function expectedSans(spiffeId: string, extra: ExtraSans = {}) {
+  const dnsNames = [...new Set(['localhost', ...(extra.dnsNames ?? [])])];
+  const ips = [...new Set(['127.0.0.1', '::1', ...(extra.ips ?? [])].map(canonicalIp))];
+  return { uris: [spiffeId], dnsNames, ips };
+}
+
+/** Node prints IPv6 SANs in full lower-case form (`0:0:…:1`); compare in one canonical form. */
+function canonicalIp(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
+
+function sanSet(subjectAltName: string | undefined): Set<string> {
+  const entries = (subjectAltName ?? '').split(', ').filter((e) => e !== '');
+  return new Set(entries.map((e) => (e.startsWith('IP Address:') ? `IP:${canonicalIp(e.slice(11))}` : e)));
+}
+
+function sameSans(actual: string | undefined, wanted: ReturnType<typeof expectedSans>): boolean {
+  const want = new Set([
+    ...wanted.uris.map((u) => `URI:${u}`),
+    ...wanted.dnsNames.map((d) => `DNS:${d}`),
+    ...wanted.ips.map((i) => `IP:${i}`),
+  ]);
+  const have = sanSet(actual);
+  return have.size === want.size && [...want].every((e) => have.has(e));
+}
+
+export async function ensureDevPki(
+  dataDir: string,
+  trustDomain: string,
+  spiffeId: string,
+  extra: ExtraSans = {},
+): Promise<DevPki> {
+  const sans = expectedSans(spiffeId, extra);
   const paths = devPkiPaths(dataDir);
   const created: string[] = [];
   await mkdir(paths.dir, { recursive: true, mode: 0o700 });
@@ -55,7 +96,7 @@ export async function ensureDevPki(dataDir: string, trustDomain: string, spiffeI
     const current = new X509Certificate(await readFile(paths.serverCertPath));
     const ca = new X509Certificate(caPem);
     renew =
-      current.subjectAltName?.includes(`URI:${spiffeId}`) !== true ||
+      !sameSans(current.subjectAltName, sans) ||
       new Date(current.validTo).getTime() - Date.now() < RENEW_BEFORE_MS ||
       !current.checkIssued(ca) ||
       !current.verify(ca.publicKey);
@@ -65,9 +106,9 @@ export async function ensureDevPki(dataDir: string, trustDomain: string, spiffeI
     const server = await issueCertificate({
       issuer: ca,
       commonName: 'localhost',
-      uris: [spiffeId],
-      dnsNames: ['localhost'],
-      ips: ['127.0.0.1', '::1'],
+      uris: sans.uris,
+      dnsNames: sans.dnsNames,
+      ips: sans.ips,
       serverAuth: true,
       clientAuth: true,
     });

@@ -25,7 +25,10 @@ export async function loadTlsMaterial(config: AppConfig, log: (msg: string) => v
       trustBundleSource: bundlePath,
     };
   }
-  const pki = await ensureDevPki(config.dataDir, config.identity.trustDomain, config.identity.spiffeId);
+  const pki = await ensureDevPki(config.dataDir, config.identity.trustDomain, config.identity.spiffeId, {
+    dnsNames: config.devTls.extraDnsNames,
+    ips: config.devTls.extraIps,
+  });
   for (const path of pki.created) log(`development PKI: created ${path}`);
   log(
     `development PKI in use: trust ${pki.caPath} (e.g. curl --cacert ${pki.caPath} https://localhost:${config.http.port}/health/ready)`,

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Logger } from '@nestjs/common';
 import type { Request } from 'express';
+import { logAccess } from '../../common/logging/access-log.middleware.js';
 import type { MetricsService } from '../../infra/metrics/metrics.service.js';
 import type { DeviceAuthService } from '../enrollment/auth/device-auth.service.js';
 import type { ManifestService } from './manifest.service.js';
 import { MANIFEST_MEDIA_TYPE } from './manifest.service.js';
 
-const logger = new Logger('HTTP');
 const ROUTE = '/api/v1/deployments';
 
 /**
@@ -45,8 +44,7 @@ export function pollFastPath(auth: DeviceAuthService, manifests: ManifestService
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     metrics.observeHttp('GET', ROUTE, answer.status, seconds);
-    logger.log({
-      msg: 'request',
+    logAccess({
       method: 'GET',
       route: ROUTE,
       status: answer.status,
