@@ -159,7 +159,58 @@ function build(): Command {
       );
       print(items, resource, opts.output);
     });
+  program
+    .command('describe <kind> <name>')
+    .description(
+      'one resource: device <clientId>/<deviceId>, deployment <id> (targets with placement reasons ' +
+        'and status), package <applicationId>@<version>, client <clientId>',
+    )
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']))
+    .action(async (kind: string, name: string, opts: { output?: string }) => {
+      const path = describePath(kind, name);
+      const item = await (await api(program)).get(path);
+      process.stdout.write(opts.output === 'json' ? JSON.stringify(item, null, 2) + '\n' : stringify(item));
+    });
+
+  for (const verb of ['approve', 'reject'] as const) {
+    program
+      .command(`${verb} <clientId>`)
+      .description(`${verb} a legacy onboarding request`)
+      .action(async (clientId: string) => {
+        const client = (await (
+          await api(program)
+        ).post(`/operator/v1/clients/${encodeURIComponent(clientId)}/${verb}`)) as Row;
+        process.stdout.write(`${cell(client.clientId)}: ${cell(client.state)}\n`);
+      });
+  }
   return program;
+}
+
+/** The API path of `describe <kind> <name>`. */
+function describePath(kind: string, name: string): string {
+  const e = encodeURIComponent;
+  switch (kind) {
+    case 'device': {
+      const at = name.indexOf('/');
+      if (at <= 0) throw new CliError('describe device takes <clientId>/<deviceId>', EXIT.usage);
+      return `/operator/v1/devices/${e(name.slice(0, at))}/${name
+        .slice(at + 1)
+        .split('/')
+        .map(e)
+        .join('/')}`;
+    }
+    case 'deployment':
+      return `/operator/v1/deployments/${e(name)}`;
+    case 'package': {
+      const at = name.lastIndexOf('@');
+      if (at <= 0) throw new CliError('describe package takes <applicationId>@<version>', EXIT.usage);
+      return `/operator/v1/applications/${e(name.slice(0, at))}/versions/${e(name.slice(at + 1))}`;
+    }
+    case 'client':
+      return `/operator/v1/clients/${e(name)}`;
+    default:
+      throw new CliError(`cannot describe "${kind}" (device, deployment, package, client)`, EXIT.usage);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

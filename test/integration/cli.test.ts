@@ -100,6 +100,17 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
     }
   });
 
+  it('describe shows one resource; unknown ones exit 3', async () => {
+    const run = await cli(['describe', 'client', 'line-7', '-o', 'json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ clientId: 'line-7', state: 'active' });
+    const missing = await cli(['describe', 'deployment', '00000000-0000-4000-8000-000000000000']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^error: 404: /);
+    expect((await cli(['describe', 'device', 'no-slash'])).code).toBe(2);
+    expect((await cli(['approve', 'nobody'])).code).toBe(3);
+  });
+
   it('usage errors exit 2, unknown contexts 3', async () => {
     expect((await cli(['get', 'nothing'])).code).toBe(2);
     expect((await cli(['get', 'clients', '--selector', 'a=b'])).code).toBe(2);
