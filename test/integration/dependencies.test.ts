@@ -1,28 +1,14 @@
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
 import { type TestService, startTestService } from '../support/service.js';
+import { runToExit } from '../support/process.js';
 import { hostPort, TcpProxy, viaProxy } from '../support/tcp-proxy.js';
 
 /** Runs the compiled service (`npm start` without the build step) and collects what it prints. */
-function runService(env: Record<string, string>, timeoutMs = 20_000) {
-  return new Promise<{ code: number | null; output: string; ms: number }>((resolve) => {
-    const started = Date.now();
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
-      env: { PATH: process.env.PATH ?? '', WFM_DATA_DIR: '/tmp/wfm-cli-test', PORT: '0', ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, ms: Date.now() - started });
-    });
-  });
-}
+const runService = (env: Record<string, string>, timeoutMs = 20_000) =>
+  runToExit(['dist/src/main.js'], { WFM_DATA_DIR: '/tmp/wfm-cli-test', PORT: '0', ...env }, timeoutMs);
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();

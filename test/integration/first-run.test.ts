@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
@@ -7,23 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ensureDevPki } from '../../src/infra/tls/dev-pki.js';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../support/env.js';
+import { runToExit } from '../support/process.js';
 import { startTestService } from '../support/service.js';
 
-function run(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000) {
-  return new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn(process.execPath, args, {
-      env: { PATH: process.env.PATH ?? '', WFM_DATA_DIR: '/tmp/wfm-first-run-test', ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
-}
+const run = (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000) =>
+  runToExit(args, { WFM_DATA_DIR: '/tmp/wfm-first-run-test', ...env }, timeoutMs);
 
 describe('WFM_TLS_SANS in the development server certificate', () => {
   it('adds the names, and re-issues the certificate when they change', async () => {

@@ -48,3 +48,19 @@ export function spawnService(env: Record<string, string>, timeoutMs = 30_000): P
     });
   });
 }
+
+/** Runs a compiled entry point (e.g. `dist/src/main.js`) until it exits; collects its output. */
+export function runToExit(args: string[], env: Record<string, string>, timeoutMs = 20_000) {
+  return new Promise<{ code: number | null; output: string; ms: number }>((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, ms: Date.now() - started });
+    });
+  });
+}
