@@ -12,6 +12,11 @@ export const RETRY_MS = 3_000;
 export const HEARTBEAT_MS = 15_000;
 /** A reader this far behind is disconnected; it resumes with Last-Event-ID, so nothing is lost. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/**
+ * Sent once the replay after a resume point is complete and the stream is live: a comment, which
+ * EventSource ignores, that lets a reader such as `margo-wfm get events` stop after the history.
+ */
+export const LIVE_COMMENT = ': live\n\n';
 const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
 
 export interface StreamRequest {
@@ -117,7 +122,10 @@ export class EventStreamService implements OnModuleDestroy {
           if (res.writableLength > MAX_BUFFERED_BYTES) close();
         },
         {
-          onLive: start,
+          onLive: () => {
+            start();
+            if (!closed) res.write(LIVE_COMMENT);
+          },
           onError: (error) => {
             this.logger.warn({ msg: 'cannot read the event log for a stream', error: String(error) });
             if (!started) reject(new ServiceUnavailableError('The event log is unavailable'));

@@ -24,6 +24,7 @@ const STREAM_DESCRIPTION = [
   'Without a resume point only new events are sent; with `Last-Event-ID` (or `?lastEventId=`) every',
   'matching event after it is replayed first (the log keeps at least the last 10,000 events), then',
   'new ones follow, in id order, without gaps or duplicates.',
+  'The comment line `: live` marks the end of the replay (sent once, also when nothing was replayed).',
   'Authentication: an operator bearer token (any role), or — for EventSource, which cannot send',
   'headers — a stream token from POST /operator/v1/events/token in `?token=` or the `wfm_sse` cookie.',
   'Credentials are checked when the stream opens.',

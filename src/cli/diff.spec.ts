@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import { diffLines } from './diff.js';
+
+describe('diffLines', () => {
+  it('is empty for equal texts', () => {
+    expect(diffLines('a\nb\n', 'a\nb\n')).toEqual([]);
+  });
+
+  it('marks removed and added lines, keeping the common ones', () => {
+    expect(
+      diffLines('version: 1.0.0\nparameters:\n  a: 1\n', 'version: 1.1.0\nparameters:\n  a: 1\n  b: 2\n'),
+    ).toEqual(['- version: 1.0.0', '+ version: 1.1.0', '  parameters:', '    a: 1', '+   b: 2']);
+  });
+
+  it('shows a creation as all added', () => {
+    expect(diffLines('', 'a\nb\n')).toEqual(['+ a', '+ b']);
+  });
+});

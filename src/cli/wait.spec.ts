@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import type { Schemas } from '../api-client/index.js';
+import { rolloutOf } from './wait.js';
+
+type Target = Schemas['DeploymentTargetDto'];
+const target = (over: Partial<Target>): Target => ({
+  clientId: 'c',
+  deviceId: 'd',
+  deploymentId: 'x',
+  placement: 'placed',
+  reasons: [],
+  inManifest: true,
+  parameters: [],
+  updatedAt: '2026-12-02T10:00:00.000Z',
+  ...over,
+});
+const deployment = (targets: Target[]) => ({ targets }) as Schemas['DeploymentDto'];
+
+describe('rolloutOf', () => {
+  it('is done when every placed target is in-sync; not-placeable ones do not hold it up', () => {
+    const r = rolloutOf(
+      deployment([
+        target({ derivedState: 'in-sync' }),
+        target({ placement: 'not-placeable', deviceId: 'e' }),
+      ]),
+    );
+    expect(r).toEqual({ done: true, failed: [], summary: '1/1 placed targets in-sync, 1 not-placeable' });
+  });
+
+  it('waits for installing targets and pending recomputes, and names failed ones', () => {
+    expect(rolloutOf(deployment([target({ derivedState: 'installing' })])).done).toBe(false);
+    expect(rolloutOf(deployment([target({ placement: 'pending-recompute' })])).done).toBe(false);
+    expect(rolloutOf(deployment([target({ derivedState: 'failed', deviceId: 'p1' })])).failed).toEqual([
+      'c/p1',
+    ]);
+  });
+});
