@@ -966,6 +966,8 @@ export interface components {
       profileId?: string | null;
       /** @description Which requirement failed and what the device reported */
       reasons: string[];
+      /** @description The deployment revision this target's document was last rendered for (null before its first placement); below the deployment `revision` while a change is still being recomputed */
+      renderedRevision: number | null;
       /** @description Last status the device reported for this ApplicationDeployment */
       status?: {
         [key: string]: unknown;

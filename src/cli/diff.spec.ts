@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diffLines } from './diff.js';
+import { diffLines, withContext } from './diff.js';
 
 describe('diffLines', () => {
   it('is empty for equal texts', () => {
@@ -14,5 +14,13 @@ describe('diffLines', () => {
 
   it('shows a creation as all added', () => {
     expect(diffLines('', 'a\nb\n')).toEqual(['+ a', '+ b']);
+  });
+});
+
+describe('withContext', () => {
+  it('keeps changes with their neighbours and marks the gaps', () => {
+    const lines = ['  a', '  b', '  c', '- d', '+ D', '  e', '  f', '  g', '  h'];
+    expect(withContext(lines, 1)).toEqual(['…', '  c', '- d', '+ D', '  e', '…']);
+    expect(withContext(['  a'], 2)).toEqual(['…']);
   });
 });

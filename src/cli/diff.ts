@@ -26,3 +26,18 @@ export function diffLines(before: string, after: string): string[] {
   }
   return out;
 }
+
+/** Only the changed lines and `context` unchanged lines around each change; `…` marks a gap. */
+export function withContext(lines: readonly string[], context = 2): string[] {
+  const keep = lines.map(() => false);
+  lines.forEach((line, i) => {
+    if (line.startsWith('  ')) return;
+    for (let k = Math.max(0, i - context); k <= Math.min(lines.length - 1, i + context); k++) keep[k] = true;
+  });
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    if (keep[i]) out.push(line);
+    else if (out[out.length - 1] !== '…') out.push('…');
+  });
+  return out;
+}

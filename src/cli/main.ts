@@ -18,6 +18,7 @@ import {
   planDeployment,
 } from './apply.js';
 import { type CliConfig, configPath, loadConfig, resolveContext, saveConfig } from './config.js';
+import { withContext } from './diff.js';
 import { eventLine, readEvents } from './events.js';
 import { cell, formatTable } from './format.js';
 import { type Api, CliError, connect, EXIT, ok } from './http.js';
@@ -332,7 +333,7 @@ function build(): Command {
 }
 
 function printDiff(lines: string[]): void {
-  for (const line of lines) process.stdout.write(`  ${line}\n`);
+  for (const line of withContext(lines, 3)) process.stdout.write(`  ${line}\n`);
 }
 
 /** Publishes a package version unless the same document is stored; a different one is refused. */
@@ -356,7 +357,13 @@ async function applyPackage(client: OperatorClient, doc: PackageDocument, dryRun
   if (response.status !== 404) {
     await ok(Promise.resolve({ data: undefined, error: undefined, response }));
   }
-  printDiff(packageDiff({}, doc.document).filter((l) => l.startsWith('+')));
+  // a new version: one line instead of the whole document as added lines
+  const profiles = Array.isArray(doc.document.deploymentProfiles)
+    ? doc.document.deploymentProfiles.length
+    : 0;
+  process.stdout.write(
+    `  + ${doc.applicationId}@${doc.version} (new version, ${profiles} deployment profile(s))\n`,
+  );
   if (dryRun) return void process.stdout.write(`${label} would be published (dry run)\n`);
   await ok(
     client.POST('/operator/v1/applications', {

@@ -11,10 +11,11 @@ const target = (over: Partial<Target>): Target => ({
   reasons: [],
   inManifest: true,
   parameters: [],
+  renderedRevision: 2,
   updatedAt: '2026-12-02T10:00:00.000Z',
   ...over,
 });
-const deployment = (targets: Target[]) => ({ targets }) as Schemas['DeploymentDto'];
+const deployment = (targets: Target[]) => ({ revision: 2, targets }) as Schemas['DeploymentDto'];
 
 describe('rolloutOf', () => {
   it('is done when every placed target is in-sync; not-placeable ones do not hold it up', () => {
@@ -30,6 +31,9 @@ describe('rolloutOf', () => {
   it('waits for installing targets and pending recomputes, and names failed ones', () => {
     expect(rolloutOf(deployment([target({ derivedState: 'installing' })])).done).toBe(false);
     expect(rolloutOf(deployment([target({ placement: 'pending-recompute' })])).done).toBe(false);
+    // in-sync with the previous revision's document: the change has not reached the device yet
+    const old = rolloutOf(deployment([target({ derivedState: 'in-sync', renderedRevision: 1 })]));
+    expect(old).toMatchObject({ done: false, summary: '0/1 placed targets in-sync, 1 pending-render' });
     expect(rolloutOf(deployment([target({ derivedState: 'failed', deviceId: 'p1' })])).failed).toEqual([
       'c/p1',
     ]);

@@ -14,7 +14,7 @@ function endProgress(): void {
 }
 
 export interface Rollout {
-  /** Every placed target is in-sync and nothing waits for a recompute. */
+  /** Every placed target is rendered for the current revision and in-sync; nothing waits for a recompute. */
   done: boolean;
   /** Targets whose device reported a failure. */
   failed: string[];
@@ -35,7 +35,9 @@ export function rolloutOf(deployment: Schemas['DeploymentDto']): Rollout {
       continue;
     }
     placed += 1;
-    const state = t.derivedState ?? 'unknown';
+    // a target rendered for an older revision still shows the state of the previous document
+    const state =
+      t.renderedRevision === deployment.revision ? (t.derivedState ?? 'unknown') : 'pending-render';
     if (state === 'in-sync') inSync += 1;
     else counts[state] = (counts[state] ?? 0) + 1;
     if (state === 'failed') failed.push(`${t.clientId}/${t.deviceId}`);

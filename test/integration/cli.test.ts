@@ -1,9 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliConfig } from '../../src/cli/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Rc3Client } from '../../src/client/margo-client.js';
+import { capabilities } from '../support/capabilities.js';
+import { rc3Client } from '../support/identities.js';
+import { linePackage } from '../support/packages.js';
 import { startTestService, type TestService } from '../support/service.js';
 
 const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
@@ -19,13 +23,36 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
   let home: string;
   let ca: string;
 
+  const cliEnv = (env: Record<string, string> = {}) => ({
+    PATH: process.env.PATH ?? '',
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, 'cfg'),
+    ...env,
+  });
+  /** Writes a file into the test's HOME and returns its path. */
+  const file = async (name: string, text: string): Promise<string> => {
+    const path = join(home, name);
+    await writeFile(path, text);
+    return path;
+  };
+  const until = async <T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> => {
+    const end = Date.now() + ms;
+    let last = await fn();
+    while (!ok(last) && Date.now() < end) {
+      await new Promise((r) => setTimeout(r, 100));
+      last = await fn();
+    }
+    if (!ok(last)) throw new Error(`condition not reached: ${JSON.stringify(last).slice(0, 300)}`);
+    return last;
+  };
+
   /** Runs dist/src/cli/main.js with its own HOME/XDG_CONFIG_HOME. */
   const cli = (args: string[], env: Record<string, string> = {}): Promise<Run> =>
     new Promise((resolve) => {
       execFile(
         process.execPath,
         ['dist/src/cli/main.js', ...args],
-        { env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: join(home, 'cfg'), ...env } },
+        { env: cliEnv(env) },
         (error, stdout, stderr) => {
           const code = error ? ((error as { code?: number }).code ?? 1) : 0;
           resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
@@ -34,7 +61,11 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
     });
 
   beforeAll(async () => {
-    service = await startTestService({ WFM_ADMIN_TOKEN: ADMIN_TOKEN });
+    service = await startTestService({
+      WFM_ADMIN_TOKEN: ADMIN_TOKEN,
+      WFM_ONBOARDING_MODE: 'auto',
+      WFM_RECOMPUTE_DEBOUNCE_MS: '100',
+    });
     home = await mkdtemp(join(tmpdir(), 'wfm-cli-'));
     ca = service.tls!.devCaPath!;
   });
@@ -122,5 +153,197 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
   it('WFM_URL/WFM_TOKEN override the stored context', async () => {
     const run = await cli(['get', 'clients'], { WFM_TOKEN: 'wrong-token-0123456789' });
     expect(run.code).toBe(1);
+  });
+
+  it('apply publishes a package once: the second apply reports "unchanged" and exits 0', async () => {
+    const path = await file('margo.yaml', linePackage('1.0.0'));
+    const first = await cli(['apply', '-f', path]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^package\/com-example-line-monitor@1\.0\.0 published$/m);
+    const second = await cli(['apply', '-f', path]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toBe('package/com-example-line-monitor@1.0.0 unchanged\n');
+    // the same version with other content: the diff, then a refusal (versions are immutable)
+    const edited = await file(
+      'margo-edited.yaml',
+      linePackage('1.0.0').replace('name: Line Monitor', 'name: LM'),
+    );
+    const refused = await cli(['apply', '-f', edited]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('  -   name: Line Monitor\n  +   name: LM\n');
+    expect(refused.stdout).not.toContain('apiVersion'); // only the change and its context
+    expect(refused.stderr).toContain('immutable');
+    const packages = await cli(['get', 'packages']);
+    expect(packages.stdout).toMatch(/^com-example-line-monitor\s+1\.0\.0\s+Line Monitor\s+0$/m);
+    const described = await cli(['describe', 'package', 'com-example-line-monitor@1.0.0', '-o', 'json']);
+    expect(described.code, described.stderr).toBe(0);
+    expect(JSON.parse(described.stdout)).toMatchObject({ applicationId: 'com-example-line-monitor' });
+  });
+
+  describe('apply of a deployment file', () => {
+    let device: Rc3Client;
+    let deploymentId: string;
+    const deploymentFile = (greeting: string) => `apiVersion: margo-wfm/v1
+kind: Deployment
+name: line-monitor-press-1
+package: com-example-line-monitor
+version: '1.0.0'
+device: { clientId: line-cli, deviceId: press-1 }
+parameters:
+  siteId: DE-001
+  greeting: ${greeting}
+`;
+    beforeAll(async () => {
+      device = await rc3Client(service, 'line-cli');
+      expect((await device.putCapabilities('press-1', capabilities('press-1'))).status).toBe(201);
+    });
+    afterAll(() => device?.close());
+
+    /** Plays the device: polls its manifest and reports the current entry installed. */
+    const reportInstalled = async (): Promise<void> => {
+      const manifest = (await device.getManifest()).json<{
+        manifestVersion: number;
+        deployments: { deploymentId: string }[];
+      }>();
+      for (const entry of manifest.deployments) {
+        await device.postStatus(entry.deploymentId, {
+          deploymentId: entry.deploymentId,
+          adoptedManifestVersion: manifest.manifestVersion,
+          status: { state: 'installed' },
+          components: [{ name: 'line-monitor-compose', state: 'installed' }],
+        });
+      }
+    };
+
+    it('--dry-run shows the diff and creates nothing; apply creates; the second apply is "unchanged"', async () => {
+      const path = await file('deployment.yaml', deploymentFile('Hi'));
+      const dry = await cli(['apply', '-f', path, '--dry-run']);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(dry.stdout).toContain('+ package: com-example-line-monitor');
+      expect(dry.stdout).toMatch(/^deployment\/line-monitor-press-1 would be created \(dry run\)$/m);
+      expect(JSON.parse((await cli(['get', 'deployments', '-o', 'json'])).stdout)).toEqual([]);
+
+      const created = await cli(['apply', '-f', path]);
+      expect(created.code, created.stderr).toBe(0);
+      const match = /^deployment\/line-monitor-press-1 \(([0-9a-f-]{36})\) created$/m.exec(created.stdout);
+      expect(match, created.stdout).not.toBeNull();
+      deploymentId = match![1];
+
+      const again = await cli(['apply', '-f', path]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toBe(`deployment/line-monitor-press-1 (${deploymentId}) unchanged\n`);
+      const list = await cli(['get', 'deployments']);
+      expect(list.stdout).toMatch(
+        new RegExp(`^${deploymentId}\\s+com-example-line-monitor\\s+1\\.0\\.0\\s+1\\b`, 'm'),
+      );
+    });
+
+    it('a changed file shows the diff and patches; --wait returns once the device is in-sync', async () => {
+      const path = await file('deployment.yaml', deploymentFile('Servus'));
+      const waiting = cli(['apply', '-f', path, '--wait', '--timeout', '30']);
+      const run = await new Promise<Run>((resolve, reject) => {
+        let done = false;
+        waiting.then((r) => {
+          done = true;
+          resolve(r);
+        }, reject);
+        const tick = (): void => {
+          if (done) return;
+          reportInstalled().then(
+            () => setTimeout(tick, 300),
+            (error: unknown) =>
+              done ? undefined : reject(error instanceof Error ? error : new Error(String(error))),
+          );
+        };
+        tick();
+      });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('-   greeting: Hi');
+      expect(run.stdout).toContain('+   greeting: Servus');
+      expect(run.stdout).toContain(`deployment/line-monitor-press-1 (${deploymentId}) updated to revision 2`);
+      expect(run.stdout).toContain(`deployment ${deploymentId}: 1/1 placed targets in-sync`);
+      expect(run.stderr).toBe(''); // progress goes to a terminal only
+
+      const described = await cli(['describe', 'deployment', deploymentId, '-o', 'json']);
+      expect(JSON.parse(described.stdout)).toMatchObject({
+        revision: 2,
+        parameters: { greeting: 'Servus' },
+        targets: [
+          { clientId: 'line-cli', deviceId: 'press-1', placement: 'placed', derivedState: 'in-sync' },
+        ],
+      });
+      const dev = await cli(['describe', 'device', 'line-cli/press-1', '-o', 'json']);
+      expect(dev.code, dev.stderr).toBe(0);
+      expect(JSON.parse(dev.stdout)).toMatchObject({ clientId: 'line-cli', deviceId: 'press-1' });
+      const devices = await cli(['get', 'devices']);
+      expect(devices.stdout).toMatch(/^line-cli\s+press-1\s+arm64\s+8Gi\b/m);
+    });
+
+    it('exit codes: --wait that times out exits 5, a bad file exits 2 naming the field, a refused change 1', async () => {
+      const path = await file('deployment.yaml', deploymentFile('Moin'));
+      const timedOut = await cli(['apply', '-f', path, '--wait', '--timeout', '1']);
+      expect(timedOut.code, timedOut.stderr).toBe(5);
+      expect(timedOut.stderr).toContain('not in-sync after 1s');
+      expect((await cli(['apply', '-f', path])).stdout).toContain('unchanged');
+
+      const bad = await file('bad.yaml', deploymentFile('Hi').replace("version: '1.0.0'", 'version: 1.0'));
+      const refusedFile = await cli(['apply', '-f', bad]);
+      expect(refusedFile.code).toBe(2);
+      expect(refusedFile.stderr).toContain('/version: must be a non-empty string');
+      expect((await cli(['apply', '-f', join(home, 'missing.yaml')])).code).toBe(2);
+
+      const invalid = await file(
+        'invalid.yaml',
+        deploymentFile('this greeting is far too long for the schema'),
+      );
+      const refused = await cli(['apply', '-f', invalid]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/^error: 422: .*\/parameters\/greeting/m);
+    });
+  });
+
+  it('get events lists the logged events; events --follow prints a live one and stops on SIGTERM', async () => {
+    const logged = await cli(['get', 'events', '--type', 'client.enrolled', '-o', 'json']);
+    expect(logged.code, logged.stderr).toBe(0);
+    const events = logged.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; clientId?: string });
+    expect(events.map((e) => e.clientId)).toEqual(expect.arrayContaining(['line-7', 'line-cli']));
+    expect(events.every((e) => e.type === 'client.enrolled')).toBe(true);
+    const lines = await cli(['get', 'events', '--client', 'line-7']);
+    expect(lines.stdout).toMatch(/^\S+ {2}\d+ {2}client\.enrolled {2}client=line-7 {2}\{.*\}$/m);
+
+    const child = spawn(
+      process.execPath,
+      ['dist/src/cli/main.js', 'events', '--follow', '--type', 'client.enrolled'],
+      {
+        env: cliEnv(),
+      },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      let n = 0;
+      // the stream goes live a moment after the start: enrol clients until one is printed
+      await until(
+        async () => {
+          n += 1;
+          await service.call(`/operator/v1/clients/follow-${n}`, {
+            method: 'PUT',
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          });
+          return out;
+        },
+        (o) => /client\.enrolled {2}client=follow-\d+/.test(o),
+      );
+      expect(out).not.toContain('client=line-7'); // no replay without --since
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited, err).toBe(0);
   });
 });

@@ -73,6 +73,7 @@ export function toTargetDto(
     digest: row.digest,
     inManifest: row.inManifest,
     manifestVersion: row.manifestVersion?.toString() ?? null,
+    renderedRevision: row.renderedRevision,
     parameters: toEffectiveParameters(pkg, [
       deploymentParameters,
       row.overrides as Record<string, JsonValue>,

@@ -173,6 +173,14 @@ export class DeploymentTargetDto {
   @ApiProperty({ description: 'Listed in the client manifest now' }) inManifest!: boolean;
   @ApiPropertyOptional({ type: String, nullable: true, description: 'Manifest version that last listed it' })
   manifestVersion!: string | null;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description:
+      "The deployment revision this target's document was last rendered for (null before its first placement); " +
+      'below the deployment `revision` while a change is still being recomputed',
+  })
+  renderedRevision!: number | null;
   @ApiProperty({ type: () => [EffectiveParameterDto] }) parameters!: EffectiveParameterDto[];
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiPropertyOptional({
