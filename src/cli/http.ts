@@ -22,7 +22,7 @@ export interface Api {
 }
 
 /** A fetch that trusts the context's CA (an undici Agent) and maps network failures to exit 4. */
-function fetchWithCa(context: Context, ca: string | undefined): (input: Request) => Promise<Response> {
+export function fetchWithCa(context: Context, ca: string | undefined): (input: Request) => Promise<Response> {
   const dispatcher = new Agent({ connect: ca ? { ca } : {} });
   return async (input: Request) => {
     const body = input.body ? Buffer.from(await input.arrayBuffer()) : undefined;

@@ -305,16 +305,18 @@ function build(): Command {
         throw error;
       }
       const { client } = await api(program);
-      const changed: string[] = [];
+      const changed: Changed[] = [];
       for (const doc of docs) {
         if (doc.kind === 'package') await applyPackage(client, doc, opts.dryRun === true);
         else {
-          const id = await applyDeployment(client, doc.spec, opts.dryRun === true);
-          if (id) changed.push(id);
+          const change = await applyDeployment(client, doc.spec, opts.dryRun === true);
+          if (change) changed.push(change);
         }
       }
       if (opts.wait && !opts.dryRun) {
-        for (const id of changed) await waitForDeployment(client, id, opts.timeout * 1000);
+        for (const { id, before } of changed) {
+          await waitForDeployment(client, id, opts.timeout * 1000, before);
+        }
       }
     });
 
@@ -375,12 +377,18 @@ async function applyPackage(client: OperatorClient, doc: PackageDocument, dryRun
   process.stdout.write(`${label} published\n`);
 }
 
-/** Creates or updates the deployment of `spec`; its id when something changed (or would). */
+interface Changed {
+  id: string;
+  /** The deployment before an update (for --wait). */
+  before?: Schemas['DeploymentDto'];
+}
+
+/** Creates or updates the deployment of `spec`; what changed (nothing for unchanged or a dry run). */
 async function applyDeployment(
   client: OperatorClient,
   spec: DeploymentSpec,
   dryRun: boolean,
-): Promise<string | undefined> {
+): Promise<Changed | undefined> {
   const all = await listAll<Schemas['DeploymentSummaryDto']>(() =>
     ok(client.GET('/operator/v1/deployments', { params: { query: { applicationId: spec.package } } })),
   );
@@ -409,8 +417,11 @@ async function applyDeployment(
   if (plan.action === 'create') {
     const created = await ok(client.POST('/operator/v1/deployments', { body: plan.create! }));
     process.stdout.write(`${label} (${created.id}) created\n`);
-    return created.id;
+    return { id: created.id };
   }
+  const before = await ok(
+    client.GET('/operator/v1/deployments/{id}', { params: { path: { id: existing.id } } }),
+  );
   const updated = await ok(
     client.PATCH('/operator/v1/deployments/{id}', {
       params: { path: { id: existing.id } },
@@ -418,7 +429,7 @@ async function applyDeployment(
     }),
   );
   process.stdout.write(`${label} (${updated.id}) updated to revision ${updated.revision}\n`);
-  return updated.id;
+  return { id: updated.id, before };
 }
 
 /** `describe <kind> <name>` through the typed client. */

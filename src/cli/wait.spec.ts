@@ -38,4 +38,25 @@ describe('rolloutOf', () => {
       'c/p1',
     ]);
   });
+
+  it('a report for the previous document is not in-sync, whatever the derived state says', () => {
+    const before = deployment([
+      target({ digest: 'sha256:old', manifestVersion: '4', derivedState: 'in-sync' }),
+    ]);
+    const stale = target({
+      digest: 'sha256:new',
+      derivedState: 'in-sync',
+      status: { adoptedManifestVersion: '4' },
+    });
+    expect(rolloutOf(deployment([stale]), before)).toMatchObject({
+      done: false,
+      summary: expect.stringContaining('1 lagging'),
+    });
+    const adopted = target({
+      digest: 'sha256:new',
+      derivedState: 'in-sync',
+      status: { adoptedManifestVersion: '5' },
+    });
+    expect(rolloutOf(deployment([adopted]), before).done).toBe(true);
+  });
 });

@@ -21,8 +21,20 @@ export interface Rollout {
   summary: string;
 }
 
-/** Where the targets of a deployment stand (pure). */
-export function rolloutOf(deployment: Schemas['DeploymentDto']): Rollout {
+/** Whether the device reported a manifest version newer than `version` for this target. */
+function adoptedAfter(target: Schemas['DeploymentTargetDto'], version: string | null | undefined): boolean {
+  const adopted = target.status?.adoptedManifestVersion;
+  if (version === null || version === undefined) return true;
+  if (typeof adopted !== 'string' && typeof adopted !== 'number') return false;
+  return BigInt(adopted) > BigInt(version);
+}
+
+/**
+ * Where the targets of a deployment stand (pure); `before` is the deployment as it was before the
+ * change, to tell a report for the previous document from one for the current.
+ */
+export function rolloutOf(deployment: Schemas['DeploymentDto'], before?: Schemas['DeploymentDto']): Rollout {
+  const previous = new Map((before?.targets ?? []).map((t) => [t.deploymentId, t]));
   const counts: Record<string, number> = {};
   const failed: string[] = [];
   let placed = 0;
@@ -36,8 +48,13 @@ export function rolloutOf(deployment: Schemas['DeploymentDto']): Rollout {
     }
     placed += 1;
     // a target rendered for an older revision still shows the state of the previous document
-    const state =
-      t.renderedRevision === deployment.revision ? (t.derivedState ?? 'unknown') : 'pending-render';
+    let state = t.renderedRevision === deployment.revision ? (t.derivedState ?? 'unknown') : 'pending-render';
+    // a new document can only be listed in a newer manifest than the one that listed the old: until
+    // the device reports that, "in-sync" still describes the old document
+    const old = previous.get(t.deploymentId);
+    if (state === 'in-sync' && old && old.digest !== t.digest && !adoptedAfter(t, old.manifestVersion)) {
+      state = 'lagging';
+    }
     if (state === 'in-sync') inSync += 1;
     else counts[state] = (counts[state] ?? 0) + 1;
     if (state === 'failed') failed.push(`${t.clientId}/${t.deviceId}`);
@@ -58,11 +75,12 @@ export async function waitForDeployment(
   client: OperatorClient,
   id: string,
   timeoutMs: number,
+  before?: Schemas['DeploymentDto'],
 ): Promise<void> {
   const started = Date.now();
   for (;;) {
     const deployment = await ok(client.GET('/operator/v1/deployments/{id}', { params: { path: { id } } }));
-    const rollout = rolloutOf(deployment);
+    const rollout = rolloutOf(deployment, before);
     const elapsed = Date.now() - started;
     progress(`deployment ${id}: ${rollout.summary} (${Math.round(elapsed / 1000)}s)`);
     if (rollout.failed.length > 0) {

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliConfig } from '../../src/cli/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Rc3Client } from '../../src/client/margo-client.js';
+import { createOperatorClient } from '../../src/api-client/index.js';
+import { readEvents } from '../../src/cli/events.js';
+import { fetchWithCa } from '../../src/cli/http.js';
+import { issueDeviceCertificate } from '../../src/client/identities.js';
+import { LegacyClient, type Rc3Client } from '../../src/client/margo-client.js';
 import { capabilities } from '../support/capabilities.js';
 import { rc3Client } from '../support/identities.js';
 import { linePackage } from '../support/packages.js';
@@ -63,7 +67,6 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
   beforeAll(async () => {
     service = await startTestService({
       WFM_ADMIN_TOKEN: ADMIN_TOKEN,
-      WFM_ONBOARDING_MODE: 'auto',
       WFM_RECOMPUTE_DEBOUNCE_MS: '100',
     });
     home = await mkdtemp(join(tmpdir(), 'wfm-cli-'));
@@ -282,7 +285,7 @@ parameters:
     it('exit codes: --wait that times out exits 5, a bad file exits 2 naming the field, a refused change 1', async () => {
       const path = await file('deployment.yaml', deploymentFile('Moin'));
       const timedOut = await cli(['apply', '-f', path, '--wait', '--timeout', '1']);
-      expect(timedOut.code, timedOut.stderr).toBe(5);
+      expect(timedOut.code, timedOut.stdout + timedOut.stderr).toBe(5);
       expect(timedOut.stderr).toContain('not in-sync after 1s');
       expect((await cli(['apply', '-f', path])).stdout).toContain('unchanged');
 
@@ -345,5 +348,51 @@ parameters:
       child.kill('SIGTERM');
     }
     expect(await exited, err).toBe(0);
+  });
+
+  it('approve/reject: a legacy onboarding request goes pending → active → rejected', async () => {
+    const identity = await issueDeviceCertificate('cli-legacy', 'P-256');
+    const { response, client } = await LegacyClient.onboard(service.url, identity, { ca: service.serverCa });
+    expect(response.status).toBe(201);
+    const clientId = client!.clientId;
+    client!.close();
+    const pending = await cli(['describe', 'client', clientId, '-o', 'json']);
+    expect(JSON.parse(pending.stdout)).toMatchObject({ state: 'pending' });
+    const approved = await cli(['approve', clientId]);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toBe(`${clientId}: active\n`);
+    const rejected = await cli(['reject', clientId]);
+    expect(rejected.stdout).toBe(`${clientId}: rejected\n`);
+    expect((await cli(['get', 'clients'])).stdout).toMatch(
+      new RegExp(`^${clientId}\\s+legacy\\s+rejected\\b`, 'm'),
+    );
+  });
+
+  it('the event stream is opened with a stream token: the bearer token is in no URL and not sent on it', async () => {
+    const seen: { url: string; authorization: string | null }[] = [];
+    const context = { url: service.url, token: ADMIN_TOKEN, ca };
+    const inner = fetchWithCa(context, await readFile(ca, 'utf8'));
+    const client = createOperatorClient({
+      baseUrl: service.url,
+      token: ADMIN_TOKEN,
+      fetch: (request) => {
+        seen.push({ url: request.url, authorization: request.headers.get('authorization') });
+        return inner(request);
+      },
+    });
+    const events: string[] = [];
+    await readEvents(
+      { client, context },
+      { filters: {}, after: '0', follow: false, onEvent: (e) => events.push(e.id) },
+    );
+    expect(events.length).toBeGreaterThan(0);
+    expect(seen.map((s) => new URL(s.url).pathname)).toEqual([
+      '/operator/v1/events/token',
+      '/operator/v1/events',
+    ]);
+    for (const { url } of seen) expect(url).not.toContain(ADMIN_TOKEN);
+    expect(new URL(seen[1].url).searchParams.get('token')).toMatch(/.{20,}/);
+    expect(seen[1].authorization).toBeNull();
+    expect(seen[0].authorization).toBe(`Bearer ${ADMIN_TOKEN}`);
   });
 });
