@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Schemas } from '../api-client/index.js';
 import { ApplyFileError, isSameDeployment, parseApplyFile, planDeployment } from './apply.js';
@@ -93,5 +94,18 @@ describe('planDeployment', () => {
     expect(isSameDeployment(spec(), existing({ target: { clientId: 'line-7', deviceId: 'press-1' } }))).toBe(
       false,
     );
+  });
+});
+
+describe('the examples', () => {
+  it('examples/line-monitor/margo.yaml and deployment.yaml are files apply reads', () => {
+    const pkg = parseApplyFile(readFileSync('examples/line-monitor/margo.yaml', 'utf8'));
+    expect(pkg).toMatchObject([
+      { kind: 'package', applicationId: 'com-example-line-monitor', version: '2.1.0' },
+    ]);
+    const dep = parseApplyFile(readFileSync('examples/line-monitor/deployment.yaml', 'utf8'));
+    expect(dep).toMatchObject([
+      { kind: 'deployment', spec: { package: 'com-example-line-monitor', version: '2.1.0' } },
+    ]);
   });
 });

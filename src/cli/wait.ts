@@ -87,7 +87,7 @@ export async function waitForDeployment(
       endProgress();
       throw new CliError(`deployment ${id}: failed on ${rollout.failed.join(', ')}`, EXIT.service);
     }
-    const settled = deployment.targets.length > 0 || elapsed > 3_000;
+    const settled = deployment.targets.length > 0 || elapsed > Math.min(3_000, timeoutMs / 2);
     if (rollout.done && settled) {
       endProgress();
       process.stdout.write(`deployment ${id}: ${rollout.summary}\n`);
