@@ -185,6 +185,28 @@ describe('bad input gets a 4xx problem, never a 5xx (issue #13)', () => {
       'status deviceId 3 kB',
       '/deviceId',
     );
+    // an orphan status report for a deployment id that long (orphans are stored by their id)
+    const body = {
+      deploymentId: long,
+      adoptedManifestVersion: 1,
+      status: { state: 'installed' },
+      components: [],
+    };
+    expectProblem(
+      await device.call('POST', `/api/v1/deployments/${long}/status`, { body }),
+      'status deploymentId 3 kB',
+      '/deploymentId',
+    );
+    expectProblem(
+      await legacy.call('POST', `/api/v1/clients/${legacy.clientId}/deployments/${long}/status`, { body }),
+      'legacy status deploymentId 3 kB',
+      '/deploymentId',
+    );
+    expectProblem(
+      await wfm.call(`/operator/v1/clients/${long}`, { method: 'PUT', headers: admin() }),
+      'operator accept a 3 kB client id',
+      '/clientId',
+    );
     // 255 characters is the documented maximum and still works
     const max = 'm'.repeat(255);
     expect((await device.putCapabilities(max, capabilities(max))).status).toBe(201);

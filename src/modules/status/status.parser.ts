@@ -1,4 +1,4 @@
-import { DEVICE_ID_RULE, isDeviceId, MAX_BIGINT } from '../../common/http/input-limits.js';
+import { DEVICE_ID_RULE, isDeviceId, MAX_BIGINT, MAX_ID_LENGTH } from '../../common/http/input-limits.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 
 /**
@@ -98,6 +98,9 @@ export function parseStatusReport(
   }
   if (typeof body.deploymentId !== 'string' || body.deploymentId === '') {
     errors.push({ field: '/deploymentId', message: 'is required' });
+  } else if (body.deploymentId.length > MAX_ID_LENGTH) {
+    // orphan reports are stored under the id as sent (D12): bounded like every other id
+    errors.push({ field: '/deploymentId', message: `must be at most ${MAX_ID_LENGTH} characters` });
   } else if (body.deploymentId !== options.pathDeploymentId) {
     errors.push({
       field: '/deploymentId',
