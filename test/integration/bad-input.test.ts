@@ -117,6 +117,24 @@ describe('bad input gets a 4xx problem, never a 5xx (issue #13)', () => {
         `label key ${label}`,
       );
     }
+    // YAML escapes produce them too (an application package's description)
+    for (const [escape, version] of [
+      ['\\0', '1.0.1'],
+      ['\\ud800', '1.0.2'],
+    ]) {
+      expectProblem(
+        await wfm.call('/operator/v1/applications', {
+          method: 'POST',
+          headers: { ...bearer(wfm.adminToken), 'content-type': 'application/yaml' },
+          body: linePackage(version).replace(
+            'Watches a production line and reports OEE.',
+            `"Watches ${escape} a line"`,
+          ),
+        }),
+        `package YAML ${escape}`,
+        '/metadata/description',
+      );
+    }
     // a valid surrogate pair (an emoji) is fine
     expect(
       (await device.putCapabilities('vendor-2', capabilities('vendor-2', { vendor: 'Acme \ud83d\ude80' })))
