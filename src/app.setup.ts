@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { bodyReaderMiddleware } from './common/http/body-reader.middleware.js';
+import { requestTargetMiddleware } from './common/http/request-target.middleware.js';
 import { accessLogMiddleware } from './common/logging/access-log.middleware.js';
 import { requestIdMiddleware } from './common/logging/request-context.js';
 import { buildOpenApiDocument } from './common/openapi/build-document.js';
@@ -33,6 +34,7 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
       maxAge: 600,
     });
   }
+  app.use(requestTargetMiddleware);
   app.use(bodyReaderMiddleware(config.http.bodyLimitBytes));
   app.use(problemErrorMiddleware);
   app.useGlobalPipes(createValidationPipe());

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError, InvalidRequestError } from '../problem/domain-error.js';
 import { ProblemType } from '../problem/problem-types.js';
+import { parseJsonBody } from './json-body.js';
 
 /** The exact bytes the client sent, kept for digest and signature checks (never re-serialised). */
 export type RawBodyRequest = Request & { rawBody?: Buffer };
@@ -19,8 +20,8 @@ function isJson(contentType: string | undefined): boolean {
 
 /**
  * Replaces Nest's body parser: reads the body once into `req.rawBody` (bounded by `limit`) and parses
- * JSON bodies into `req.body`. Bytes that are not JSON → 400 `#invalid-request`; a body over the
- * limit → 413. Other content types keep only the raw bytes for their own parser.
+ * JSON bodies into `req.body` under the input limits (`parseJsonBody`: depth, NUL, surrogates). Bytes
+ * that are not JSON or break a limit → 400 `#invalid-request`; a body over the size limit → 413. Other content types keep only the raw bytes for their own parser.
  */
 export function bodyReaderMiddleware(limit: number) {
   return (req: RawBodyRequest, _res: Response, next: NextFunction): void => {
@@ -61,13 +62,9 @@ export function bodyReaderMiddleware(limit: number) {
       req.rawBody = raw;
       if (isJson(req.headers['content-type']) && raw.length > 0) {
         try {
-          req.body = JSON.parse(raw.toString('utf8')) as unknown;
+          req.body = parseJsonBody(raw);
         } catch (error) {
-          next(
-            new InvalidRequestError(
-              `The request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-          );
+          next(error);
           return;
         }
       }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { badStrings } from '../../common/http/input-limits.js';
 import { ConflictError, DomainError, InvalidRequestError } from '../../common/problem/domain-error.js';
 import { ProblemType } from '../../common/problem/problem-types.js';
 import { DeploymentRepository } from './deployment.repository.js';
@@ -34,6 +35,15 @@ export class PackagesService {
         result.status === 400 ? 'Invalid request' : 'Semantic error',
         result.detail,
         { errors: result.errors },
+      );
+    }
+    // the input limit on strings (docs/decisions.md, "Input limits"), also for YAML: PostgreSQL
+    // cannot store NUL or unpaired surrogates, which YAML escapes (\0, \ud800) can produce
+    const unstorable = badStrings(result.document);
+    if (unstorable.length > 0) {
+      throw new InvalidRequestError(
+        `The application description has a string that cannot be stored: ${unstorable[0].field} ${unstorable[0].message}`,
+        unstorable,
       );
     }
     const row = await this.packages.create({

@@ -1,4 +1,5 @@
 import type { FieldError } from '../../common/problem/problem-types.js';
+import { isDeviceId, MAX_ID_LENGTH } from '../../common/http/input-limits.js';
 import { parseQuantity } from './quantity.js';
 
 /**
@@ -8,7 +9,6 @@ import { parseQuantity } from './quantity.js';
  * anything else unknown, a wrong enum or a wrong type is an error with a JSON pointer. Pure.
  */
 
-export const DEVICE_ID = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 const EXTENSION = /^x-[a-z][a-z0-9-]*-extensions$/;
 export const ARCHITECTURES = ['amd64', 'arm64', 'arm'] as const;
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
@@ -305,8 +305,11 @@ export function parseCapabilities(body: unknown, options: ParseOptions): ParseRe
   ]);
 
   const id = str(c, props, 'id', at, true);
-  if (id !== undefined && !DEVICE_ID.test(id)) {
-    c.add(`${at}/id`, 'must be a DeviceId: RFC 3986 unreserved characters, segments joined by /');
+  if (id !== undefined && !isDeviceId(id)) {
+    c.add(
+      `${at}/id`,
+      `must be a DeviceId: RFC 3986 unreserved characters, segments joined by /, at most ${MAX_ID_LENGTH} characters`,
+    );
   }
   if (id !== undefined && options.pathDeviceId !== undefined && id !== options.pathDeviceId) {
     c.add(`${at}/id`, `must equal the deviceId in the path (${options.pathDeviceId})`);

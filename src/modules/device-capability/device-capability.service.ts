@@ -1,15 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DEVICE_ID_RULE, isDeviceId } from '../../common/http/input-limits.js';
 import { InvalidRequestError, SemanticError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
-import {
-  ancestorsOf,
-  type CapabilityModel,
-  DEVICE_ID,
-  parentOf,
-  parseCapabilities,
-} from './capabilities.parser.js';
+import { ancestorsOf, type CapabilityModel, parentOf, parseCapabilities } from './capabilities.parser.js';
 import { CapabilityMetrics } from './capability.metrics.js';
 import { RecomputeProducer } from './device-capability.jobs.js';
 import { DeviceNotFoundError, GatewayNotFoundError } from './device-capability.errors.js';
@@ -112,13 +107,10 @@ export class DeviceCapabilityService {
       this.metrics.rejected.inc({ reason: 'no-body' });
       throw new InvalidRequestError('The request needs a DeviceCapabilitiesManifest as a JSON body');
     }
-    if (pathDeviceId !== undefined && !DEVICE_ID.test(pathDeviceId)) {
+    if (pathDeviceId !== undefined && !isDeviceId(pathDeviceId)) {
       this.metrics.rejected.inc({ reason: 'device-id' });
-      throw new SemanticError(`The deviceId in the path (${pathDeviceId}) is not a DeviceId`, [
-        {
-          field: '/properties/id',
-          message: 'the path deviceId must match ^[A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*$',
-        },
+      throw new SemanticError(`The deviceId in the path (${pathDeviceId.slice(0, 80)}) is not a DeviceId`, [
+        { field: '/properties/id', message: `the path deviceId ${DEVICE_ID_RULE}` },
       ]);
     }
     const parsed = parseCapabilities(body, { profile: client.profile, pathDeviceId });

@@ -3,6 +3,9 @@ import { Prisma } from '../../generated/prisma/client.js';
 import type { Device, DeviceCapabilityChange } from '../../generated/prisma/client.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
+/** Advisory-lock class of per-device report serialisation (4242002: manifest rebuilds per client). */
+const DEVICE_LOCK_CLASS = 4242003;
+
 export type DeviceRow = Device;
 export type DeviceChangeRow = DeviceCapabilityChange;
 type Db = PrismaService | Prisma.TransactionClient;
@@ -74,12 +77,19 @@ export class DeviceRepository {
     }
   }
 
-  /** What a report compares against, of the device row (also a soft-deleted one), with a row lock. */
+  /**
+   * What a report compares against, of the device row (also a soft-deleted one), with a row lock.
+   * A row lock cannot serialise the first report of a new device (there is no row yet), so a
+   * transaction-scoped advisory lock on (client, deviceId) comes first: concurrent first reports wait
+   * for each other, the first inserts, the others see its row (READ COMMITTED: a new snapshot per
+   * statement) and update it — no unique-constraint violation, exactly one "created".
+   */
   async lockDevice(
     tx: Prisma.TransactionClient,
     clientId: string,
     deviceId: string,
   ): Promise<LockedDevice | null> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${DEVICE_LOCK_CLASS}::int, hashtext(${clientId} || '/' || ${deviceId}))`;
     const rows = await tx.$queryRaw<LockedDevice[]>`
       SELECT id, model_hash AS "modelHash", document, client_profile AS "clientProfile", deleted_at AS "deletedAt"
         FROM device WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId} FOR UPDATE`;

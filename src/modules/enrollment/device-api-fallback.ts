@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { NotFoundError } from '../../common/problem/domain-error.js';
+import { InvalidRequestError, NotFoundError } from '../../common/problem/domain-error.js';
 import type { DeviceAuthService } from './auth/device-auth.service.js';
 
 const LEGACY = /^\/api\/v1\/clients\/([^/]+)\//;
@@ -17,12 +17,23 @@ export function deviceApiFallback(auth: DeviceAuthService) {
       return;
     }
     const legacy = LEGACY.exec(path);
-    const authenticate = legacy
-      ? () => {
-          (req.params as Record<string, string>) = { clientId: decodeURIComponent(legacy[1]) };
-          return auth.authenticateLegacy(req);
-        }
-      : () => auth.authenticateRc3(req);
+    let clientId: string | undefined;
+    if (legacy) {
+      try {
+        clientId = decodeURIComponent(legacy[1]);
+      } catch {
+        // the request-target check answers this first; kept so the fallback never throws
+        next(new InvalidRequestError('The clientId in the path is not valid percent-encoded UTF-8'));
+        return;
+      }
+    }
+    const authenticate =
+      clientId !== undefined
+        ? () => {
+            (req.params as Record<string, string>) = { clientId };
+            return auth.authenticateLegacy(req);
+          }
+        : () => auth.authenticateRc3(req);
     authenticate().then(
       () =>
         next(

@@ -1,3 +1,4 @@
+import { DEVICE_ID_RULE, isDeviceId, MAX_BIGINT, MAX_ID_LENGTH } from '../../common/http/input-limits.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 
 /**
@@ -18,7 +19,6 @@ const SEVERITY: Record<DeploymentState, number> = {
   removed: 1,
 };
 
-const DEVICE_ID = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 const EXTENSION = /^x-[a-z][a-z0-9-]*-extensions$/;
 
 export interface StatusError {
@@ -98,14 +98,17 @@ export function parseStatusReport(
   }
   if (typeof body.deploymentId !== 'string' || body.deploymentId === '') {
     errors.push({ field: '/deploymentId', message: 'is required' });
+  } else if (body.deploymentId.length > MAX_ID_LENGTH) {
+    // orphan reports are stored under the id as sent (D12): bounded like every other id
+    errors.push({ field: '/deploymentId', message: `must be at most ${MAX_ID_LENGTH} characters` });
   } else if (body.deploymentId !== options.pathDeploymentId) {
     errors.push({
       field: '/deploymentId',
       message: `must equal the deploymentId in the path (${options.pathDeploymentId})`,
     });
   }
-  if (body.deviceId !== undefined && (typeof body.deviceId !== 'string' || !DEVICE_ID.test(body.deviceId))) {
-    errors.push({ field: '/deviceId', message: 'must be a DeviceId' });
+  if (body.deviceId !== undefined && !isDeviceId(body.deviceId)) {
+    errors.push({ field: '/deviceId', message: `must be a DeviceId: ${DEVICE_ID_RULE}` });
   }
   let adopted: bigint | undefined;
   const v = body.adoptedManifestVersion;
@@ -116,7 +119,16 @@ export function parseStatusReport(
   } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
     errors.push({ field: '/adoptedManifestVersion', message: 'must be an integer ≥ 1' });
   } else {
-    adopted = Number.isSafeInteger(v) ? BigInt(v) : (exactVersion(raw.toString('utf8')) ?? BigInt(v));
+    const exact = Number.isSafeInteger(v) ? BigInt(v) : (exactVersion(raw.toString('utf8')) ?? BigInt(v));
+    // stored as a PostgreSQL bigint: anything above 2^63 − 1 (also 1e30) is not a manifest version
+    if (exact > MAX_BIGINT) {
+      errors.push({
+        field: '/adoptedManifestVersion',
+        message: 'must be at most 9223372036854775807 (2^63 − 1)',
+      });
+    } else {
+      adopted = exact;
+    }
   }
   let state: DeploymentState | undefined;
   let error: StatusError | undefined;

@@ -1,7 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { MAX_ID_LENGTH } from '../../../common/http/input-limits.js';
 import {
   IsArray,
+  IsDefined,
   IsIn,
   IsInt,
   IsObject,
@@ -62,21 +64,30 @@ export class SelectorDto {
   @Type(() => ExpressionSelectorDto)
   propertySelector?: ExpressionSelectorDto;
 
-  @ApiPropertyOptional({ description: 'Only devices of this client' })
+  @ApiPropertyOptional({ description: 'Only devices of this client', maxLength: MAX_ID_LENGTH })
   @IsOptional()
   @IsString()
+  @MaxLength(MAX_ID_LENGTH)
   clientId?: string;
 }
 
 export class TargetDto {
-  @ApiPropertyOptional({ description: 'One device: the client id (rc.3 wfm-client-id or legacy clientId)' })
+  @ApiPropertyOptional({
+    description: 'One device: the client id (rc.3 wfm-client-id or legacy clientId)',
+    maxLength: MAX_ID_LENGTH,
+  })
   @ValidateIf((o: TargetDto) => o.selector === undefined)
   @IsString()
+  @MaxLength(MAX_ID_LENGTH)
   clientId?: string;
 
-  @ApiPropertyOptional({ description: 'One device: its deviceId (gw/child for a device behind a gateway)' })
+  @ApiPropertyOptional({
+    description: 'One device: its deviceId (gw/child for a device behind a gateway)',
+    maxLength: MAX_ID_LENGTH,
+  })
   @ValidateIf((o: TargetDto) => o.selector === undefined)
   @IsString()
+  @MaxLength(MAX_ID_LENGTH)
   @Matches(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, { message: 'deviceId must be a DeviceId' })
   deviceId?: string;
 
@@ -114,7 +125,12 @@ export class DeploymentCreateDto {
   @IsOptional()
   @IsObject()
   parameters?: Record<string, unknown>;
-  @ApiProperty({ type: () => TargetDto }) @ValidateNested() @Type(() => TargetDto) target!: TargetDto;
+  @ApiProperty({ type: () => TargetDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => TargetDto)
+  target!: TargetDto;
   @ApiPropertyOptional({
     enum: ON_CAPABILITY_LOSS,
     default: 'keep',
