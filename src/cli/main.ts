@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { type CliConfig, configPath, loadConfig, resolveContext, saveConfig } from './config.js';
 import { cell, formatTable } from './format.js';
 import { type Api, CliError, connect, EXIT } from './http.js';
-import { listAll } from './paging.js';
+import { listAll, type Page } from './paging.js';
 
 type Row = Record<string, unknown>;
 
@@ -154,7 +154,7 @@ function build(): Command {
           client.get(resource.path, {
             ...(resource.selector ? { label: opts.selector } : {}),
             after,
-          }),
+          }) as Promise<Page<Row>>,
         opts.limit,
       );
       print(items, resource, opts.output);

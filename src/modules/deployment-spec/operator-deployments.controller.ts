@@ -23,6 +23,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
+import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
@@ -32,7 +33,7 @@ import {
   DeploymentDto,
   DeploymentListQueryDto,
   DeploymentPatchDto,
-  DeploymentSummaryDto,
+  DeploymentSummaryPageDto,
   DeploymentTargetDto,
   DeploymentTargetPageDto,
   DeploymentTargetQueryDto,
@@ -62,9 +63,10 @@ export class OperatorPackagesController {
   @Get()
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'All package versions' })
-  @ApiOkResponse({ type: [PackageDto] })
-  listPackages(): Promise<PackageDto[]> {
-    return this.packages.list();
+  @ApiOkResponse({ type: PageDto(PackageDto) })
+  @ApiProblems(422)
+  listPackages(@Query() query: PageQueryDto): Promise<Page<PackageDto>> {
+    return this.packages.list(query);
   }
 
   @Get(':applicationId/versions/:version')
@@ -111,9 +113,10 @@ export class OperatorDeploymentsController {
   @Get()
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
-  @ApiOkResponse({ type: [DeploymentSummaryDto] })
-  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryDto[]> {
-    return this.deployments.list(query.applicationId);
+  @ApiOkResponse({ type: DeploymentSummaryPageDto })
+  @ApiProblems(422)
+  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryPageDto> {
+    return this.deployments.list(query);
   }
 
   @Get(':id/targets')
