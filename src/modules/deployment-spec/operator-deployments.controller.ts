@@ -17,6 +17,7 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -85,6 +86,7 @@ export class OperatorPackagesController {
   @HttpCode(204)
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(404, 409)
   deletePackage(
     @Param('applicationId') applicationId: string,

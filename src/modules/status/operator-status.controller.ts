@@ -54,7 +54,7 @@ export class OperatorStatusController {
   @Get('status/orphans')
   @OperatorAuth('viewer')
   @ApiOperation({
-    summary: 'Orphan reports: devices report a deployment this WFM does not know for them (D12)',
+    summary: 'Orphan reports: devices report a deployment this WFM does not know for them',
   })
   @ApiOkResponse({ type: PageDto(StatusEntryDto) })
   listOrphanReports(@Query() query: PageQueryDto): Promise<Page<StatusEntryDto>> {

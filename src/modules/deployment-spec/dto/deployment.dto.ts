@@ -138,7 +138,11 @@ export class DeploymentPatchDto {
   @IsOptional()
   @IsObject()
   parameters?: Record<string, unknown> | null;
-  @ApiPropertyOptional({ description: 'Move to another package version (cannot be null)', example: '1.1.0' })
+  @ApiPropertyOptional({
+    type: String,
+    description: 'Move to another package version (cannot be null)',
+    example: '1.1.0',
+  })
   @IsOptional()
   @IsString()
   version?: string | null;

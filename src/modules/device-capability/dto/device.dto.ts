@@ -27,8 +27,14 @@ class CapabilityPropertiesDto {
   @ApiPropertyOptional({ type: () => [CpuDto] }) cpus?: CpuDto[];
   @ApiPropertyOptional({ example: '16Gi' }) memory?: string;
   @ApiPropertyOptional({ example: '256Gi' }) storage?: string;
-  @ApiPropertyOptional({ example: [{ type: 'gpu', manufacturer: 'NVIDIA' }] }) peripherals?: object[];
-  @ApiPropertyOptional({ example: [{ type: 'ethernet' }] }) interfaces?: object[];
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ type: 'gpu', manufacturer: 'NVIDIA' }],
+  })
+  peripherals?: object[];
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, example: [{ type: 'ethernet' }] })
+  interfaces?: object[];
   @ApiPropertyOptional() otelCollector?: boolean;
   @ApiPropertyOptional({ example: ['oci'] }) supportedRuntimes?: string[];
   @ApiPropertyOptional({ example: ['helm', 'compose'] }) supportedDeploymentTypes?: string[];
@@ -77,11 +83,21 @@ export class DeviceChangeDto {
   @ApiProperty() capabilityVersion!: number;
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ description: 'SPIFFE ID or legacy:<clientId> of the reporter' }) reportedBy!: string;
-  @ApiProperty({ example: [{ field: 'memoryText', from: '8Gi', to: '16Gi' }] }) changes!: object[];
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ field: 'memoryText', from: '8Gi', to: '16Gi' }],
+  })
+  changes!: object[];
 }
 
 export class DeviceDetailDto extends DeviceSummaryDto {
-  @ApiProperty({ description: 'CPU entries as reported', example: [{ cores: 4, architecture: 'arm64' }] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    description: 'CPU entries as reported',
+    example: [{ cores: 4, architecture: 'arm64' }],
+  })
   cpus!: object[];
   @ApiPropertyOptional({ type: Boolean, nullable: true }) otelCollector!: boolean | null;
   @ApiProperty({
