@@ -25,6 +25,11 @@ import {
 } from '@nestjs/swagger';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
 import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
+import {
+  DEPLOYMENT_CREATE_EXAMPLES,
+  DEPLOYMENT_PATCH_EXAMPLES,
+  PACKAGE_YAML_EXAMPLE,
+} from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
@@ -54,7 +59,10 @@ export class OperatorPackagesController {
     summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
   })
   @ApiConsumes('application/yaml', 'application/json')
-  @ApiBody({ description: 'ApplicationDescription', schema: { type: 'string' } })
+  @ApiBody({
+    description: 'ApplicationDescription (margo.yaml)',
+    schema: { type: 'string', example: PACKAGE_YAML_EXAMPLE },
+  })
   @ApiCreatedResponse({ type: PackageDto })
   @ApiProblems(400, 409, 413, 422)
   publishPackage(@Req() req: RawBodyRequest, @CurrentOperator() by: OperatorPrincipal): Promise<PackageDto> {
@@ -106,7 +114,8 @@ export class OperatorDeploymentsController {
   @ApiOperation({
     summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
   })
-  @ApiCreatedResponse({ type: DeploymentDto })
+  @ApiBody({ type: DeploymentCreateDto, examples: DEPLOYMENT_CREATE_EXAMPLES })
+  @ApiCreatedResponse({ type: DeploymentDto, description: 'Created; targets are placed shortly' })
   @ApiProblems(404, 422)
   createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
     return this.deployments.create(body);
@@ -150,8 +159,14 @@ export class OperatorDeploymentsController {
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
+    description:
+      'The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: ' +
+      'members left out stay as they are; `parameters` merges into the deployment-level values, a key set ' +
+      'to null removes that value (the package default applies again), object values merge recursively.',
   })
-  @ApiOkResponse({ type: DeploymentDto })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiBody({ type: DeploymentPatchDto, examples: DEPLOYMENT_PATCH_EXAMPLES })
+  @ApiOkResponse({ type: DeploymentDto, description: 'The deployment after the change' })
   @ApiProblems(404, 422)
   updateDeployment(
     @Param('id', new ParseUUIDPipe()) id: string,
