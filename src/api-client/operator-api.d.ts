@@ -8,7 +8,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The client's deterministic tar.gz bundle of its ApplicationDeployments */
+    /**
+     * The client's deterministic tar.gz bundle of its ApplicationDeployments
+     * @description One `<deploymentId>.yaml` per ApplicationDeployment of the manifest; addressed by digest.
+     */
     get: operations['getBundle'];
     put?: never;
     post?: never;
@@ -26,10 +29,16 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Report a device's capabilities (201 created, 200 updated) */
+    /**
+     * Report a device's capabilities (201 created, 200 updated)
+     * @description Report a device's capabilities (201 created, 200 updated).
+     */
     put: operations['putCapabilities'];
     post?: never;
-    /** Remove a device (a gateway removes its children too) */
+    /**
+     * Remove a device (a gateway removes its children too)
+     * @description Remove a device (a gateway removes its children too).
+     */
     delete: operations['deleteCapabilities'];
     options?: never;
     head?: never;
@@ -43,6 +52,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /**
+     * The client's deterministic tar.gz bundle of its ApplicationDeployments
+     * @description One `<deploymentId>.yaml` per ApplicationDeployment of the manifest; addressed by digest.
+     */
     get: operations['getLegacyBundle'];
     put?: never;
     post?: never;
@@ -60,9 +73,15 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Report capabilities (oldest form); 201 */
+    /**
+     * Report capabilities (oldest form); 201
+     * @description Report capabilities (oldest form); 201.
+     */
     put: operations['putCapabilitiesWithoutDeviceId'];
-    /** Report capabilities (oldest form: the device id comes from properties.id); 201 */
+    /**
+     * Report capabilities (oldest form: the device id comes from properties.id); 201
+     * @description Report capabilities (oldest form: the device id comes from properties.id); 201.
+     */
     post: operations['postCapabilitiesWithoutDeviceId'];
     delete?: never;
     options?: never;
@@ -78,11 +97,20 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Report a device's capabilities; 201 on create and on update (legacy contract) */
+    /**
+     * Report a device's capabilities; 201 on create and on update (legacy contract)
+     * @description Report a device's capabilities; 201 on create and on update (legacy contract).
+     */
     put: operations['putLegacyCapabilities'];
-    /** Report a device's capabilities; 201 on create and on update (legacy contract) */
+    /**
+     * Report a device's capabilities; 201 on create and on update (legacy contract)
+     * @description Report a device's capabilities; 201 on create and on update (legacy contract).
+     */
     post: operations['postLegacyCapabilities'];
-    /** Remove a device (a gateway removes its children too) */
+    /**
+     * Remove a device (a gateway removes its children too)
+     * @description Remove a device (a gateway removes its children too).
+     */
     delete: operations['deleteLegacyCapabilities'];
     options?: never;
     head?: never;
@@ -98,7 +126,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** The same, at the singular path older agents use */
+    /**
+     * The same, at the singular path older agents use
+     * @description The same, at the singular path older agents use.
+     */
     post: operations['postLegacyStatusSingular'];
     delete?: never;
     options?: never;
@@ -113,7 +144,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them) */
+    /**
+     * The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them)
+     * @description The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them).
+     */
     get: operations['getLegacyStateManifest'];
     put?: never;
     post?: never;
@@ -130,6 +164,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
+    /**
+     * One ApplicationDeployment: the stored YAML bytes (ETag = quoted digest; gzip/br on request)
+     * @description The exact bytes whose sha256 is the digest in the manifest; immutable, so cacheable for a year.
+     */
     get: operations['getLegacyDeploymentYaml'];
     put?: never;
     post?: never;
@@ -148,7 +186,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Report the status of an ApplicationDeployment (200, as the legacy contract says) */
+    /**
+     * Report the status of an ApplicationDeployment (200, as the legacy contract says)
+     * @description Report the status of an ApplicationDeployment (200, as the legacy contract says).
+     */
     post: operations['postLegacyStatus'];
     delete?: never;
     options?: never;
@@ -163,7 +204,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them) */
+    /**
+     * The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them)
+     * @description The client's state manifest (RFC 8785 bytes; ETag = quoted sha256 of them).
+     */
     get: operations['getStateManifest'];
     put?: never;
     post?: never;
@@ -180,7 +224,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One ApplicationDeployment: the stored YAML bytes (ETag = quoted digest; gzip/br on request) */
+    /**
+     * One ApplicationDeployment: the stored YAML bytes (ETag = quoted digest; gzip/br on request)
+     * @description The exact bytes whose sha256 is the digest in the manifest; immutable, so cacheable for a year.
+     */
     get: operations['getDeploymentYaml'];
     put?: never;
     post?: never;
@@ -199,7 +246,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Report the status of an ApplicationDeployment (201 first report, 200 after) */
+    /**
+     * Report the status of an ApplicationDeployment (201 first report, 200 after)
+     * @description Report the status of an ApplicationDeployment (201 first report, 200 after).
+     */
     post: operations['postStatus'];
     delete?: never;
     options?: never;
@@ -216,7 +266,10 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Onboard a client certificate; answers the clientId (D19 modes auto/approval/preauthorized) */
+    /**
+     * Onboard a client certificate; answers the clientId
+     * @description The onboarding mode decides: `auto` admits at once, `approval` waits for an operator to approve (POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates.
+     */
     post: operations['onboardClient'];
     delete?: never;
     options?: never;
@@ -231,7 +284,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The WFM's root CA certificate, for the client to trust the server (unauthenticated) */
+    /**
+     * The WFM's root CA certificate, for the client to trust the server (unauthenticated)
+     * @description The WFM's root CA certificate, for the client to trust the server (unauthenticated).
+     */
     get: operations['getOnboardingCertificate'];
     put?: never;
     post?: never;
@@ -248,7 +304,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Liveness: the process is up and serving */
+    /**
+     * Liveness: the process is up and serving
+     * @description Liveness: the process is up and serving.
+     */
     get: operations['getLiveness'];
     put?: never;
     post?: never;
@@ -265,7 +324,10 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Readiness: PostgreSQL and Redis answer */
+    /**
+     * Readiness: PostgreSQL and Redis answer
+     * @description Readiness: PostgreSQL and Redis answer.
+     */
     get: operations['getReadiness'];
     put?: never;
     post?: never;
@@ -282,10 +344,20 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** All package versions */
+    /**
+     * All package versions
+     * @description All package versions.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listPackages'];
     put?: never;
-    /** Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON */
+    /**
+     * Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON
+     * @description Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     post: operations['publishPackage'];
     delete?: never;
     options?: never;
@@ -300,11 +372,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One package version */
+    /**
+     * One package version
+     * @description One package version.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getPackage'];
     put?: never;
     post?: never;
-    /** Delete a package version (409 while deployments use it) */
+    /**
+     * Delete a package version (409 while deployments use it)
+     * @description Delete a package version (409 while deployments use it).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     delete: operations['deletePackage'];
     options?: never;
     head?: never;
@@ -318,7 +400,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List clients of both profiles (filter by profile and state; paginated) */
+    /**
+     * List clients of both profiles (filter by profile and state; paginated)
+     * @description List clients of both profiles (filter by profile and state; paginated).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listClients'];
     put?: never;
     post?: never;
@@ -335,12 +422,27 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One client */
+    /**
+     * One client
+     * @description One client.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getClient'];
-    /** Accept an rc.3 wfm-client-id into the accepted-client policy (idempotent; re-activates a retired one) */
+    /**
+     * Accept an rc.3 wfm-client-id into the accepted-client policy (idempotent; re-activates a retired one)
+     * @description Accept an rc.3 wfm-client-id into the accepted-client policy (idempotent; re-activates a retired one).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     put: operations['acceptClient'];
     post?: never;
-    /** Retire a client (either profile): its requests are refused with 403 from now on */
+    /**
+     * Retire a client (either profile): its requests are refused with 403 from now on
+     * @description Retire a client (either profile): its requests are refused with 403 from now on.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     delete: operations['retireClient'];
     options?: never;
     head?: never;
@@ -356,7 +458,12 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Approve a pending (or rejected) legacy onboarding */
+    /**
+     * Approve a pending (or rejected) legacy onboarding
+     * @description Approve a pending (or rejected) legacy onboarding.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     post: operations['approveClient'];
     delete?: never;
     options?: never;
@@ -373,7 +480,12 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Reject a pending (or revoke an active) legacy client */
+    /**
+     * Reject a pending (or revoke an active) legacy client
+     * @description Reject a pending (or revoke an active) legacy client.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     post: operations['rejectClient'];
     delete?: never;
     options?: never;
@@ -388,9 +500,19 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A client's effective polling and downtime settings, and which layer set each */
+    /**
+     * A client's effective polling and downtime settings, and which layer set each
+     * @description A client's effective polling and downtime settings, and which layer set each.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getClientSettings'];
-    /** Set a client's polling interval, polling period and downtime windows (null = fleet default) */
+    /**
+     * Set a client's polling interval, polling period and downtime windows (null = fleet default)
+     * @description Set a client's polling interval, polling period and downtime windows (null = fleet default).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     put: operations['updateClientSettings'];
     post?: never;
     delete?: never;
@@ -406,10 +528,20 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List deployments (without their targets: a count per placement) */
+    /**
+     * List deployments (without their targets: a count per placement)
+     * @description List deployments (without their targets: a count per placement).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listDeployments'];
     put?: never;
-    /** Deploy a package to one device or to every device a selector matches (now and later) */
+    /**
+     * Deploy a package to one device or to every device a selector matches (now and later)
+     * @description Deploy a package to one device or to every device a selector matches (now and later).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     post: operations['createDeployment'];
     delete?: never;
     options?: never;
@@ -424,15 +556,30 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One deployment with every target: placement, reasons, digest, effective parameters */
+    /**
+     * One deployment with every target: placement, reasons, digest, effective parameters
+     * @description One deployment with every target: placement, reasons, digest, effective parameters.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getDeployment'];
     put?: never;
     post?: never;
-    /** Delete a deployment; it leaves the affected manifests shortly (202) */
+    /**
+     * Delete a deployment; it leaves the affected manifests shortly (202)
+     * @description Delete a deployment; it leaves the affected manifests shortly (202).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     delete: operations['deleteDeployment'];
     options?: never;
     head?: never;
-    /** Change parameters, package version, profile or policy (immutable settings stay as installed) */
+    /**
+     * Change parameters, package version, profile or policy (immutable settings stay as installed)
+     * @description The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: members left out stay as they are; `parameters` merges into the deployment-level values, a key set to null removes that value (the package default applies again), object values merge recursively.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     patch: operations['updateDeployment'];
     trace?: never;
   };
@@ -444,7 +591,12 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Device-level parameter overrides for one target (layered over the deployment values) */
+    /**
+     * Device-level parameter overrides for one target (layered over the deployment values)
+     * @description Device-level parameter overrides for one target (layered over the deployment values).
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     put: operations['setDeviceParameters'];
     post?: never;
     delete?: never;
@@ -460,7 +612,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Status reports of a deployment's targets, newest first (every report, also those that did not apply) */
+    /**
+     * Status reports of a deployment's targets, newest first (every report, also those that did not apply)
+     * @description Status reports of a deployment's targets, newest first (every report, also those that did not apply).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getStatusHistory'];
     put?: never;
     post?: never;
@@ -477,7 +634,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** A page of a deployment's targets (keyset pagination; optionally one placement) */
+    /**
+     * A page of a deployment's targets (keyset pagination; optionally one placement)
+     * @description A page of a deployment's targets (keyset pagination; optionally one placement).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listTargets'];
     put?: never;
     post?: never;
@@ -494,7 +656,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List devices with filters (client, labels, architecture, capacity, types, gateway, last seen); keyset-paginated */
+    /**
+     * List devices with filters (client, labels, architecture, capacity, types, gateway, last seen); keyset-paginated
+     * @description List devices with filters (client, labels, architecture, capacity, types, gateway, last seen); keyset-paginated.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listDevices'];
     put?: never;
     post?: never;
@@ -511,7 +678,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** One device: current capabilities, the exact last document, children and history */
+    /**
+     * One device: current capabilities, the exact last document, children and history
+     * @description One device: current capabilities, the exact last document, children and history.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getDevice'];
     put?: never;
     post?: never;
@@ -531,6 +703,8 @@ export interface paths {
     /**
      * Live operator events (status, placement, manifests, clients)
      * @description Server-Sent Events. Each message: `id: <event id>`, `event: <type>`, `data: <OperatorEventDto as JSON>`. The stream starts with `retry: 3000`; a comment line is sent every 15 s. Without a resume point only new events are sent; with `Last-Event-ID` (or `?lastEventId=`) every matching event after it is replayed first (the log keeps at least the last 10,000 events), then new ones follow, in id order, without gaps or duplicates. The comment line `: live` marks the end of the replay (sent once, also when nothing was replayed). Authentication: an operator bearer token (any role), or — for EventSource, which cannot send headers — a stream token from POST /operator/v1/events/token in `?token=` or the `wfm_sse` cookie. Credentials are checked when the stream opens.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
      */
     get: operations['streamEvents'];
     put?: never;
@@ -553,6 +727,8 @@ export interface paths {
     /**
      * A stream token for EventSource (valid 5 minutes to open a stream)
      * @description Also sets it as the `wfm_sse` cookie (HttpOnly, Secure, SameSite=None, Path=/operator/v1/events), so a UI on another origin can use `new EventSource(url, {withCredentials: true})`.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
      */
     post: operations['issueStreamToken'];
     delete?: never;
@@ -568,9 +744,19 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Fleet-wide defaults of the client settings */
+    /**
+     * Fleet-wide defaults of the client settings
+     * @description Fleet-wide defaults of the client settings.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getFleetSettings'];
-    /** Change the fleet-wide defaults of the client settings */
+    /**
+     * Change the fleet-wide defaults of the client settings
+     * @description Change the fleet-wide defaults of the client settings.
+     *
+     *     Required role: `admin`.
+     */
     put: operations['updateFleetSettings'];
     post?: never;
     delete?: never;
@@ -586,7 +772,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Legacy clients waiting for approval (same as GET /clients?profile=legacy&state=pending) */
+    /**
+     * Legacy clients waiting for approval (same as GET /clients?profile=legacy&state=pending)
+     * @description Legacy clients waiting for approval (same as GET /clients?profile=legacy&state=pending).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listOnboardingRequests'];
     put?: never;
     post?: never;
@@ -603,10 +794,20 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List pre-registered certificates */
+    /**
+     * List pre-registered certificates
+     * @description List pre-registered certificates.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listPreauthorizedCertificates'];
     put?: never;
-    /** Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode */
+    /**
+     * Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode
+     * @description Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     post: operations['preauthorizeCertificate'];
     delete?: never;
     options?: never;
@@ -624,7 +825,12 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Remove a pre-registered certificate */
+    /**
+     * Remove a pre-registered certificate
+     * @description Remove a pre-registered certificate.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
     delete: operations['removePreauthorizedCertificate'];
     options?: never;
     head?: never;
@@ -638,7 +844,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Targets whose device reports failed, with error codes and messages */
+    /**
+     * Targets whose device reports failed, with error codes and messages
+     * @description Targets whose device reports failed, with error codes and messages.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listFailingTargets'];
     put?: never;
     post?: never;
@@ -655,7 +866,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Orphan reports: devices report a deployment this WFM does not know for them (D12) */
+    /**
+     * Orphan reports: devices report a deployment this WFM does not know for them
+     * @description Orphan reports: devices report a deployment this WFM does not know for them.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['listOrphanReports'];
     put?: never;
     post?: never;
@@ -672,7 +888,12 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Fleet rollup: targets by derived state, overall and per deployment, application and label value */
+    /**
+     * Fleet rollup: targets by derived state, overall and per deployment, application and label value
+     * @description Fleet rollup: targets by derived state, overall and per deployment, application and label value.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
     get: operations['getStatusSummary'];
     put?: never;
     post?: never;
@@ -689,10 +910,20 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List operator tokens (never the secrets) */
+    /**
+     * List operator tokens (never the secrets)
+     * @description List operator tokens (never the secrets).
+     *
+     *     Required role: `admin`.
+     */
     get: operations['listOperatorTokens'];
     put?: never;
-    /** Create an operator token (role admin, operator or viewer); the token is shown once */
+    /**
+     * Create an operator token (role admin, operator or viewer); the token is shown once
+     * @description Create an operator token (role admin, operator or viewer); the token is shown once.
+     *
+     *     Required role: `admin`.
+     */
     post: operations['createOperatorToken'];
     delete?: never;
     options?: never;
@@ -710,7 +941,12 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke an operator token (effective immediately) */
+    /**
+     * Revoke an operator token (effective immediately)
+     * @description Revoke an operator token (effective immediately).
+     *
+     *     Required role: `admin`.
+     */
     delete: operations['revokeOperatorToken'];
     options?: never;
     head?: never;
@@ -732,7 +968,7 @@ export interface components {
        *       }
        *     ]
        */
-      interfaces?: string[];
+      interfaces?: Record<string, unknown>[];
       /** @example 16Gi */
       memory?: string;
       modelNumber: string;
@@ -745,7 +981,7 @@ export interface components {
        *       }
        *     ]
        */
-      peripherals?: string[];
+      peripherals?: Record<string, unknown>[];
       serialNumber: string;
       /** @example 256Gi */
       storage?: string;
@@ -793,10 +1029,13 @@ export interface components {
       stateChangedAt: string;
     };
     ClientPageDto: {
+      /** @description This page, in the order of the list */
       items: components['schemas']['ClientDto'][];
-      limit: number;
-      offset: number;
-      total: number;
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
     };
     /** @enum {string} */
     ClientProfile: 'rc3' | 'legacy';
@@ -890,12 +1129,27 @@ export interface components {
       version: string;
     };
     DeploymentPatchDto: {
-      /** @enum {string} */
-      onCapabilityLoss?: 'keep' | 'remove';
-      /** @description Replaces the deployment-level parameter values */
-      parameters?: Record<string, unknown>;
+      /**
+       * @description What happens to a target that loses a required capability; null: back to `keep`
+       * @enum {string|null}
+       */
+      onCapabilityLoss?: 'keep' | 'remove' | null;
+      /**
+       * @description Merged into the deployment-level parameter values (RFC 7396): keys left out stay, a key set to null removes that value (the package default applies again), object values merge recursively; null removes every deployment-level value
+       * @example {
+       *       "greeting": null,
+       *       "sampleRate": 30
+       *     }
+       */
+      parameters?: {
+        [key: string]: unknown;
+      } | null;
+      /** @description Deployment profile of the package; null removes it */
       profileId?: string | null;
-      /** @description Move to another package version */
+      /**
+       * @description Move to another package version (cannot be null)
+       * @example 1.1.0
+       */
       version?: string;
     };
     DeploymentStatusManifestDto: {
@@ -944,6 +1198,15 @@ export interface components {
       updatedAt: string;
       version: string;
     };
+    DeploymentSummaryPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['DeploymentSummaryDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
     DeploymentTargetDto: {
       clientId: string;
       /**
@@ -976,10 +1239,13 @@ export interface components {
       updatedAt: string;
     };
     DeploymentTargetPageDto: {
+      /** @description This page, in the order of the list */
       items: components['schemas']['DeploymentTargetDto'][];
-      limit: number;
-      /** @description Pass as `after` for the next page */
-      next?: string | null;
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
     };
     DeviceCapabilitiesManifestDto: {
       /**
@@ -1003,7 +1269,7 @@ export interface components {
        *       }
        *     ]
        */
-      changes: string[];
+      changes: Record<string, unknown>[];
       /** @enum {string} */
       kind: 'created' | 'updated' | 'deleted';
       /** @description SPIFFE ID or legacy:<clientId> of the reporter */
@@ -1032,7 +1298,7 @@ export interface components {
        *       }
        *     ]
        */
-      cpus: string[];
+      cpus: Record<string, unknown>[];
       deploymentTypes: string[];
       deviceId: string;
       /** @description The capability document exactly as last received */
@@ -1073,10 +1339,13 @@ export interface components {
       vendor: string;
     };
     DevicePageDto: {
+      /** @description This page, in the order of the list */
       items: components['schemas']['DeviceSummaryDto'][];
-      limit: number;
-      /** @description Pass as `after` for the next page */
-      next?: string | null;
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
     };
     DeviceSummaryDto: {
       architectures: string[];
@@ -1261,6 +1530,15 @@ export interface components {
       revokedAt?: string | null;
       role: components['schemas']['OperatorRole'];
     };
+    OperatorTokenPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['OperatorTokenDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
     OverallStatusDto: {
       error?: components['schemas']['StatusErrorDto'];
       /** @enum {string} */
@@ -1285,6 +1563,15 @@ export interface components {
       profiles: components['schemas']['PackageProfileDto'][];
       /** @example 1.4.0 */
       version: string;
+    };
+    PackagePageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['PackageDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
     };
     PackageProfileDto: {
       components: string[];
@@ -1343,6 +1630,15 @@ export interface components {
       /** Format: date-time */
       usedAt?: string | null;
     };
+    PreauthorizedCertificatePageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['PreauthorizedCertificateDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
     ProblemDto: {
       /** @enum {string} */
       backoffStrategy: 'none' | 'fixed' | 'exponential';
@@ -1394,6 +1690,15 @@ export interface components {
       reportedAt: string;
       /** @enum {string} */
       state: 'pending' | 'installing' | 'installed' | 'failed' | 'removing' | 'removed';
+    };
+    StatusEntryPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['StatusEntryDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
     };
     StatusErrorDto: {
       code?: string;
@@ -1467,7 +1772,9 @@ export interface operations {
   getBundle: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        'If-None-Match'?: string;
+      };
       path: {
         digest: string;
       };
@@ -1475,6 +1782,22 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description The bundle bytes (Cache-Control: private, max-age=31536000, immutable) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.margo.bundle.v1+tar+gzip': string;
+        };
+      };
+      /** @description If-None-Match matched */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Missing or invalid credentials */
       401: {
         headers: {
@@ -1620,6 +1943,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Done (no content) */
       204: {
         headers: {
           [name: string]: unknown;
@@ -1667,14 +1991,33 @@ export interface operations {
   getLegacyBundle: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        'If-None-Match'?: string;
+      };
       path: {
+        clientId: string;
         digest: string;
       };
       cookie?: never;
     };
     requestBody?: never;
     responses: {
+      /** @description The bundle bytes (Cache-Control: private, max-age=31536000, immutable) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.margo.bundle.v1+tar+gzip': string;
+        };
+      };
+      /** @description If-None-Match matched */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Malformed request */
       400: {
         headers: {
@@ -1730,7 +2073,9 @@ export interface operations {
     parameters: {
       query?: never;
       header?: never;
-      path?: never;
+      path: {
+        clientId: string;
+      };
       cookie?: never;
     };
     requestBody: {
@@ -1819,7 +2164,9 @@ export interface operations {
     parameters: {
       query?: never;
       header?: never;
-      path?: never;
+      path: {
+        clientId: string;
+      };
       cookie?: never;
     };
     requestBody: {
@@ -1909,6 +2256,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        clientId: string;
         /** @description DeviceId; may contain / (gateway hierarchy: gw/child) */
         deviceId: unknown;
       };
@@ -2001,6 +2349,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        clientId: string;
         /** @description DeviceId; may contain / (gateway hierarchy: gw/child) */
         deviceId: unknown;
       };
@@ -2093,6 +2442,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        clientId: string;
         /** @description DeviceId; may contain / (gateway hierarchy: gw/child) */
         deviceId: unknown;
       };
@@ -2100,6 +2450,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Done (no content) */
       204: {
         headers: {
           [name: string]: unknown;
@@ -2162,6 +2513,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        clientId: string;
         deploymentId: string;
       };
       cookie?: never;
@@ -2251,7 +2603,9 @@ export interface operations {
         Accept?: string;
         'If-None-Match'?: string;
       };
-      path?: never;
+      path: {
+        clientId: string;
+      };
       cookie?: never;
     };
     requestBody?: never;
@@ -2261,7 +2615,44 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "bundle": {
+           *         "digest": "sha256:4d1c…",
+           *         "mediaType": "application/vnd.margo.bundle.v1+tar+gzip",
+           *         "sizeBytes": 912,
+           *         "url": "/api/v1/bundles/sha256:4d1c…"
+           *       },
+           *       "deployments": [
+           *         {
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "digest": "sha256:9a0e…",
+           *           "sizeBytes": 704,
+           *           "url": "/api/v1/deployments/6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80/sha256:9a0e…"
+           *         }
+           *       ],
+           *       "manifestVersion": 7
+           *     }
+           */
+          'application/vnd.margo.manifest.v1+json': {
+            /** @description The tar.gz of every ApplicationDeployment (null when there are none) */
+            bundle: {
+              digest?: string;
+              mediaType?: string;
+              sizeBytes?: number;
+              url?: string;
+            } | null;
+            deployments: {
+              deploymentId?: string;
+              digest?: string;
+              sizeBytes?: number;
+              url?: string;
+            }[];
+            /** @description Grows with every change of content */
+            manifestVersion: number;
+          };
+        };
       };
       /** @description If-None-Match matched */
       304: {
@@ -2338,8 +2729,12 @@ export interface operations {
   getLegacyDeploymentYaml: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        'Accept-Encoding'?: string;
+        'If-None-Match'?: string;
+      };
       path: {
+        clientId: string;
         deploymentId: string;
         digest: string;
       };
@@ -2347,6 +2742,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description The ApplicationDeployment YAML (Cache-Control: private, max-age=31536000, immutable) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example apiVersion: margo.org/v1-alpha1
+           *     kind: ApplicationDeployment
+           *     metadata:
+           *       name: line-monitor
+           */
+          'application/yaml': string;
+        };
+      };
+      /** @description If-None-Match matched */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Malformed request */
       400: {
         headers: {
@@ -2403,6 +2820,7 @@ export interface operations {
       query?: never;
       header?: never;
       path: {
+        clientId: string;
         deploymentId: string;
       };
       cookie?: never;
@@ -2502,7 +2920,44 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "bundle": {
+           *         "digest": "sha256:4d1c…",
+           *         "mediaType": "application/vnd.margo.bundle.v1+tar+gzip",
+           *         "sizeBytes": 912,
+           *         "url": "/api/v1/bundles/sha256:4d1c…"
+           *       },
+           *       "deployments": [
+           *         {
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "digest": "sha256:9a0e…",
+           *           "sizeBytes": 704,
+           *           "url": "/api/v1/deployments/6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80/sha256:9a0e…"
+           *         }
+           *       ],
+           *       "manifestVersion": 7
+           *     }
+           */
+          'application/vnd.margo.manifest.v1+json': {
+            /** @description The tar.gz of every ApplicationDeployment (null when there are none) */
+            bundle: {
+              digest?: string;
+              mediaType?: string;
+              sizeBytes?: number;
+              url?: string;
+            } | null;
+            deployments: {
+              deploymentId?: string;
+              digest?: string;
+              sizeBytes?: number;
+              url?: string;
+            }[];
+            /** @description Grows with every change of content */
+            manifestVersion: number;
+          };
+        };
       };
       /** @description If-None-Match matched */
       304: {
@@ -2561,7 +3016,10 @@ export interface operations {
   getDeploymentYaml: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        'Accept-Encoding'?: string;
+        'If-None-Match'?: string;
+      };
       path: {
         deploymentId: string;
         digest: string;
@@ -2570,6 +3028,28 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description The ApplicationDeployment YAML (Cache-Control: private, max-age=31536000, immutable) */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example apiVersion: margo.org/v1-alpha1
+           *     kind: ApplicationDeployment
+           *     metadata:
+           *       name: line-monitor
+           */
+          'application/yaml': string;
+        };
+      };
+      /** @description If-None-Match matched */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Missing or invalid credentials */
       401: {
         headers: {
@@ -2702,15 +3182,29 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "apiVersion": "onboarding.margo.org/v1alpha1",
+         *       "certificate": "string",
+         *       "kind": "OnboardingRequest"
+         *     }
+         */
         'application/json': components['schemas']['OnboardingRequestDto'];
       };
     };
     responses: {
+      /** @description Created */
       201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "clientId": "string",
+           *       "client_id": "string"
+           *     }
+           */
           'application/json': components['schemas']['OnboardingResponseDto'];
         };
       };
@@ -2761,11 +3255,17 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificate": "string"
+           *     }
+           */
           'application/json': components['schemas']['OnboardingCertificateDto'];
         };
       };
@@ -2785,7 +3285,17 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "status": "ok"
+           *     }
+           */
+          'application/json': {
+            /** @enum {string} */
+            status?: 'ok';
+          };
+        };
       };
     };
   };
@@ -2803,7 +3313,43 @@ export interface operations {
         headers: {
           [name: string]: unknown;
         };
-        content?: never;
+        content: {
+          /**
+           * @example {
+           *       "details": {
+           *         "postgres": {
+           *           "status": "up"
+           *         },
+           *         "redis": {
+           *           "status": "up"
+           *         }
+           *       },
+           *       "error": {},
+           *       "info": {
+           *         "postgres": {
+           *           "status": "up"
+           *         },
+           *         "redis": {
+           *           "status": "up"
+           *         }
+           *       },
+           *       "status": "ok"
+           *     }
+           */
+          'application/json': {
+            details?: {
+              [key: string]: Record<string, unknown>;
+            };
+            error?: {
+              [key: string]: Record<string, unknown>;
+            };
+            info?: {
+              [key: string]: Record<string, unknown>;
+            };
+            /** @enum {string} */
+            status?: 'ok';
+          };
+        };
       };
       /** @description A dependency is down (problem+json naming it) */
       503: {
@@ -2818,19 +3364,63 @@ export interface operations {
   };
   listPackages: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
+        limit?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['PackageDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "applicationId": "com-example-line-monitor",
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "createdBy": "string",
+           *           "deployments": 1,
+           *           "description": "string",
+           *           "document": {},
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "name": "string",
+           *           "parameters": [
+           *             "string"
+           *           ],
+           *           "profiles": [
+           *             {
+           *               "components": [
+           *                 "string"
+           *               ],
+           *               "eligibilityRules": 1,
+           *               "id": "string",
+           *               "requirements": {
+           *                 "architectures": [
+           *                   "amd64"
+           *                 ],
+           *                 "cores": 2,
+           *                 "memory": "1Gi"
+           *               },
+           *               "type": "helm"
+           *             }
+           *           ],
+           *           "version": "1.4.0"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['PackagePageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -2851,6 +3441,15 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemDto'];
         };
       };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
     };
   };
   publishPackage: {
@@ -2860,19 +3459,97 @@ export interface operations {
       path?: never;
       cookie?: never;
     };
-    /** @description ApplicationDescription */
+    /** @description ApplicationDescription (margo.yaml) */
     requestBody: {
       content: {
+        /**
+         * @example apiVersion: margo.org/v1-alpha1
+         *     kind: ApplicationDescription
+         *     id: com-example-line-monitor
+         *     metadata:
+         *       name: Line Monitor
+         *       version: '2.1.0'
+         *     deploymentProfiles:
+         *       - type: helm
+         *         id: line-monitor-helm
+         *         components:
+         *           - name: line-monitor
+         *             properties:
+         *               repository: oci://registry.example.com/charts/line-monitor
+         *               revision: 2.1.0
+         *     parameters:
+         *       sampleRate:
+         *         value: 10
+         *         targets:
+         *           - pointer: collector.sampleRateHz
+         *             components: [line-monitor]
+         */
         'application/json': string;
+        /**
+         * @example apiVersion: margo.org/v1-alpha1
+         *     kind: ApplicationDescription
+         *     id: com-example-line-monitor
+         *     metadata:
+         *       name: Line Monitor
+         *       version: '2.1.0'
+         *     deploymentProfiles:
+         *       - type: helm
+         *         id: line-monitor-helm
+         *         components:
+         *           - name: line-monitor
+         *             properties:
+         *               repository: oci://registry.example.com/charts/line-monitor
+         *               revision: 2.1.0
+         *     parameters:
+         *       sampleRate:
+         *         value: 10
+         *         targets:
+         *           - pointer: collector.sampleRateHz
+         *             components: [line-monitor]
+         */
         'application/yaml': string;
       };
     };
     responses: {
+      /** @description Created */
       201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "applicationId": "com-example-line-monitor",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "createdBy": "string",
+           *       "deployments": 1,
+           *       "description": "string",
+           *       "document": {},
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "name": "string",
+           *       "parameters": [
+           *         "string"
+           *       ],
+           *       "profiles": [
+           *         {
+           *           "components": [
+           *             "string"
+           *           ],
+           *           "eligibilityRules": 1,
+           *           "id": "string",
+           *           "requirements": {
+           *             "architectures": [
+           *               "amd64"
+           *             ],
+           *             "cores": 2,
+           *             "memory": "1Gi"
+           *           },
+           *           "type": "helm"
+           *         }
+           *       ],
+           *       "version": "1.4.0"
+           *     }
+           */
           'application/json': components['schemas']['PackageDto'];
         };
       };
@@ -2944,11 +3621,45 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "applicationId": "com-example-line-monitor",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "createdBy": "string",
+           *       "deployments": 1,
+           *       "description": "string",
+           *       "document": {},
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "name": "string",
+           *       "parameters": [
+           *         "string"
+           *       ],
+           *       "profiles": [
+           *         {
+           *           "components": [
+           *             "string"
+           *           ],
+           *           "eligibilityRules": 1,
+           *           "id": "string",
+           *           "requirements": {
+           *             "architectures": [
+           *               "amd64"
+           *             ],
+           *             "cores": 2,
+           *             "memory": "1Gi"
+           *           },
+           *           "type": "helm"
+           *         }
+           *       ],
+           *       "version": "1.4.0"
+           *     }
+           */
           'application/json': components['schemas']['PackageDto'];
         };
       };
@@ -2993,6 +3704,13 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Deleted */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
       /** @description Missing or invalid credentials */
       401: {
         headers: {
@@ -3034,8 +3752,10 @@ export interface operations {
   listClients: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
         limit?: number;
-        offset?: number;
         profile?: components['schemas']['ClientProfile'];
         state?: components['schemas']['ClientState'];
       };
@@ -3045,11 +3765,34 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "certificateFingerprint": "string",
+           *           "certificateSubject": "string",
+           *           "clientId": "string",
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "keyId": "string",
+           *           "lastRemoteAddress": "string",
+           *           "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "profile": "rc3",
+           *           "spiffeId": "string",
+           *           "state": "pending",
+           *           "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
           'application/json': components['schemas']['ClientPageDto'];
         };
       };
@@ -3096,11 +3839,29 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "certificateSubject": "string",
+           *       "clientId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "keyId": "string",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "profile": "rc3",
+           *       "spiffeId": "string",
+           *       "state": "pending",
+           *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['ClientDto'];
         };
       };
@@ -3159,6 +3920,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "certificateSubject": "string",
+           *       "clientId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "keyId": "string",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "profile": "rc3",
+           *       "spiffeId": "string",
+           *       "state": "pending",
+           *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['ClientDto'];
         };
       };
@@ -3168,6 +3946,23 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "certificateSubject": "string",
+           *       "clientId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "keyId": "string",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "profile": "rc3",
+           *       "spiffeId": "string",
+           *       "state": "pending",
+           *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['ClientDto'];
         };
       };
@@ -3214,6 +4009,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Done (no content) */
       204: {
         headers: {
           [name: string]: unknown;
@@ -3269,11 +4065,29 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "certificateSubject": "string",
+           *       "clientId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "keyId": "string",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "profile": "rc3",
+           *       "spiffeId": "string",
+           *       "state": "pending",
+           *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['ClientDto'];
         };
       };
@@ -3326,11 +4140,29 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "certificateSubject": "string",
+           *       "clientId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "keyId": "string",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "profile": "rc3",
+           *       "spiffeId": "string",
+           *       "state": "pending",
+           *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['ClientDto'];
         };
       };
@@ -3386,11 +4218,41 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "downtimeWindows": [
+           *         {
+           *           "days": [
+           *             "mon"
+           *           ],
+           *           "end": "03:00",
+           *           "from": "2026-12-02T14:00:00.000Z",
+           *           "kind": "once",
+           *           "reason": "string",
+           *           "start": "01:00",
+           *           "timezone": "UTC",
+           *           "to": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "pollingIntervalSeconds": 1,
+           *       "pollingPeriod": {
+           *         "end": "22:00",
+           *         "start": "06:00",
+           *         "timezone": "UTC"
+           *       },
+           *       "source": {
+           *         "downtimeWindows": "fleet",
+           *         "pollingIntervalSeconds": "client",
+           *         "pollingPeriod": "fleet"
+           *       }
+           *     }
+           */
           'application/json': components['schemas']['ClientSettingsDto'];
         };
       };
@@ -3446,15 +4308,69 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "downtimeWindows": [
+         *         {
+         *           "days": [
+         *             "mon"
+         *           ],
+         *           "end": "03:00",
+         *           "from": "2026-12-02T14:00:00.000Z",
+         *           "kind": "once",
+         *           "reason": "string",
+         *           "start": "01:00",
+         *           "timezone": "UTC",
+         *           "to": "2026-12-02T14:00:00.000Z"
+         *         }
+         *       ],
+         *       "pollingIntervalSeconds": 5,
+         *       "pollingPeriod": {
+         *         "end": "22:00",
+         *         "start": "06:00",
+         *         "timezone": "UTC"
+         *       }
+         *     }
+         */
         'application/json': components['schemas']['ClientSettingsUpdateDto'];
       };
     };
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "downtimeWindows": [
+           *         {
+           *           "days": [
+           *             "mon"
+           *           ],
+           *           "end": "03:00",
+           *           "from": "2026-12-02T14:00:00.000Z",
+           *           "kind": "once",
+           *           "reason": "string",
+           *           "start": "01:00",
+           *           "timezone": "UTC",
+           *           "to": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "pollingIntervalSeconds": 1,
+           *       "pollingPeriod": {
+           *         "end": "22:00",
+           *         "start": "06:00",
+           *         "timezone": "UTC"
+           *       },
+           *       "source": {
+           *         "downtimeWindows": "fleet",
+           *         "pollingIntervalSeconds": "client",
+           *         "pollingPeriod": "fleet"
+           *       }
+           *     }
+           */
           'application/json': components['schemas']['ClientSettingsDto'];
         };
       };
@@ -3508,7 +4424,11 @@ export interface operations {
   listDeployments: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
         applicationId?: string;
+        /** @description Items per page */
+        limit?: number;
       };
       header?: never;
       path?: never;
@@ -3516,12 +4436,43 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['DeploymentSummaryDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "applicationId": "string",
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "effectiveParameters": [
+           *             {
+           *               "name": "string",
+           *               "source": "package",
+           *               "value": {}
+           *             }
+           *           ],
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "onCapabilityLoss": "keep",
+           *           "parameters": {},
+           *           "profileId": "string",
+           *           "revision": 1,
+           *           "target": {},
+           *           "targetCounts": {
+           *             "not-placeable": 188,
+           *             "placed": 9812
+           *           },
+           *           "updatedAt": "2026-12-02T14:00:00.000Z",
+           *           "version": "string"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentSummaryPageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -3535,6 +4486,15 @@ export interface operations {
       };
       /** @description Not authorized by local policy */
       403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -3557,11 +4517,63 @@ export interface operations {
       };
     };
     responses: {
+      /** @description Created; targets are placed shortly */
       201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "applicationId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "effectiveParameters": [
+           *         {
+           *           "name": "string",
+           *           "source": "package",
+           *           "value": {}
+           *         }
+           *       ],
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "onCapabilityLoss": "keep",
+           *       "parameters": {},
+           *       "profileId": "string",
+           *       "revision": 1,
+           *       "target": {},
+           *       "targetCounts": {
+           *         "not-placeable": 188,
+           *         "placed": 9812
+           *       },
+           *       "targets": [
+           *         {
+           *           "clientId": "string",
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "derivedState": "in-sync",
+           *           "deviceId": "string",
+           *           "digest": "string",
+           *           "inManifest": true,
+           *           "manifestVersion": "string",
+           *           "parameters": [
+           *             {
+           *               "name": "string",
+           *               "source": "package",
+           *               "value": {}
+           *             }
+           *           ],
+           *           "placement": "placed",
+           *           "profileId": "string",
+           *           "reasons": [
+           *             "string"
+           *           ],
+           *           "renderedRevision": 1,
+           *           "status": {},
+           *           "updatedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "updatedAt": "2026-12-02T14:00:00.000Z",
+           *       "version": "string"
+           *     }
+           */
           'application/json': components['schemas']['DeploymentDto'];
         };
       };
@@ -3614,11 +4626,63 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "applicationId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "effectiveParameters": [
+           *         {
+           *           "name": "string",
+           *           "source": "package",
+           *           "value": {}
+           *         }
+           *       ],
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "onCapabilityLoss": "keep",
+           *       "parameters": {},
+           *       "profileId": "string",
+           *       "revision": 1,
+           *       "target": {},
+           *       "targetCounts": {
+           *         "not-placeable": 188,
+           *         "placed": 9812
+           *       },
+           *       "targets": [
+           *         {
+           *           "clientId": "string",
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "derivedState": "in-sync",
+           *           "deviceId": "string",
+           *           "digest": "string",
+           *           "inManifest": true,
+           *           "manifestVersion": "string",
+           *           "parameters": [
+           *             {
+           *               "name": "string",
+           *               "source": "package",
+           *               "value": {}
+           *             }
+           *           ],
+           *           "placement": "placed",
+           *           "profileId": "string",
+           *           "reasons": [
+           *             "string"
+           *           ],
+           *           "renderedRevision": 1,
+           *           "status": {},
+           *           "updatedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "updatedAt": "2026-12-02T14:00:00.000Z",
+           *       "version": "string"
+           *     }
+           */
           'application/json': components['schemas']['DeploymentDto'];
         };
       };
@@ -3662,6 +4726,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Accepted: the change takes effect asynchronously */
       202: {
         headers: {
           [name: string]: unknown;
@@ -3709,14 +4774,67 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': components['schemas']['DeploymentPatchDto'];
+        'application/merge-patch+json': components['schemas']['DeploymentPatchDto'];
       };
     };
     responses: {
+      /** @description The deployment after the change */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "applicationId": "string",
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "effectiveParameters": [
+           *         {
+           *           "name": "string",
+           *           "source": "package",
+           *           "value": {}
+           *         }
+           *       ],
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "onCapabilityLoss": "keep",
+           *       "parameters": {},
+           *       "profileId": "string",
+           *       "revision": 1,
+           *       "target": {},
+           *       "targetCounts": {
+           *         "not-placeable": 188,
+           *         "placed": 9812
+           *       },
+           *       "targets": [
+           *         {
+           *           "clientId": "string",
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "derivedState": "in-sync",
+           *           "deviceId": "string",
+           *           "digest": "string",
+           *           "inManifest": true,
+           *           "manifestVersion": "string",
+           *           "parameters": [
+           *             {
+           *               "name": "string",
+           *               "source": "package",
+           *               "value": {}
+           *             }
+           *           ],
+           *           "placement": "placed",
+           *           "profileId": "string",
+           *           "reasons": [
+           *             "string"
+           *           ],
+           *           "renderedRevision": 1,
+           *           "status": {},
+           *           "updatedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "updatedAt": "2026-12-02T14:00:00.000Z",
+           *       "version": "string"
+           *     }
+           */
           'application/json': components['schemas']['DeploymentDto'];
         };
       };
@@ -3772,15 +4890,49 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "parameters": {
+         *         "greeting": "Servus"
+         *       }
+         *     }
+         */
         'application/json': components['schemas']['ParameterOverridesDto'];
       };
     };
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "clientId": "string",
+           *       "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "derivedState": "in-sync",
+           *       "deviceId": "string",
+           *       "digest": "string",
+           *       "inManifest": true,
+           *       "manifestVersion": "string",
+           *       "parameters": [
+           *         {
+           *           "name": "string",
+           *           "source": "package",
+           *           "value": {}
+           *         }
+           *       ],
+           *       "placement": "placed",
+           *       "profileId": "string",
+           *       "reasons": [
+           *         "string"
+           *       ],
+           *       "renderedRevision": 1,
+           *       "status": {},
+           *       "updatedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['DeploymentTargetDto'];
         };
       };
@@ -3825,8 +4977,11 @@ export interface operations {
   getStatusHistory: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
         /** @description One target device */
         deviceId?: string;
+        /** @description Items per page */
         limit?: number;
       };
       header?: never;
@@ -3837,12 +4992,34 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['StatusEntryDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "adoptedManifestVersion": "string",
+           *           "applied": true,
+           *           "clientId": "string",
+           *           "components": [
+           *             {}
+           *           ],
+           *           "deploymentId": "string",
+           *           "deviceId": "string",
+           *           "error": {},
+           *           "inconsistent": true,
+           *           "reportedAt": "2026-12-02T14:00:00.000Z",
+           *           "state": "pending"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['StatusEntryPageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -3886,8 +5063,9 @@ export interface operations {
   listTargets: {
     parameters: {
       query?: {
-        /** @description Cursor from the previous page (`next`) */
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
         after?: string;
+        /** @description Items per page */
         limit?: number;
         /** @description Only targets with this placement */
         placement?: 'placed' | 'not-placeable' | 'pending-recompute' | 'removed';
@@ -3900,11 +5078,43 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "clientId": "string",
+           *           "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "derivedState": "in-sync",
+           *           "deviceId": "string",
+           *           "digest": "string",
+           *           "inManifest": true,
+           *           "manifestVersion": "string",
+           *           "parameters": [
+           *             {
+           *               "name": "string",
+           *               "source": "package",
+           *               "value": {}
+           *             }
+           *           ],
+           *           "placement": "placed",
+           *           "profileId": "string",
+           *           "reasons": [
+           *             "string"
+           *           ],
+           *           "renderedRevision": 1,
+           *           "status": {},
+           *           "updatedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
           'application/json': components['schemas']['DeploymentTargetPageDto'];
         };
       };
@@ -3949,7 +5159,7 @@ export interface operations {
   listDevices: {
     parameters: {
       query?: {
-        /** @description Cursor from the previous page */
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
         after?: string;
         architecture?: 'amd64' | 'arm64' | 'arm';
         /** @description Client id (rc.3 wfm-client-id or legacy clientId) */
@@ -3961,6 +5171,7 @@ export interface operations {
         lastSeenAfter?: string;
         /** @description Last report before */
         lastSeenBefore?: string;
+        /** @description Items per page */
         limit?: number;
         /** @description At least this many cores in one CPU entry */
         minCores?: number;
@@ -3980,11 +5191,55 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "architectures": [
+           *             "string"
+           *           ],
+           *           "capabilityVersion": 1,
+           *           "changedAt": "2026-12-02T14:00:00.000Z",
+           *           "clientId": "string",
+           *           "clientProfile": "rc3",
+           *           "deploymentTypes": [
+           *             "string"
+           *           ],
+           *           "deviceId": "string",
+           *           "firstReportedAt": "2026-12-02T14:00:00.000Z",
+           *           "hosting": true,
+           *           "interfaceTypes": [
+           *             "string"
+           *           ],
+           *           "labels": {},
+           *           "lastReportedAt": "2026-12-02T14:00:00.000Z",
+           *           "maxCores": 1,
+           *           "memory": "string",
+           *           "memoryBytes": 1,
+           *           "modelNumber": "string",
+           *           "parentDeviceId": "string",
+           *           "peripheralTypes": [
+           *             "string"
+           *           ],
+           *           "recomputePending": true,
+           *           "runtimes": [
+           *             "string"
+           *           ],
+           *           "serialNumber": "string",
+           *           "storage": "string",
+           *           "storageBytes": 1,
+           *           "vendor": "string"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
           'application/json': components['schemas']['DevicePageDto'];
         };
       };
@@ -4033,11 +5288,77 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "architectures": [
+           *         "string"
+           *       ],
+           *       "capabilityVersion": 1,
+           *       "changedAt": "2026-12-02T14:00:00.000Z",
+           *       "children": [
+           *         "string"
+           *       ],
+           *       "clientId": "string",
+           *       "clientProfile": "rc3",
+           *       "cpus": [
+           *         {
+           *           "architecture": "arm64",
+           *           "cores": 4
+           *         }
+           *       ],
+           *       "deploymentTypes": [
+           *         "string"
+           *       ],
+           *       "deviceId": "string",
+           *       "document": {},
+           *       "extensions": {},
+           *       "firstReportedAt": "2026-12-02T14:00:00.000Z",
+           *       "history": [
+           *         {
+           *           "at": "2026-12-02T14:00:00.000Z",
+           *           "capabilityVersion": 1,
+           *           "changes": [
+           *             {
+           *               "field": "memoryText",
+           *               "from": "8Gi",
+           *               "to": "16Gi"
+           *             }
+           *           ],
+           *           "kind": "created",
+           *           "reportedBy": "string"
+           *         }
+           *       ],
+           *       "hosting": true,
+           *       "interfaceTypes": [
+           *         "string"
+           *       ],
+           *       "labels": {},
+           *       "lastReportedAt": "2026-12-02T14:00:00.000Z",
+           *       "maxCores": 1,
+           *       "memory": "string",
+           *       "memoryBytes": 1,
+           *       "modelNumber": "string",
+           *       "otelCollector": true,
+           *       "parentDeviceId": "string",
+           *       "peripheralTypes": [
+           *         "string"
+           *       ],
+           *       "recomputePending": true,
+           *       "runtimes": [
+           *         "string"
+           *       ],
+           *       "serialNumber": "string",
+           *       "storage": "string",
+           *       "storageBytes": 1,
+           *       "vendor": "string"
+           *     }
+           */
           'application/json': components['schemas']['DeviceDetailDto'];
         };
       };
@@ -4173,6 +5494,12 @@ export interface operations {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "expiresAt": "2026-12-02T14:00:00.000Z",
+           *       "token": "string"
+           *     }
+           */
           'application/json': components['schemas']['StreamTokenDto'];
         };
       };
@@ -4205,11 +5532,41 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "downtimeWindows": [
+           *         {
+           *           "days": [
+           *             "mon"
+           *           ],
+           *           "end": "03:00",
+           *           "from": "2026-12-02T14:00:00.000Z",
+           *           "kind": "once",
+           *           "reason": "string",
+           *           "start": "01:00",
+           *           "timezone": "UTC",
+           *           "to": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "pollingIntervalSeconds": 1,
+           *       "pollingPeriod": {
+           *         "end": "22:00",
+           *         "start": "06:00",
+           *         "timezone": "UTC"
+           *       },
+           *       "source": {
+           *         "downtimeWindows": "fleet",
+           *         "pollingIntervalSeconds": "client",
+           *         "pollingPeriod": "fleet"
+           *       }
+           *     }
+           */
           'application/json': components['schemas']['ClientSettingsDto'];
         };
       };
@@ -4242,15 +5599,69 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "downtimeWindows": [
+         *         {
+         *           "days": [
+         *             "mon"
+         *           ],
+         *           "end": "03:00",
+         *           "from": "2026-12-02T14:00:00.000Z",
+         *           "kind": "once",
+         *           "reason": "string",
+         *           "start": "01:00",
+         *           "timezone": "UTC",
+         *           "to": "2026-12-02T14:00:00.000Z"
+         *         }
+         *       ],
+         *       "pollingIntervalSeconds": 5,
+         *       "pollingPeriod": {
+         *         "end": "22:00",
+         *         "start": "06:00",
+         *         "timezone": "UTC"
+         *       }
+         *     }
+         */
         'application/json': components['schemas']['ClientSettingsUpdateDto'];
       };
     };
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "downtimeWindows": [
+           *         {
+           *           "days": [
+           *             "mon"
+           *           ],
+           *           "end": "03:00",
+           *           "from": "2026-12-02T14:00:00.000Z",
+           *           "kind": "once",
+           *           "reason": "string",
+           *           "start": "01:00",
+           *           "timezone": "UTC",
+           *           "to": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "pollingIntervalSeconds": 1,
+           *       "pollingPeriod": {
+           *         "end": "22:00",
+           *         "start": "06:00",
+           *         "timezone": "UTC"
+           *       },
+           *       "source": {
+           *         "downtimeWindows": "fleet",
+           *         "pollingIntervalSeconds": "client",
+           *         "pollingPeriod": "fleet"
+           *       }
+           *     }
+           */
           'application/json': components['schemas']['ClientSettingsDto'];
         };
       };
@@ -4286,8 +5697,10 @@ export interface operations {
   listOnboardingRequests: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
         limit?: number;
-        offset?: number;
         profile?: components['schemas']['ClientProfile'];
         state?: components['schemas']['ClientState'];
       };
@@ -4297,11 +5710,34 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "certificateFingerprint": "string",
+           *           "certificateSubject": "string",
+           *           "clientId": "string",
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "keyId": "string",
+           *           "lastRemoteAddress": "string",
+           *           "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "profile": "rc3",
+           *           "spiffeId": "string",
+           *           "state": "pending",
+           *           "stateChangedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
           'application/json': components['schemas']['ClientPageDto'];
         };
       };
@@ -4323,23 +5759,51 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemDto'];
         };
       };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
     };
   };
   listPreauthorizedCertificates: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
+        limit?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['PreauthorizedCertificateDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "fingerprint": "string",
+           *           "note": "string",
+           *           "usedAt": "2026-12-02T14:00:00.000Z"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['PreauthorizedCertificatePageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -4360,6 +5824,15 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemDto'];
         };
       };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
     };
   };
   preauthorizeCertificate: {
@@ -4371,15 +5844,31 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "certificate": "string",
+         *       "fingerprint": "string",
+         *       "note": "string"
+         *     }
+         */
         'application/json': components['schemas']['PreauthorizedCertificateCreateDto'];
       };
     };
     responses: {
+      /** @description Created */
       201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "fingerprint": "string",
+           *       "note": "string",
+           *       "usedAt": "2026-12-02T14:00:00.000Z"
+           *     }
+           */
           'application/json': components['schemas']['PreauthorizedCertificateDto'];
         };
       };
@@ -4423,6 +5912,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Done (no content) */
       204: {
         headers: {
           [name: string]: unknown;
@@ -4461,6 +5951,9 @@ export interface operations {
   listFailingTargets: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
         limit?: number;
       };
       header?: never;
@@ -4469,12 +5962,34 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['StatusEntryDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "adoptedManifestVersion": "string",
+           *           "applied": true,
+           *           "clientId": "string",
+           *           "components": [
+           *             {}
+           *           ],
+           *           "deploymentId": "string",
+           *           "deviceId": "string",
+           *           "error": {},
+           *           "inconsistent": true,
+           *           "reportedAt": "2026-12-02T14:00:00.000Z",
+           *           "state": "pending"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['StatusEntryPageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -4500,6 +6015,9 @@ export interface operations {
   listOrphanReports: {
     parameters: {
       query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
         limit?: number;
       };
       header?: never;
@@ -4508,12 +6026,34 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['StatusEntryDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "adoptedManifestVersion": "string",
+           *           "applied": true,
+           *           "clientId": "string",
+           *           "components": [
+           *             {}
+           *           ],
+           *           "deploymentId": "string",
+           *           "deviceId": "string",
+           *           "error": {},
+           *           "inconsistent": true,
+           *           "reportedAt": "2026-12-02T14:00:00.000Z",
+           *           "state": "pending"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['StatusEntryPageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -4545,11 +6085,35 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description OK */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "byApplication": {
+           *         "com-example-line-monitor": {
+           *           "in-sync": 3
+           *         }
+           *       },
+           *       "byDeployment": {
+           *         "<deployment id>": {
+           *           "in-sync": 3
+           *         }
+           *       },
+           *       "byLabel": {
+           *         "line=paint": {
+           *           "in-sync": 2
+           *         }
+           *       },
+           *       "overall": {
+           *         "failed": 1,
+           *         "in-sync": 10
+           *       }
+           *     }
+           */
           'application/json': components['schemas']['StatusSummaryDto'];
         };
       };
@@ -4575,19 +6139,42 @@ export interface operations {
   };
   listOperatorTokens: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Items per page */
+        limit?: number;
+      };
       header?: never;
       path?: never;
       cookie?: never;
     };
     requestBody?: never;
     responses: {
+      /** @description One page of the list: `{items, next}` */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content: {
-          'application/json': components['schemas']['OperatorTokenDto'][];
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "createdBy": "string",
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "lastUsedAt": "2026-12-02T14:00:00.000Z",
+           *           "name": "string",
+           *           "prefix": "string",
+           *           "revokedAt": "2026-12-02T14:00:00.000Z",
+           *           "role": "admin"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['OperatorTokenPageDto'];
         };
       };
       /** @description Missing or invalid credentials */
@@ -4608,6 +6195,15 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemDto'];
         };
       };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
     };
   };
   createOperatorToken: {
@@ -4619,15 +6215,35 @@ export interface operations {
     };
     requestBody: {
       content: {
+        /**
+         * @example {
+         *       "name": "plant-ui",
+         *       "role": "admin"
+         *     }
+         */
         'application/json': components['schemas']['OperatorTokenCreateDto'];
       };
     };
     responses: {
+      /** @description Created */
       201: {
         headers: {
           [name: string]: unknown;
         };
         content: {
+          /**
+           * @example {
+           *       "createdAt": "2026-12-02T14:00:00.000Z",
+           *       "createdBy": "string",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "lastUsedAt": "2026-12-02T14:00:00.000Z",
+           *       "name": "string",
+           *       "prefix": "string",
+           *       "revokedAt": "2026-12-02T14:00:00.000Z",
+           *       "role": "admin",
+           *       "token": "string"
+           *     }
+           */
           'application/json': components['schemas']['OperatorTokenCreatedDto'];
         };
       };
@@ -4671,6 +6287,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
+      /** @description Done (no content) */
       204: {
         headers: {
           [name: string]: unknown;

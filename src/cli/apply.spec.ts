@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Schemas } from '../api-client/index.js';
-import { ApplyFileError, isSameDeployment, parseApplyFile, planDeployment } from './apply.js';
+import {
+  ApplyFileError,
+  isSameDeployment,
+  mergePatchBetween,
+  parseApplyFile,
+  planDeployment,
+} from './apply.js';
 
 const FILE = `apiVersion: margo-wfm/v1
 kind: Deployment
@@ -107,5 +113,16 @@ describe('the examples', () => {
     expect(dep).toMatchObject([
       { kind: 'deployment', spec: { package: 'com-example-line-monitor', version: '2.1.0' } },
     ]);
+  });
+});
+
+describe('mergePatchBetween', () => {
+  it('sends null for dropped keys, recurses into objects and leaves equal keys out', () => {
+    expect(
+      mergePatchBetween(
+        { a: 1, b: 2, n: { x: 1, y: 2 }, same: [1] },
+        { a: 3, n: { x: 1 }, same: [1], c: 'new' },
+      ),
+    ).toEqual({ a: 3, b: null, n: { y: null }, c: 'new' });
   });
 });

@@ -243,9 +243,23 @@ export function planDeployment(
   if (desired.version !== current.version) patch.version = desired.version;
   if (desired.profile !== current.profile) patch.profileId = desired.profile;
   if (desired.onCapabilityLoss !== current.onCapabilityLoss) patch.onCapabilityLoss = spec.onCapabilityLoss;
-  if (canonical(desired.parameters) !== canonical(current.parameters)) patch.parameters = spec.parameters;
+  if (canonical(desired.parameters) !== canonical(current.parameters)) {
+    // PATCH is a JSON Merge Patch (RFC 7396): keys the file dropped must be sent as null.
+    patch.parameters = mergePatchBetween(current.parameters, desired.parameters) as Record<string, unknown>;
+  }
   if (Object.keys(patch).length === 0) return { action: 'unchanged', diff: [] };
   return { action: 'update', diff: diffLines(yamlOf(current), yamlOf(desired)), patch };
+}
+
+/** The RFC 7396 merge patch that turns `from` into `to` (objects recurse; removed keys become null). */
+export function mergePatchBetween(from: unknown, to: unknown): unknown {
+  if (!isObject(from) || !isObject(to)) return to;
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(from)) if (!(key in to)) patch[key] = null;
+  for (const [key, value] of Object.entries(to)) {
+    if (canonical(from[key]) !== canonical(value)) patch[key] = mergePatchBetween(from[key], value);
+  }
+  return patch;
 }
 
 /** The diff between a stored package document and the file's (empty when equal). */

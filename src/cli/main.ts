@@ -22,7 +22,7 @@ import { withContext } from './diff.js';
 import { eventLine, readEvents } from './events.js';
 import { cell, formatTable } from './format.js';
 import { type Api, CliError, connect, EXIT, ok } from './http.js';
-import { listAll } from './paging.js';
+import { listAll, type Page } from './paging.js';
 import { progress, waitForDeployment } from './wait.js';
 
 interface ListOptions {
@@ -30,18 +30,18 @@ interface ListOptions {
   after?: string;
 }
 
-/** The item type of a list answer: a bare array or `{items}`. */
-type ItemOf<D> = D extends readonly (infer I)[] ? I : D extends { items: readonly (infer I)[] } ? I : never;
+/** The item type of a list answer `{items, next}`. */
+type ItemOf<D> = D extends { items: readonly (infer I)[] } ? I : never;
 
 interface Resource {
   selector: boolean;
-  fetchPage(client: OperatorClient, options: ListOptions): Promise<unknown>;
+  fetchPage(client: OperatorClient, options: ListOptions): Promise<Page<unknown>>;
   headers: string[];
   row(item: unknown): string[];
 }
 
 /** A `get` resource: typed by the list call's response, so a DTO change breaks the columns at compile time. */
-function listing<D>(
+function listing<D extends Page<unknown>>(
   fetchPage: (client: OperatorClient, options: ListOptions) => Promise<D>,
   columns: Record<string, (item: ItemOf<D>) => unknown>,
   selector = false,
@@ -72,29 +72,35 @@ const RESOURCES: Record<string, Resource> = {
     },
     true,
   ),
-  deployments: listing((c) => ok(c.GET('/operator/v1/deployments')), {
-    ID: (d) => d.id,
-    PACKAGE: (d) => d.applicationId,
-    VERSION: (d) => d.version,
-    REVISION: (d) => d.revision,
-    TARGETS: (d) =>
-      Object.entries(d.targetCounts)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(','),
-  }),
-  packages: listing((c) => ok(c.GET('/operator/v1/applications')), {
-    PACKAGE: (p) => p.applicationId,
-    VERSION: (p) => p.version,
-    NAME: (p) => p.name,
-    DEPLOYMENTS: (p) => p.deployments,
-  }),
-  clients: listing((c) => ok(c.GET('/operator/v1/clients')), {
+  deployments: listing(
+    (c, o) => ok(c.GET('/operator/v1/deployments', { params: { query: { after: o.after } } })),
+    {
+      ID: (d) => d.id,
+      PACKAGE: (d) => d.applicationId,
+      VERSION: (d) => d.version,
+      REVISION: (d) => d.revision,
+      TARGETS: (d) =>
+        Object.entries(d.targetCounts)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+    },
+  ),
+  packages: listing(
+    (c, o) => ok(c.GET('/operator/v1/applications', { params: { query: { after: o.after } } })),
+    {
+      PACKAGE: (p) => p.applicationId,
+      VERSION: (p) => p.version,
+      NAME: (p) => p.name,
+      DEPLOYMENTS: (p) => p.deployments,
+    },
+  ),
+  clients: listing((c, o) => ok(c.GET('/operator/v1/clients', { params: { query: { after: o.after } } })), {
     CLIENT: (c) => c.clientId,
     PROFILE: (c) => c.profile,
     STATE: (c) => c.state,
     LAST_SEEN: (c) => c.lastSeenAt,
   }),
-  tokens: listing((c) => ok(c.GET('/operator/v1/tokens')), {
+  tokens: listing((c, o) => ok(c.GET('/operator/v1/tokens', { params: { query: { after: o.after } } })), {
     NAME: (t) => t.name,
     ROLE: (t) => t.role,
     PREFIX: (t) => t.prefix,
@@ -389,8 +395,12 @@ async function applyDeployment(
   spec: DeploymentSpec,
   dryRun: boolean,
 ): Promise<Changed | undefined> {
-  const all = await listAll<Schemas['DeploymentSummaryDto']>(() =>
-    ok(client.GET('/operator/v1/deployments', { params: { query: { applicationId: spec.package } } })),
+  const all = await listAll<Schemas['DeploymentSummaryDto']>((after) =>
+    ok(
+      client.GET('/operator/v1/deployments', {
+        params: { query: { applicationId: spec.package, after } },
+      }),
+    ),
   );
   const same = all.filter((d) => isSameDeployment(spec, d));
   if (same.length > 1) {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { listAll, toPage } from './paging.js';
+import { type Page, listAll } from './paging.js';
 
 describe('listAll', () => {
   it('follows `next` until it is null, passing it as `after`', async () => {
     const seen: (string | undefined)[] = [];
-    const pages: Record<string, unknown> = {
+    const pages: Record<string, Page<number>> = {
       start: { items: [1, 2], next: 'c1' },
       c1: { items: [3], next: 'c2' },
       c2: { items: [4], next: null },
@@ -25,12 +25,5 @@ describe('listAll', () => {
     }, 3);
     expect(items).toEqual([10, 11, 20]);
     expect(calls).toBe(2);
-  });
-});
-
-describe('toPage (temporary adapter)', () => {
-  it('reads bare arrays and offset pages as one final page', () => {
-    expect(toPage([1])).toEqual({ items: [1], next: null });
-    expect(toPage({ items: [1], total: 1, limit: 50, offset: 0 })).toEqual({ items: [1], next: null });
   });
 });

@@ -20,7 +20,14 @@ export class HealthController {
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process is up and serving' })
-  @ApiOkResponse({ description: 'Always `{"status":"ok"}` while the process runs' })
+  @ApiOkResponse({
+    description: 'Always `{"status":"ok"}` while the process runs',
+    schema: {
+      type: 'object',
+      properties: { status: { type: 'string', enum: ['ok'] } },
+      example: { status: 'ok' },
+    },
+  })
   getLiveness(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -28,7 +35,24 @@ export class HealthController {
   @Get('ready')
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis answer' })
-  @ApiOkResponse({ description: 'Every dependency is up' })
+  @ApiOkResponse({
+    description: 'Every dependency is up',
+    schema: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['ok'] },
+        info: { type: 'object', additionalProperties: { type: 'object' } },
+        error: { type: 'object', additionalProperties: { type: 'object' } },
+        details: { type: 'object', additionalProperties: { type: 'object' } },
+      },
+      example: {
+        status: 'ok',
+        info: { postgres: { status: 'up' }, redis: { status: 'up' } },
+        error: {},
+        details: { postgres: { status: 'up' }, redis: { status: 'up' } },
+      },
+    },
+  })
   @ApiServiceUnavailableResponse({
     description: 'A dependency is down (problem+json naming it)',
     type: ProblemDto,

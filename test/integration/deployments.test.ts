@@ -197,6 +197,43 @@ describe('deployment specs and the state manifest', () => {
     expect(m2.deployments[0].deploymentId).toBe(entry.deploymentId);
     expect(m2.manifestVersion).toBeGreaterThan(m1.manifestVersion);
 
+    // JSON Merge Patch (RFC 7396): the untouched immutable siteId stays, so no 422 about it
+    const merged = await wfm.call(`/operator/v1/deployments/${id}`, {
+      method: 'PATCH',
+      headers: { ...admin(), 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ parameters: { sampleRate: 30 } }),
+    });
+    expect(merged.status, merged.text()).toBe(200);
+    expect(merged.json<{ parameters: Record<string, unknown> }>().parameters).toEqual({
+      greeting: 'Servus',
+      siteId: 'DE-001',
+      sampleRate: 30,
+    });
+    // null removes the deployment-level value: the package default applies again
+    const removed = await wfm.call(`/operator/v1/deployments/${id}`, {
+      method: 'PATCH',
+      headers: admin(),
+      body: JSON.stringify({ parameters: { greeting: null } }),
+    });
+    expect(removed.status, removed.text()).toBe(200);
+    const afterRemoval = removed.json<{
+      parameters: Record<string, unknown>;
+      effectiveParameters: Target['parameters'];
+    }>();
+    expect(afterRemoval.parameters).toEqual({ siteId: 'DE-001', sampleRate: 30 });
+    expect(afterRemoval.effectiveParameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'greeting', source: 'package' }),
+        { name: 'sampleRate', value: 30, source: 'deployment' },
+      ]),
+    );
+    const nullVersion = await wfm.call(`/operator/v1/deployments/${id}`, {
+      method: 'PATCH',
+      headers: admin(),
+      body: JSON.stringify({ version: null }),
+    });
+    expect(nullVersion.status).toBe(422);
+
     const immutable = await wfm.call(`/operator/v1/deployments/${id}`, {
       method: 'PATCH',
       headers: admin(),
@@ -415,11 +452,11 @@ describe('deployment specs and the state manifest', () => {
         headers: admin(),
       });
       expect(list.status).toBe(200);
-      const listed = list.json<Record<string, unknown>[]>().find((d) => d.id === id)!;
+      const listed = list.json<{ items: Record<string, unknown>[] }>().items.find((d) => d.id === id)!;
       expect(listed.targetCounts).toEqual({ placed: 5, 'not-placeable': 1 });
       expect(listed).not.toHaveProperty('targets');
 
-      type Page = { items: Target[]; next: string | null; limit: number };
+      type Page = { items: Target[]; next: string | null };
       const seen: Target[] = [];
       let next: string | null = null;
       let pages = 0;

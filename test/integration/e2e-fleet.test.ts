@@ -294,11 +294,13 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
       }
       for (const profile of ['rc3', 'legacy']) {
         const page = await ok(
-          operatorCall(apiA, 'GET', `/clients?profile=${profile}&state=active`),
+          operatorCall(apiA, 'GET', `/clients?profile=${profile}&state=active&limit=1000`),
           200,
           'clients',
         );
-        expect(page.json<{ total: number }>().total, `active ${profile} clients`).toBe(AGENTS / 2);
+        const clients = page.json<{ items: unknown[]; next: string | null }>();
+        expect(clients.items, `active ${profile} clients`).toHaveLength(AGENTS / 2);
+        expect(clients.next).toBeNull();
       }
       phase('capabilities listed');
 
@@ -510,7 +512,7 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
             200,
             'status history',
           )
-        ).json<{ state: string; clientId: string; applied: boolean }[]>();
+        ).json<{ items: { state: string; clientId: string; applied: boolean }[] }>().items;
         expect(history.every((h) => h.clientId === s.agent.clientId)).toBe(true);
         // oldest first: installed (roll-out, parameter change), then removed, then installed again
         const applied = history
@@ -547,7 +549,7 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
       for (const api of [apiA, apiB]) {
         await ok(operatorCall(api, 'GET', `/deployments/${deploymentId}`), 404, 'GET deleted deployment');
         const list = await ok(operatorCall(api, 'GET', '/deployments'), 200, 'list deployments');
-        expect(list.json()).toEqual([]);
+        expect(list.json()).toEqual({ items: [], next: null });
       }
       const finalSummary = (await ok(operatorCall(apiA, 'GET', '/status/summary'), 200, 'summary')).json<{
         overall: Record<string, number>;
@@ -555,8 +557,9 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
       }>();
       expect(finalSummary.overall).toEqual({});
       expect(finalSummary.byDeployment).toEqual({});
-      expect((await ok(operatorCall(apiB, 'GET', '/status/orphans'), 200, 'orphans')).json()).toEqual([]);
-      expect((await ok(operatorCall(apiB, 'GET', '/status/failing'), 200, 'failing')).json()).toEqual([]);
+      const empty = { items: [], next: null };
+      expect((await ok(operatorCall(apiB, 'GET', '/status/orphans'), 200, 'orphans')).json()).toEqual(empty);
+      expect((await ok(operatorCall(apiB, 'GET', '/status/failing'), 200, 'failing')).json()).toEqual(empty);
       // the event log: every device that held it reported "removed" after the deletion
       const removedAfterDelete = (
         events: { clientId?: string; at: string; data: Record<string, unknown> }[],

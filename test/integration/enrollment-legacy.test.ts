@@ -331,7 +331,7 @@ describe('legacy profile, onboarding mode "preauthorized"', () => {
     const list = await wfm.call('/operator/v1/preauthorized-certificates', {
       headers: bearer(wfm.adminToken),
     });
-    expect(list.json<{ usedAt: string | null }[]>()[0].usedAt).not.toBeNull();
+    expect(list.json<{ items: { usedAt: string | null }[] }>().items[0].usedAt).not.toBeNull();
     admitted.client!.close();
   });
 });

@@ -80,14 +80,33 @@ describe('operator API authentication and roles', () => {
     const bad = await put('not%20ok');
     expect(bad.status).toBe(422);
     expect(bad.json()).toMatchObject({ errors: [{ field: '/clientId' }] });
+    expect((await put('line-2.plc')).status).toBe(201);
     const page = await wfm.call('/operator/v1/clients?profile=rc3&state=active&limit=1', {
       headers: bearer(wfm.adminToken),
     });
-    expect(page.json()).toMatchObject({
-      limit: 1,
-      offset: 0,
+    const first = page.json<{ items: { clientId: string }[]; next: string | null }>();
+    expect(first).toEqual({
       items: [expect.objectContaining({ profile: 'rc3', state: 'active' })],
+      next: expect.any(String),
     });
+    // keyset pagination: every active rc.3 client once, in creation order, then `next: null`
+    const seen = [...first.items.map((c) => c.clientId)];
+    for (let after = first.next; after !== null;) {
+      const more = (
+        await wfm.call(`/operator/v1/clients?profile=rc3&state=active&limit=1&after=${after}`, {
+          headers: bearer(wfm.adminToken),
+        })
+      ).json<{ items: { clientId: string }[]; next: string | null }>();
+      seen.push(...more.items.map((c) => c.clientId));
+      after = more.next;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.indexOf('line-2.plc')).toBeGreaterThan(seen.indexOf('line-1.plc'));
+    const badCursor = await wfm.call('/operator/v1/clients?after=not-a-cursor', {
+      headers: bearer(wfm.adminToken),
+    });
+    expect(badCursor.status).toBe(422);
+    expect(badCursor.json()).toMatchObject({ errors: [{ field: '/after' }] });
     const one = await wfm.call('/operator/v1/clients/line-1.plc', { headers: bearer(wfm.adminToken) });
     expect(one.json()).toMatchObject({
       clientId: 'line-1.plc',

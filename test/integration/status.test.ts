@@ -136,7 +136,7 @@ describe('deployment status', () => {
     expect((await target()).status).toMatchObject({ state: 'installed' });
     const history = (
       await wfm.call(`/operator/v1/deployments/${deploymentId}/status-history`, { headers: admin() })
-    ).json<{ state: string; applied: boolean }[]>();
+    ).json<{ items: { state: string; applied: boolean }[] }>().items;
     expect(history[0]).toMatchObject({ state: 'failed', applied: false });
   });
 
@@ -155,7 +155,7 @@ describe('deployment status', () => {
         await wfm.call(`/operator/v1/deployments/${deploymentId}/status-history?limit=1000`, {
           headers: admin(),
         })
-      ).json<{ state: string }[]>();
+      ).json<{ items: { state: string }[] }>().items;
     const before = (await history()).length;
     expect(before).toBeLessThan(200);
     // fill the history to exactly the limit, then go 5 past it
@@ -177,9 +177,9 @@ describe('deployment status', () => {
       components: [],
     });
     expect(res.status).toBe(200);
-    const orphans = (await wfm.call('/operator/v1/status/orphans', { headers: admin() })).json<
-      { deploymentId: string; clientId: string }[]
-    >();
+    const orphans = (await wfm.call('/operator/v1/status/orphans', { headers: admin() })).json<{
+      items: { deploymentId: string; clientId: string }[];
+    }>().items;
     expect(orphans).toEqual([
       expect.objectContaining({ deploymentId: 'wfm-core-test-deployment', clientId: 'status-a' }),
     ]);
@@ -225,9 +225,9 @@ describe('deployment status', () => {
       adId,
       report('failed', 9999, [{ name: 'line-monitor-compose', state: 'failed' }]),
     );
-    const failing = (await wfm.call('/operator/v1/status/failing', { headers: admin() })).json<
-      { deploymentId: string }[]
-    >();
+    const failing = (await wfm.call('/operator/v1/status/failing', { headers: admin() })).json<{
+      items: { deploymentId: string }[];
+    }>().items;
     expect(failing.map((f) => f.deploymentId)).toContain(adId);
     const { client } = await LegacyClient.onboard(wfm.url, await issueDeviceCertificate('legacy-status'), {
       ca: wfm.serverCa,
@@ -269,7 +269,7 @@ describe('status ingest under concurrency', () => {
     expect(results.every((r) => r.status === 200)).toBe(true); // orphans: always 200 (D12)
     const orphans = (
       await wfm.call('/operator/v1/status/orphans?limit=1000', { headers: bearer(wfm.adminToken) })
-    ).json<{ deploymentId: string; adoptedManifestVersion: string }[]>();
+    ).json<{ items: { deploymentId: string; adoptedManifestVersion: string }[] }>().items;
     expect(orphans).toHaveLength(20);
     for (const o of orphans) expect(o.adoptedManifestVersion).toBe('10');
     // a known deployment: of 10 concurrent first reports exactly one is answered 201

@@ -4,6 +4,7 @@ import {
   ApiExtraModels,
   ApiHeader,
   ApiOkResponse,
+  ApiExtension,
   ApiOperation,
   ApiProduces,
   ApiTags,
@@ -42,6 +43,7 @@ export class EventsController {
   @Get()
   @UseGuards(EventStreamGuard)
   @ApiBearerAuth('operator-token')
+  @ApiExtension('x-required-role', 'viewer')
   @ApiOperation({
     summary: 'Live operator events (status, placement, manifests, clients)',
     description: STREAM_DESCRIPTION,

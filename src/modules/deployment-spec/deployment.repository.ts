@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { Deployment, DeploymentTarget } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type DeploymentRow = Deployment;
@@ -59,10 +60,24 @@ export class DeploymentRepository {
     return db.deployment.update({ where: { id }, data });
   }
 
-  list(filter: { applicationId?: string }): Promise<DeploymentRow[]> {
+  /** Live deployments in creation order; after the key `[createdAt, id]` when given. */
+  list(filter: {
+    applicationId?: string;
+    after?: readonly [Date, string];
+    take: number;
+  }): Promise<DeploymentRow[]> {
+    const sort = [
+      { field: 'createdAt', dir: 'asc' },
+      { field: 'id', dir: 'asc' },
+    ] as const;
     return this.prisma.deployment.findMany({
-      where: { deletedAt: null, applicationId: filter.applicationId },
-      orderBy: { createdAt: 'asc' },
+      where: {
+        deletedAt: null,
+        applicationId: filter.applicationId,
+        ...(filter.after ? keysetAfter(sort.map((c, i) => ({ ...c, value: filter.after![i] }))) : {}),
+      },
+      orderBy: keysetOrder(sort),
+      take: filter.take,
     });
   }
 

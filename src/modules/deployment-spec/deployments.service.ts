@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { decodeCursor, encodeCursor } from '../../common/http/cursor.js';
+import { mergePatch } from '../../common/http/merge-patch.js';
+import { decodeKey, type Page, pageOf } from '../../common/http/page.js';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { ClientsService } from '../enrollment/clients.service.js';
@@ -12,6 +14,7 @@ import { toDeploymentDto, toDeploymentSummaryDto, toTargetDto } from './deployme
 import type {
   DeploymentCreateDto,
   DeploymentDto,
+  DeploymentListQueryDto,
   DeploymentPatchDto,
   DeploymentSummaryDto,
   DeploymentTargetDto,
@@ -97,15 +100,27 @@ export class DeploymentsService {
   }
 
   /** Deployments without their targets (a count per placement instead): cheap whatever the fleet size. */
-  async list(applicationId?: string): Promise<DeploymentSummaryDto[]> {
-    const rows = await this.deployments.list({ applicationId });
-    const counts = await this.deployments.targetCounts(rows.map((r) => r.id));
-    return Promise.all(
-      rows.map(async (row) => {
+  async list(query: DeploymentListQueryDto): Promise<Page<DeploymentSummaryDto>> {
+    const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
+    const rows = await this.deployments.list({
+      applicationId: query.applicationId,
+      after,
+      take: query.limit + 1,
+    });
+    const page = pageOf(
+      rows,
+      query.limit,
+      (r) => [r.createdAt, r.id],
+      (r) => r,
+    );
+    const counts = await this.deployments.targetCounts(page.items.map((r) => r.id));
+    const items = await Promise.all(
+      page.items.map(async (row) => {
         const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
         return toDeploymentSummaryDto(row, pkgRow, pkg, await this.targetOf(row), counts.get(row.id) ?? {});
       }),
     );
+    return { items, next: page.next };
   }
 
   /** One page of a deployment's targets (keyset pagination in client, device order). */
@@ -126,12 +141,13 @@ export class DeploymentsService {
     return {
       items: page.map((t) => toTargetDto(t, pkg, parameters, views.get(t.id))),
       next: rows.length > query.limit && last ? encodeCursor([last.clientId, last.deviceId]) : null,
-      limit: query.limit,
     };
   }
 
   /**
-   * Parameters, version, profile or policy. One atomic UPDATE bumps the revision (no lock held while
+   * Parameters, version, profile or policy, as a JSON Merge Patch (RFC 7396): members left out stay,
+   * `parameters` merges into the stored values (a key set to null removes that value, so the package
+   * default applies again). One atomic UPDATE bumps the revision (no lock held while
    * validating), so concurrent changes are all applied in some order and the highest revision wins.
    */
   async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDto> {
@@ -140,7 +156,18 @@ export class DeploymentsService {
     const { row: pkgRow, pkg } = input.version
       ? await this.packages.resolve(current.applicationId, input.version)
       : await this.packages.byId(current.packageId);
-    const parameters = (input.parameters ?? current.parameters) as Record<string, unknown>;
+    if (input.version === null) {
+      throw new SemanticError('The package version cannot be removed', [
+        { field: '/version', message: 'must be a version of the package, not null' },
+      ]);
+    }
+    const parameters = (
+      input.parameters === undefined
+        ? current.parameters
+        : input.parameters === null
+          ? {}
+          : mergePatch(current.parameters, input.parameters)
+    ) as Record<string, unknown>;
     const profileId = input.profileId === undefined ? current.profileId : input.profileId;
     const errors = [
       ...this.checkProfile(pkg, profileId ?? undefined, '/profileId'),
@@ -154,7 +181,8 @@ export class DeploymentsService {
       packageId: pkgRow.id,
       parameters: parameters as object,
       profileId,
-      onCapabilityLoss: input.onCapabilityLoss ?? current.onCapabilityLoss,
+      onCapabilityLoss:
+        input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
       revision: { increment: 1 },
     });
     await this.jobs.recomputeDeployment(id);

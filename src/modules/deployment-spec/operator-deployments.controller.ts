@@ -17,12 +17,19 @@ import {
   ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
+import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
+import {
+  DEPLOYMENT_CREATE_EXAMPLES,
+  DEPLOYMENT_PATCH_EXAMPLES,
+  PACKAGE_YAML_EXAMPLE,
+} from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
@@ -32,7 +39,7 @@ import {
   DeploymentDto,
   DeploymentListQueryDto,
   DeploymentPatchDto,
-  DeploymentSummaryDto,
+  DeploymentSummaryPageDto,
   DeploymentTargetDto,
   DeploymentTargetPageDto,
   DeploymentTargetQueryDto,
@@ -52,7 +59,10 @@ export class OperatorPackagesController {
     summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
   })
   @ApiConsumes('application/yaml', 'application/json')
-  @ApiBody({ description: 'ApplicationDescription', schema: { type: 'string' } })
+  @ApiBody({
+    description: 'ApplicationDescription (margo.yaml)',
+    schema: { type: 'string', example: PACKAGE_YAML_EXAMPLE },
+  })
   @ApiCreatedResponse({ type: PackageDto })
   @ApiProblems(400, 409, 413, 422)
   publishPackage(@Req() req: RawBodyRequest, @CurrentOperator() by: OperatorPrincipal): Promise<PackageDto> {
@@ -62,9 +72,10 @@ export class OperatorPackagesController {
   @Get()
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'All package versions' })
-  @ApiOkResponse({ type: [PackageDto] })
-  listPackages(): Promise<PackageDto[]> {
-    return this.packages.list();
+  @ApiOkResponse({ type: PageDto(PackageDto) })
+  @ApiProblems(422)
+  listPackages(@Query() query: PageQueryDto): Promise<Page<PackageDto>> {
+    return this.packages.list(query);
   }
 
   @Get(':applicationId/versions/:version')
@@ -83,6 +94,7 @@ export class OperatorPackagesController {
   @HttpCode(204)
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
+  @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(404, 409)
   deletePackage(
     @Param('applicationId') applicationId: string,
@@ -102,7 +114,8 @@ export class OperatorDeploymentsController {
   @ApiOperation({
     summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
   })
-  @ApiCreatedResponse({ type: DeploymentDto })
+  @ApiBody({ type: DeploymentCreateDto, examples: DEPLOYMENT_CREATE_EXAMPLES })
+  @ApiCreatedResponse({ type: DeploymentDto, description: 'Created; targets are placed shortly' })
   @ApiProblems(404, 422)
   createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
     return this.deployments.create(body);
@@ -111,9 +124,10 @@ export class OperatorDeploymentsController {
   @Get()
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
-  @ApiOkResponse({ type: [DeploymentSummaryDto] })
-  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryDto[]> {
-    return this.deployments.list(query.applicationId);
+  @ApiOkResponse({ type: DeploymentSummaryPageDto })
+  @ApiProblems(422)
+  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryPageDto> {
+    return this.deployments.list(query);
   }
 
   @Get(':id/targets')
@@ -145,8 +159,14 @@ export class OperatorDeploymentsController {
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
+    description:
+      'The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: ' +
+      'members left out stay as they are; `parameters` merges into the deployment-level values, a key set ' +
+      'to null removes that value (the package default applies again), object values merge recursively.',
   })
-  @ApiOkResponse({ type: DeploymentDto })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiBody({ type: DeploymentPatchDto, examples: DEPLOYMENT_PATCH_EXAMPLES })
+  @ApiOkResponse({ type: DeploymentDto, description: 'The deployment after the change' })
   @ApiProblems(404, 422)
   updateDeployment(
     @Param('id', new ParseUUIDPipe()) id: string,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { ApplicationPackage } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type PackageRow = ApplicationPackage;
@@ -51,9 +52,17 @@ export class PackageRepository {
     });
   }
 
-  list(): Promise<PackageRow[]> {
+  /** By application, newest version first; after the key `[applicationId, createdAt, id]` when given. */
+  list(page: { after?: readonly [string, Date, string]; take: number }): Promise<PackageRow[]> {
+    const sort = [
+      { field: 'applicationId', dir: 'asc' },
+      { field: 'createdAt', dir: 'desc' },
+      { field: 'id', dir: 'asc' },
+    ] as const;
     return this.prisma.applicationPackage.findMany({
-      orderBy: [{ applicationId: 'asc' }, { createdAt: 'desc' }],
+      where: page.after ? keysetAfter(sort.map((c, i) => ({ ...c, value: page.after![i] }))) : undefined,
+      orderBy: keysetOrder(sort),
+      take: page.take,
     });
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { badStrings } from '../../common/http/input-limits.js';
+import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../common/http/page.js';
 import { ConflictError, DomainError, InvalidRequestError } from '../../common/problem/domain-error.js';
 import { ProblemType } from '../../common/problem/problem-types.js';
 import { DeploymentRepository } from './deployment.repository.js';
@@ -64,13 +65,22 @@ export class PackagesService {
     return toPackageDto(row, result.pkg, 0);
   }
 
-  async list(): Promise<PackageDto[]> {
-    const rows = await this.packages.list();
-    return Promise.all(
-      rows.map(async (row) =>
+  /** Package versions by application, newest version first, a page at a time. */
+  async list(query: PageQueryDto): Promise<Page<PackageDto>> {
+    const after = query.after ? decodeKey(query.after, ['string', 'date', 'uuid'] as const) : undefined;
+    const rows = await this.packages.list({ after, take: query.limit + 1 });
+    const page = pageOf(
+      rows,
+      query.limit,
+      (r) => [r.applicationId, r.createdAt, r.id],
+      (r) => r,
+    );
+    const items = await Promise.all(
+      page.items.map(async (row) =>
         toPackageDto(row, this.load(row), await this.deployments.countUsingPackage(row.id)),
       ),
     );
+    return { items, next: page.next };
   }
 
   async get(applicationId: string, version: string): Promise<PackageDto> {

@@ -15,7 +15,98 @@ const ApiManifest = () =>
     ApiProduces(MANIFEST_MEDIA_TYPE),
     ApiHeader({ name: 'If-None-Match', required: false }),
     ApiHeader({ name: 'Accept', required: false }),
-    ApiOkResponse({ description: 'The manifest (Cache-Control: private)' }),
+    ApiOkResponse({
+      description: 'The manifest (Cache-Control: private)',
+      content: {
+        [MANIFEST_MEDIA_TYPE]: {
+          schema: {
+            type: 'object',
+            required: ['manifestVersion', 'bundle', 'deployments'],
+            properties: {
+              manifestVersion: { type: 'integer', description: 'Grows with every change of content' },
+              bundle: {
+                type: ['object', 'null'],
+                description: 'The tar.gz of every ApplicationDeployment (null when there are none)',
+                properties: {
+                  mediaType: { type: 'string' },
+                  digest: { type: 'string' },
+                  sizeBytes: { type: 'integer' },
+                  url: { type: 'string' },
+                },
+              },
+              deployments: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    deploymentId: { type: 'string' },
+                    digest: { type: 'string' },
+                    sizeBytes: { type: 'integer' },
+                    url: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+          example: {
+            manifestVersion: 7,
+            bundle: {
+              mediaType: BUNDLE_MEDIA_TYPE,
+              digest: 'sha256:4d1c…',
+              sizeBytes: 912,
+              url: '/api/v1/bundles/sha256:4d1c…',
+            },
+            deployments: [
+              {
+                deploymentId: '6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80',
+                digest: 'sha256:9a0e…',
+                sizeBytes: 704,
+                url: '/api/v1/deployments/6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80/sha256:9a0e…',
+              },
+            ],
+          },
+        },
+      },
+    }),
+    ApiResponse({ status: 304, description: 'If-None-Match matched' }),
+  );
+
+const ApiYamlDocument = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: 'One ApplicationDeployment: the stored YAML bytes (ETag = quoted digest; gzip/br on request)',
+      description:
+        'The exact bytes whose sha256 is the digest in the manifest; immutable, so cacheable for a year.',
+    }),
+    ApiProduces('application/yaml'),
+    ApiHeader({ name: 'If-None-Match', required: false }),
+    ApiHeader({ name: 'Accept-Encoding', required: false }),
+    ApiOkResponse({
+      description: 'The ApplicationDeployment YAML (Cache-Control: private, max-age=31536000, immutable)',
+      content: {
+        'application/yaml': {
+          schema: { type: 'string' },
+          example:
+            'apiVersion: margo.org/v1-alpha1\nkind: ApplicationDeployment\nmetadata:\n  name: line-monitor\n',
+        },
+      },
+    }),
+    ApiResponse({ status: 304, description: 'If-None-Match matched' }),
+  );
+
+const ApiBundle = () =>
+  applyDecorators(
+    ApiOperation({
+      summary: "The client's deterministic tar.gz bundle of its ApplicationDeployments",
+      description:
+        'One `<deploymentId>.yaml` per ApplicationDeployment of the manifest; addressed by digest.',
+    }),
+    ApiProduces(BUNDLE_MEDIA_TYPE),
+    ApiHeader({ name: 'If-None-Match', required: false }),
+    ApiOkResponse({
+      description: 'The bundle bytes (Cache-Control: private, max-age=31536000, immutable)',
+      content: { [BUNDLE_MEDIA_TYPE]: { schema: { type: 'string', format: 'binary' } } },
+    }),
     ApiResponse({ status: 304, description: 'If-None-Match matched' }),
   );
 
@@ -77,10 +168,7 @@ export class Rc3StateController extends StateApi {
 
   @Get('deployments/:deploymentId/:digest')
   @Rc3Device()
-  @ApiOperation({
-    summary: 'One ApplicationDeployment: the stored YAML bytes (ETag = quoted digest; gzip/br on request)',
-  })
-  @ApiProduces('application/yaml')
+  @ApiYamlDocument()
   @ApiProblems(404)
   getDeploymentYaml(
     @CurrentClient() client: AuthenticatedClient,
@@ -95,8 +183,7 @@ export class Rc3StateController extends StateApi {
 
   @Get('bundles/:digest')
   @Rc3Device()
-  @ApiOperation({ summary: "The client's deterministic tar.gz bundle of its ApplicationDeployments" })
-  @ApiProduces(BUNDLE_MEDIA_TYPE)
+  @ApiBundle()
   @ApiProblems(404)
   getBundle(
     @CurrentClient() client: AuthenticatedClient,
@@ -130,7 +217,7 @@ export class LegacyStateController extends StateApi {
 
   @Get('deployments/:deploymentId/:digest')
   @LegacyDevice()
-  @ApiProduces('application/yaml')
+  @ApiYamlDocument()
   @ApiProblems(404)
   getLegacyDeploymentYaml(
     @CurrentClient() client: AuthenticatedClient,
@@ -145,7 +232,7 @@ export class LegacyStateController extends StateApi {
 
   @Get('bundles/:digest')
   @LegacyDevice()
-  @ApiProduces(BUNDLE_MEDIA_TYPE)
+  @ApiBundle()
   @ApiProblems(404)
   getLegacyBundle(
     @CurrentClient() client: AuthenticatedClient,

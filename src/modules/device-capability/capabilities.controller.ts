@@ -11,6 +11,7 @@ import {
 import type { Response } from 'express';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
 import { jsonBody } from '../../common/http/json-body.js';
+import { CAPABILITIES_EXAMPLE } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
 import { CurrentClient, LegacyDevice, Rc3Device } from '../enrollment/auth/guards.js';
@@ -37,7 +38,7 @@ export class Rc3CapabilitiesController {
   @Rc3Device()
   @ApiOperation({ summary: "Report a device's capabilities (201 created, 200 updated)" })
   @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto })
+  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'Created' })
   @ApiOkResponse({ description: 'Updated (or unchanged)' })
   @ApiProblems(400, 404, 413, 422)
@@ -80,7 +81,7 @@ export class LegacyCapabilitiesController {
   @HttpCode(201)
   @LegacyDevice()
   @ApiOperation({ summary: 'Report capabilities (oldest form: the device id comes from properties.id); 201' })
-  @ApiBody({ type: DeviceCapabilitiesManifestDto })
+  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'Stored' })
   @ApiProblems(404, 413, 422)
   async postCapabilitiesWithoutDeviceId(
@@ -94,7 +95,7 @@ export class LegacyCapabilitiesController {
   @HttpCode(201)
   @LegacyDevice()
   @ApiOperation({ summary: 'Report capabilities (oldest form); 201' })
-  @ApiBody({ type: DeviceCapabilitiesManifestDto })
+  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'Stored' })
   @ApiProblems(404, 413, 422)
   async putCapabilitiesWithoutDeviceId(
@@ -109,7 +110,7 @@ export class LegacyCapabilitiesController {
   @LegacyDevice()
   @ApiOperation({ summary: "Report a device's capabilities; 201 on create and on update (legacy contract)" })
   @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto })
+  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'Stored' })
   @ApiProblems(404, 413, 422)
   async postLegacyCapabilities(
@@ -130,7 +131,7 @@ export class LegacyCapabilitiesController {
   @LegacyDevice()
   @ApiOperation({ summary: "Report a device's capabilities; 201 on create and on update (legacy contract)" })
   @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto })
+  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'Stored' })
   @ApiProblems(404, 413, 422)
   async putLegacyCapabilities(

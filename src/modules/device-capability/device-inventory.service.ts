@@ -39,7 +39,6 @@ export class DeviceInventoryService {
     return {
       items: page.map(toDeviceSummary),
       next: rows.length > query.limit && last ? encodeCursor([last.deviceId, last.id]) : null,
-      limit: query.limit,
     };
   }
 

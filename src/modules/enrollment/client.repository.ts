@@ -8,6 +8,7 @@ import type {
   FleetSettings,
   PreauthorizedCertificate,
 } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type ClientRow = Client;
@@ -18,8 +19,9 @@ export type PreauthorizedRow = PreauthorizedCertificate;
 export interface ClientListFilter {
   profile?: ClientProfile;
   state?: ClientState;
-  limit: number;
-  offset: number;
+  /** The key `[createdAt, id]` of the previous page's last client. */
+  after?: readonly [Date, string];
+  take: number;
 }
 
 export interface SettingsPatch {
@@ -101,18 +103,24 @@ export class ClientRepository {
     return this.prisma.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
   }
 
-  async list(filter: ClientListFilter): Promise<{ rows: ClientRow[]; total: number }> {
+  /** Clients in creation order (keyset pagination). */
+  list(filter: ClientListFilter): Promise<ClientRow[]> {
     const where: Prisma.ClientWhereInput = { profile: filter.profile, state: filter.state };
-    const [rows, total] = await this.prisma.$transaction([
-      this.prisma.client.findMany({
-        where,
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        take: filter.limit,
-        skip: filter.offset,
-      }),
-      this.prisma.client.count({ where }),
-    ]);
-    return { rows, total };
+    if (filter.after) {
+      const [createdAt, id] = filter.after;
+      where.AND = keysetAfter([
+        { field: 'createdAt', value: createdAt, dir: 'asc' },
+        { field: 'id', value: id, dir: 'asc' },
+      ]);
+    }
+    return this.prisma.client.findMany({
+      where,
+      orderBy: keysetOrder([
+        { field: 'createdAt', dir: 'asc' },
+        { field: 'id', dir: 'asc' },
+      ]),
+      take: filter.take,
+    });
   }
 
   /** Batched "last seen" bookkeeping from the request path. */
@@ -186,8 +194,22 @@ export class ClientRepository {
     });
   }
 
-  listPreauthorized(): Promise<PreauthorizedRow[]> {
-    return this.prisma.preauthorizedCertificate.findMany({ orderBy: { createdAt: 'asc' } });
+  /** Pre-registered certificates in creation order, after the key `[createdAt, fingerprint]`. */
+  listPreauthorized(page: { after?: readonly [Date, string]; take: number }): Promise<PreauthorizedRow[]> {
+    const [createdAt, fingerprint] = page.after ?? [];
+    return this.prisma.preauthorizedCertificate.findMany({
+      where: page.after
+        ? keysetAfter([
+            { field: 'createdAt', value: createdAt, dir: 'asc' },
+            { field: 'fingerprint', value: fingerprint, dir: 'asc' },
+          ])
+        : undefined,
+      orderBy: keysetOrder([
+        { field: 'createdAt', dir: 'asc' },
+        { field: 'fingerprint', dir: 'asc' },
+      ]),
+      take: page.take,
+    });
   }
 
   async deletePreauthorized(fingerprint: string): Promise<boolean> {

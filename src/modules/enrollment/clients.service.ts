@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../common/http/page.js';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { ClientProfileName } from './auth/authenticated-client.js';
 import { ClientDirectory } from './client-directory.service.js';
 import { EventLogService } from '../../infra/events/event-log.service.js';
 import { ClientRepository, type ClientRow } from './client.repository.js';
-import type { ClientDto, ClientListQueryDto, ClientPageDto } from './dto/client.dto.js';
+import type { ClientDto, ClientListQueryDto } from './dto/client.dto.js';
 import type { PreauthorizedCertificateCreateDto, PreauthorizedCertificateDto } from './dto/operator.dto.js';
 import type { ClientSettingsDto, ClientSettingsUpdateDto } from './dto/settings.dto.js';
 import { ClientNotFoundError, ClientStateConflictError } from './enrollment.errors.js';
@@ -67,9 +68,21 @@ export class ClientsService {
     return this.decide(clientId, 'rejected', ['pending', 'active']);
   }
 
-  async list(query: ClientListQueryDto): Promise<ClientPageDto> {
-    const { rows, total } = await this.clients.list(query);
-    return { items: rows.map((r) => this.dto(r)), total, limit: query.limit, offset: query.offset };
+  /** Clients in creation order, a page at a time. */
+  async list(query: ClientListQueryDto): Promise<Page<ClientDto>> {
+    const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
+    const rows = await this.clients.list({
+      profile: query.profile,
+      state: query.state,
+      after,
+      take: query.limit + 1,
+    });
+    return pageOf(
+      rows,
+      query.limit,
+      (r) => [r.createdAt, r.id],
+      (r) => this.dto(r),
+    );
   }
 
   async get(clientId: string, profile?: ClientProfileName): Promise<ClientDto> {
@@ -118,8 +131,10 @@ export class ClientsService {
     return toPreauthorizedDto(await this.clients.upsertPreauthorized(fingerprint!, input.note ?? null));
   }
 
-  async listPreauthorized(): Promise<PreauthorizedCertificateDto[]> {
-    return (await this.clients.listPreauthorized()).map(toPreauthorizedDto);
+  async listPreauthorized(query: PageQueryDto): Promise<Page<PreauthorizedCertificateDto>> {
+    const after = query.after ? decodeKey(query.after, ['date', 'string'] as const) : undefined;
+    const rows = await this.clients.listPreauthorized({ after, take: query.limit + 1 });
+    return pageOf(rows, query.limit, (r) => [r.createdAt, r.fingerprint], toPreauthorizedDto);
   }
 
   async removePreauthorized(fingerprint: string): Promise<void> {

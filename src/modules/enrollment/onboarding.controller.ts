@@ -27,7 +27,10 @@ export class OnboardingController {
   @Post()
   @HttpCode(201)
   @ApiOperation({
-    summary: 'Onboard a client certificate; answers the clientId (D19 modes auto/approval/preauthorized)',
+    summary: 'Onboard a client certificate; answers the clientId',
+    description:
+      'The onboarding mode decides: `auto` admits at once, `approval` waits for an operator to approve ' +
+      '(POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates.',
   })
   @ApiBody({ type: OnboardingRequestDto })
   @ApiCreatedResponse({ type: OnboardingResponseDto })

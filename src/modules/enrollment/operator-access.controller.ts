@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import {
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from './auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from './auth/guards.js';
@@ -44,9 +45,10 @@ export class OperatorAccessController {
   @Get('tokens')
   @OperatorAuth('admin')
   @ApiOperation({ summary: 'List operator tokens (never the secrets)' })
-  @ApiOkResponse({ type: [OperatorTokenDto] })
-  listOperatorTokens(): Promise<OperatorTokenDto[]> {
-    return this.tokens.list();
+  @ApiOkResponse({ type: PageDto(OperatorTokenDto) })
+  @ApiProblems(422)
+  listOperatorTokens(@Query() query: PageQueryDto): Promise<Page<OperatorTokenDto>> {
+    return this.tokens.list(query);
   }
 
   @Delete('tokens/:id')
@@ -76,9 +78,10 @@ export class OperatorAccessController {
   @Get('preauthorized-certificates')
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'List pre-registered certificates' })
-  @ApiOkResponse({ type: [PreauthorizedCertificateDto] })
-  listPreauthorizedCertificates(): Promise<PreauthorizedCertificateDto[]> {
-    return this.clients.listPreauthorized();
+  @ApiOkResponse({ type: PageDto(PreauthorizedCertificateDto) })
+  @ApiProblems(422)
+  listPreauthorizedCertificates(@Query() query: PageQueryDto): Promise<Page<PreauthorizedCertificateDto>> {
+    return this.clients.listPreauthorized(query);
   }
 
   @Delete('preauthorized-certificates/:fingerprint')

@@ -33,6 +33,7 @@ export class OperatorClientsController {
     summary: 'Legacy clients waiting for approval (same as GET /clients?profile=legacy&state=pending)',
   })
   @ApiOkResponse({ type: ClientPageDto })
+  @ApiProblems(422)
   listOnboardingRequests(@Query() query: ClientListQueryDto): Promise<ClientPageDto> {
     return this.clients.list({ ...query, profile: 'legacy', state: 'pending' });
   }

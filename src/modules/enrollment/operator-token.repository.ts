@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { OperatorRole, OperatorToken } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type OperatorTokenRow = OperatorToken;
@@ -22,8 +23,22 @@ export class OperatorTokenRepository {
     return this.prisma.operatorToken.create({ data });
   }
 
-  list(): Promise<OperatorTokenRow[]> {
-    return this.prisma.operatorToken.findMany({ orderBy: { createdAt: 'asc' } });
+  /** Tokens in creation order, after the key `[createdAt, id]` when given. */
+  list(page: { after?: readonly [Date, string]; take: number }): Promise<OperatorTokenRow[]> {
+    const [createdAt, id] = page.after ?? [];
+    return this.prisma.operatorToken.findMany({
+      where: page.after
+        ? keysetAfter([
+            { field: 'createdAt', value: createdAt, dir: 'asc' },
+            { field: 'id', value: id, dir: 'asc' },
+          ])
+        : undefined,
+      orderBy: keysetOrder([
+        { field: 'createdAt', dir: 'asc' },
+        { field: 'id', dir: 'asc' },
+      ]),
+      take: page.take,
+    });
   }
 
   findById(id: string): Promise<OperatorTokenRow | null> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../common/http/page.js';
 import type { OperatorPrincipal } from './auth/authenticated-client.js';
 import { hashToken } from './auth/operator-auth.service.js';
 import type {
@@ -28,8 +29,10 @@ export class OperatorTokensService {
     return { ...toOperatorTokenDto(row), token };
   }
 
-  async list(): Promise<OperatorTokenDto[]> {
-    return (await this.tokens.list()).map(toOperatorTokenDto);
+  async list(query: PageQueryDto): Promise<Page<OperatorTokenDto>> {
+    const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
+    const rows = await this.tokens.list({ after, take: query.limit + 1 });
+    return pageOf(rows, query.limit, (r) => [r.createdAt, r.id], toOperatorTokenDto);
   }
 
   async revoke(id: string): Promise<void> {

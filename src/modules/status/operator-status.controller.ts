@@ -1,32 +1,15 @@
 import { Controller, Get, Param, ParseUUIDPipe, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString } from 'class-validator';
+import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { OperatorAuth } from '../enrollment/auth/guards.js';
 import { StatusEntryDto, StatusSummaryDto } from './dto/status.dto.js';
 import { StatusQueryService } from './status-query.service.js';
 
-class HistoryQueryDto {
+class HistoryQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'One target device' }) @IsOptional() @IsString() deviceId?: string;
-  @ApiPropertyOptional({ default: 100, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit: number = 100;
-}
-
-class LimitQueryDto {
-  @ApiProperty({ default: 100, maximum: 1000, required: false })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit: number = 100;
 }
 
 @ApiTags('Operator: status')
@@ -40,13 +23,13 @@ export class OperatorStatusController {
     summary:
       "Status reports of a deployment's targets, newest first (every report, also those that did not apply)",
   })
-  @ApiOkResponse({ type: [StatusEntryDto] })
+  @ApiOkResponse({ type: PageDto(StatusEntryDto) })
   @ApiProblems(404, 422)
   getStatusHistory(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query() query: HistoryQueryDto,
-  ): Promise<StatusEntryDto[]> {
-    return this.query.history(id, query.deviceId, query.limit);
+  ): Promise<Page<StatusEntryDto>> {
+    return this.query.history(id, query.deviceId, query);
   }
 
   @Get('status/summary')
@@ -63,18 +46,18 @@ export class OperatorStatusController {
   @Get('status/failing')
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'Targets whose device reports failed, with error codes and messages' })
-  @ApiOkResponse({ type: [StatusEntryDto] })
-  listFailingTargets(@Query() query: LimitQueryDto): Promise<StatusEntryDto[]> {
-    return this.query.failing(query.limit);
+  @ApiOkResponse({ type: PageDto(StatusEntryDto) })
+  listFailingTargets(@Query() query: PageQueryDto): Promise<Page<StatusEntryDto>> {
+    return this.query.failing(query);
   }
 
   @Get('status/orphans')
   @OperatorAuth('viewer')
   @ApiOperation({
-    summary: 'Orphan reports: devices report a deployment this WFM does not know for them (D12)',
+    summary: 'Orphan reports: devices report a deployment this WFM does not know for them',
   })
-  @ApiOkResponse({ type: [StatusEntryDto] })
-  listOrphanReports(@Query() query: LimitQueryDto): Promise<StatusEntryDto[]> {
-    return this.query.orphans(query.limit);
+  @ApiOkResponse({ type: PageDto(StatusEntryDto) })
+  listOrphanReports(@Query() query: PageQueryDto): Promise<Page<StatusEntryDto>> {
+    return this.query.orphans(query);
   }
 }

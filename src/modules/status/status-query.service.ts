@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../common/http/page.js';
 import { NotFoundError } from '../../common/problem/domain-error.js';
 import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
 import { DeploymentsService } from '../deployment-spec/deployments.service.js';
@@ -36,8 +37,8 @@ export class StatusQueryService {
   async history(
     deploymentId: string,
     deviceId: string | undefined,
-    limit: number,
-  ): Promise<StatusEntryDto[]> {
+    query: PageQueryDto,
+  ): Promise<Page<StatusEntryDto>> {
     const deployment = await this.deployments.get(deploymentId);
     const targets = deployment.targets.filter((t) => deviceId === undefined || t.deviceId === deviceId);
     if (deviceId !== undefined && targets.length === 0) {
@@ -48,9 +49,17 @@ export class StatusQueryService {
       undefined,
       targets.map((t) => t.deploymentId),
       deviceId,
-      limit,
+      {
+        after: query.after ? decodeKey(query.after, ['bigint'] as const)[0] : undefined,
+        take: query.limit + 1,
+      },
     );
-    return rows.map((r) => entry(r, clientOf.get(r.deploymentId) ?? ''));
+    return pageOf(
+      rows,
+      query.limit,
+      (r) => [r.id],
+      (r) => entry(r, clientOf.get(r.deploymentId) ?? ''),
+    );
   }
 
   /**
@@ -98,21 +107,34 @@ export class StatusQueryService {
     return out;
   }
 
-  async failing(limit: number): Promise<StatusEntryDto[]> {
-    return this.withClients(await this.statuses.failing(limit));
+  async failing(query: PageQueryDto): Promise<Page<StatusEntryDto>> {
+    const rows = await this.statuses.failing({ after: this.statusKey(query.after), take: query.limit + 1 });
+    return this.withClients(rows, query.limit);
   }
 
-  async orphans(limit: number): Promise<StatusEntryDto[]> {
-    return this.withClients(await this.statuses.orphans(limit));
+  async orphans(query: PageQueryDto): Promise<Page<StatusEntryDto>> {
+    const rows = await this.statuses.orphans({ after: this.statusKey(query.after), take: query.limit + 1 });
+    return this.withClients(rows, query.limit);
   }
 
-  private async withClients(rows: StatusRow[]): Promise<StatusEntryDto[]> {
+  private statusKey(after: string | undefined): readonly [Date, string, string, string] | undefined {
+    return after ? decodeKey(after, ['date', 'uuid', 'string', 'string'] as const) : undefined;
+  }
+
+  private async withClients(all: StatusRow[], limit: number): Promise<Page<StatusEntryDto>> {
+    const page = pageOf(
+      all,
+      limit,
+      (r) => [r.lastReportedAt, r.clientId, r.deploymentId, r.deviceId],
+      (r) => r,
+    );
+    const rows = page.items;
     const ids = [...new Set(rows.map((r) => r.clientId))];
     const refs = new Map(
       (await Promise.all(ids.map((id) => this.deployments.clientRef(id))))
         .filter((r) => r !== null)
         .map((r) => [r.id, r.externalId]),
     );
-    return rows.map((r) => entry(r, refs.get(r.clientId) ?? r.clientId));
+    return { items: rows.map((r) => entry(r, refs.get(r.clientId) ?? r.clientId)), next: page.next };
   }
 }

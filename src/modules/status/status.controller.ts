@@ -3,6 +3,7 @@ import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } fro
 import type { Response } from 'express';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
 import { jsonBody } from '../../common/http/json-body.js';
+import { STATUS_REPORT_EXAMPLE } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
 import { CurrentClient, LegacyDevice, Rc3Device } from '../enrollment/auth/guards.js';
@@ -17,7 +18,7 @@ export class Rc3StatusController {
   @Post(':deploymentId/status')
   @Rc3Device()
   @ApiOperation({ summary: 'Report the status of an ApplicationDeployment (201 first report, 200 after)' })
-  @ApiBody({ type: DeploymentStatusManifestDto })
+  @ApiBody({ type: DeploymentStatusManifestDto, examples: { installed: { value: STATUS_REPORT_EXAMPLE } } })
   @ApiCreatedResponse({ description: 'First report of this (deployment, device)' })
   @ApiOkResponse({ description: 'Stored' })
   @ApiProblems(400, 413, 422)
@@ -58,7 +59,7 @@ export class LegacyStatusController {
   @ApiOperation({
     summary: 'Report the status of an ApplicationDeployment (200, as the legacy contract says)',
   })
-  @ApiBody({ type: DeploymentStatusManifestDto })
+  @ApiBody({ type: DeploymentStatusManifestDto, examples: { installed: { value: STATUS_REPORT_EXAMPLE } } })
   @ApiOkResponse({ description: 'Stored' })
   @ApiProblems(413, 422)
   postLegacyStatus(
@@ -73,7 +74,7 @@ export class LegacyStatusController {
   @Post('deployment/:deploymentId/status')
   @LegacyDevice()
   @ApiOperation({ summary: 'The same, at the singular path older agents use' })
-  @ApiBody({ type: DeploymentStatusManifestDto })
+  @ApiBody({ type: DeploymentStatusManifestDto, examples: { installed: { value: STATUS_REPORT_EXAMPLE } } })
   @ApiOkResponse({ description: 'Stored' })
   @ApiProblems(413, 422)
   postLegacyStatusSingular(

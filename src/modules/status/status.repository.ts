@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { DeploymentStatus, DeploymentStatusReport } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type StatusRow = DeploymentStatus;
@@ -20,6 +21,12 @@ export interface IngestRow {
 }
 
 /** Current status per (client, deployment, device) and the history of reports. */
+/** A page of latest statuses: after the key `[lastReportedAt, clientId, deploymentId, deviceId]`. */
+export interface StatusPage {
+  after?: readonly [Date, string, string, string];
+  take: number;
+}
+
 @Injectable()
 export class StatusRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -95,28 +102,43 @@ export class StatusRepository {
     clientId: string | undefined,
     deploymentIds: string[],
     deviceId: string | undefined,
-    limit: number,
+    page: { after?: bigint; take: number },
   ): Promise<StatusReportRow[]> {
     return this.prisma.deploymentStatusReport.findMany({
-      where: { clientId, deploymentId: { in: deploymentIds }, deviceId },
+      where: {
+        clientId,
+        deploymentId: { in: deploymentIds },
+        deviceId,
+        ...(page.after !== undefined ? { id: { lt: page.after } } : {}),
+      },
       orderBy: { id: 'desc' },
-      take: limit,
+      take: page.take,
     });
   }
 
-  orphans(limit: number): Promise<StatusRow[]> {
-    return this.prisma.deploymentStatus.findMany({
-      where: { known: false },
-      orderBy: { lastReportedAt: 'desc' },
-      take: limit,
-    });
+  orphans(page: StatusPage): Promise<StatusRow[]> {
+    return this.statusPage({ known: false }, page);
   }
 
-  failing(limit: number): Promise<StatusRow[]> {
+  failing(page: StatusPage): Promise<StatusRow[]> {
+    return this.statusPage({ state: 'failed', known: true }, page);
+  }
+
+  /** Latest statuses, most recently reported first (ties in key order), after `page.after`. */
+  private statusPage(where: Record<string, unknown>, page: StatusPage): Promise<StatusRow[]> {
+    const sort = [
+      { field: 'lastReportedAt', dir: 'desc' },
+      { field: 'clientId', dir: 'asc' },
+      { field: 'deploymentId', dir: 'asc' },
+      { field: 'deviceId', dir: 'asc' },
+    ] as const;
     return this.prisma.deploymentStatus.findMany({
-      where: { state: 'failed', known: true },
-      orderBy: { lastReportedAt: 'desc' },
-      take: limit,
+      where: {
+        ...where,
+        ...(page.after ? keysetAfter(sort.map((c, i) => ({ ...c, value: page.after![i] }))) : {}),
+      },
+      orderBy: keysetOrder(sort),
+      take: page.take,
     });
   }
 

@@ -5,17 +5,15 @@ import {
   IsArray,
   IsDefined,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { type Page, PageDto, PageQueryDto } from '../../../common/http/page.js';
 
 export const ON_CAPABILITY_LOSS = ['keep', 'remove'] as const;
 export const PLACEMENTS = ['placed', 'not-placeable', 'pending-recompute', 'removed'] as const;
@@ -141,20 +139,45 @@ export class DeploymentCreateDto {
   onCapabilityLoss?: (typeof ON_CAPABILITY_LOSS)[number];
 }
 
+/** A JSON Merge Patch (RFC 7396) of a deployment: members left out stay as they are. */
 export class DeploymentPatchDto {
-  @ApiPropertyOptional({ description: 'Replaces the deployment-level parameter values' })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'Merged into the deployment-level parameter values (RFC 7396): keys left out stay, a key set to ' +
+      'null removes that value (the package default applies again), object values merge recursively; ' +
+      'null removes every deployment-level value',
+    example: { sampleRate: 30, greeting: null },
+  })
   @IsOptional()
   @IsObject()
-  parameters?: Record<string, unknown>;
-  @ApiPropertyOptional({ description: 'Move to another package version' })
+  parameters?: Record<string, unknown> | null;
+  @ApiPropertyOptional({
+    type: String,
+    description: 'Move to another package version (cannot be null)',
+    example: '1.1.0',
+  })
   @IsOptional()
   @IsString()
-  version?: string;
-  @ApiPropertyOptional({ type: String, nullable: true }) @IsOptional() @IsString() profileId?: string | null;
-  @ApiPropertyOptional({ enum: ON_CAPABILITY_LOSS })
+  version?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'Deployment profile of the package; null removes it',
+  })
+  @IsOptional()
+  @IsString()
+  profileId?: string | null;
+  @ApiPropertyOptional({
+    enum: ON_CAPABILITY_LOSS,
+    nullable: true,
+    description: 'What happens to a target that loses a required capability; null: back to `keep`',
+  })
   @IsOptional()
   @IsIn(ON_CAPABILITY_LOSS)
-  onCapabilityLoss?: (typeof ON_CAPABILITY_LOSS)[number];
+  onCapabilityLoss?: (typeof ON_CAPABILITY_LOSS)[number] | null;
 }
 
 export class ParameterOverridesDto {
@@ -246,33 +269,21 @@ export class DeploymentDto extends DeploymentSummaryDto {
   targets!: DeploymentTargetDto[];
 }
 
-export class DeploymentTargetQueryDto {
+export class DeploymentTargetQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: PLACEMENTS, description: 'Only targets with this placement' })
   @IsOptional()
   @IsIn(PLACEMENTS)
   placement?: string;
-
-  @ApiPropertyOptional({ description: 'Cursor from the previous page (`next`)' })
-  @IsOptional()
-  @IsString()
-  after?: string;
-
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit: number = 100;
 }
 
-export class DeploymentTargetPageDto {
-  @ApiProperty({ type: () => [DeploymentTargetDto] }) items!: DeploymentTargetDto[];
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Pass as `after` for the next page' })
-  next!: string | null;
-  @ApiProperty() limit!: number;
-}
+/** `{items, next}` of deployment targets. */
+export const DeploymentTargetPageDto = PageDto(DeploymentTargetDto);
+export type DeploymentTargetPageDto = Page<DeploymentTargetDto>;
 
-export class DeploymentListQueryDto {
+/** `{items, next}` of deployment summaries. */
+export const DeploymentSummaryPageDto = PageDto(DeploymentSummaryDto);
+export type DeploymentSummaryPageDto = Page<DeploymentSummaryDto>;
+
+export class DeploymentListQueryDto extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() applicationId?: string;
 }

@@ -4,15 +4,14 @@ import {
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsISO8601,
   IsNumber,
   IsOptional,
   IsString,
   Matches,
-  Max,
   Min,
 } from 'class-validator';
+import { type Page, PageDto, PageQueryDto } from '../../../common/http/page.js';
 import { ARCHITECTURES, DEPLOYMENT_TYPES, PERIPHERALS } from '../capabilities.parser.js';
 
 class CpuDto {
@@ -28,8 +27,14 @@ class CapabilityPropertiesDto {
   @ApiPropertyOptional({ type: () => [CpuDto] }) cpus?: CpuDto[];
   @ApiPropertyOptional({ example: '16Gi' }) memory?: string;
   @ApiPropertyOptional({ example: '256Gi' }) storage?: string;
-  @ApiPropertyOptional({ example: [{ type: 'gpu', manufacturer: 'NVIDIA' }] }) peripherals?: object[];
-  @ApiPropertyOptional({ example: [{ type: 'ethernet' }] }) interfaces?: object[];
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ type: 'gpu', manufacturer: 'NVIDIA' }],
+  })
+  peripherals?: object[];
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' }, example: [{ type: 'ethernet' }] })
+  interfaces?: object[];
   @ApiPropertyOptional() otelCollector?: boolean;
   @ApiPropertyOptional({ example: ['oci'] }) supportedRuntimes?: string[];
   @ApiPropertyOptional({ example: ['helm', 'compose'] }) supportedDeploymentTypes?: string[];
@@ -78,11 +83,21 @@ export class DeviceChangeDto {
   @ApiProperty() capabilityVersion!: number;
   @ApiProperty({ format: 'date-time' }) at!: string;
   @ApiProperty({ description: 'SPIFFE ID or legacy:<clientId> of the reporter' }) reportedBy!: string;
-  @ApiProperty({ example: [{ field: 'memoryText', from: '8Gi', to: '16Gi' }] }) changes!: object[];
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    example: [{ field: 'memoryText', from: '8Gi', to: '16Gi' }],
+  })
+  changes!: object[];
 }
 
 export class DeviceDetailDto extends DeviceSummaryDto {
-  @ApiProperty({ description: 'CPU entries as reported', example: [{ cores: 4, architecture: 'arm64' }] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object' },
+    description: 'CPU entries as reported',
+    example: [{ cores: 4, architecture: 'arm64' }],
+  })
   cpus!: object[];
   @ApiPropertyOptional({ type: Boolean, nullable: true }) otelCollector!: boolean | null;
   @ApiProperty({
@@ -97,19 +112,16 @@ export class DeviceDetailDto extends DeviceSummaryDto {
   @ApiProperty({ type: () => [DeviceChangeDto] }) history!: DeviceChangeDto[];
 }
 
-export class DevicePageDto {
-  @ApiProperty({ type: () => [DeviceSummaryDto] }) items!: DeviceSummaryDto[];
-  @ApiPropertyOptional({ type: String, nullable: true, description: 'Pass as `after` for the next page' })
-  next!: string | null;
-  @ApiProperty() limit!: number;
-}
+/** `{items, next}` of device summaries. */
+export const DevicePageDto = PageDto(DeviceSummaryDto, 'DevicePageDto');
+export type DevicePageDto = Page<DeviceSummaryDto>;
 
 const toArray = ({ value }: { value: unknown }) =>
   value === undefined ? undefined : Array.isArray(value) ? value : [value];
 const toBool = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
 
-export class DeviceListQueryDto {
+export class DeviceListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ description: 'Client id (rc.3 wfm-client-id or legacy clientId)' })
   @IsOptional()
   @IsString()
@@ -178,17 +190,4 @@ export class DeviceListQueryDto {
   @IsOptional()
   @IsISO8601()
   lastSeenBefore?: string;
-
-  @ApiPropertyOptional({ description: 'Cursor from the previous page' })
-  @IsOptional()
-  @IsString()
-  after?: string;
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit: number = 50;
 }

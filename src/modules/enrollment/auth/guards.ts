@@ -8,7 +8,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtension, ApiSecurity } from '@nestjs/swagger';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import { ForbiddenRoleError, InvalidCredentialsError } from '../enrollment.errors.js';
 import type { AuthenticatedClient, OperatorPrincipal } from './authenticated-client.js';
@@ -79,6 +79,7 @@ export const OperatorAuth = (role: OperatorRoleName) =>
     SetMetadata(ROLE_KEY, role),
     UseGuards(OperatorGuard),
     ApiBearerAuth('operator-token'),
+    ApiExtension('x-required-role', role),
     ApiProblems(401, 403),
   );
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsIn, IsOptional } from 'class-validator';
+import { type Page, PageDto, PageQueryDto } from '../../../common/http/page.js';
 
 export const CLIENT_PROFILES = ['rc3', 'legacy'] as const;
 export const CLIENT_STATES = ['pending', 'active', 'retired', 'rejected'] as const;
@@ -48,21 +48,11 @@ export class ClientDto {
   createdAt!: string;
 }
 
-export class ClientPageDto {
-  @ApiProperty({ type: () => [ClientDto] })
-  items!: ClientDto[];
+/** `{items, next}` of clients. */
+export const ClientPageDto = PageDto(ClientDto);
+export type ClientPageDto = Page<ClientDto>;
 
-  @ApiProperty()
-  total!: number;
-
-  @ApiProperty()
-  limit!: number;
-
-  @ApiProperty()
-  offset!: number;
-}
-
-export class ClientListQueryDto {
+export class ClientListQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: CLIENT_PROFILES, enumName: 'ClientProfile' })
   @IsOptional()
   @IsIn(CLIENT_PROFILES)
@@ -72,21 +62,6 @@ export class ClientListQueryDto {
   @IsOptional()
   @IsIn(CLIENT_STATES)
   state?: (typeof CLIENT_STATES)[number];
-
-  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
-  limit: number = 50;
-
-  @ApiPropertyOptional({ default: 0, minimum: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset: number = 0;
 }
 
 export class ClientProfileQueryDto {

@@ -1,0 +1,88 @@
+/** Hand-written request examples for the operations a UI uses most (the others are generated). */
+
+export const PACKAGE_YAML_EXAMPLE = `apiVersion: margo.org/v1-alpha1
+kind: ApplicationDescription
+id: com-example-line-monitor
+metadata:
+  name: Line Monitor
+  version: '2.1.0'
+deploymentProfiles:
+  - type: helm
+    id: line-monitor-helm
+    components:
+      - name: line-monitor
+        properties:
+          repository: oci://registry.example.com/charts/line-monitor
+          revision: 2.1.0
+parameters:
+  sampleRate:
+    value: 10
+    targets:
+      - pointer: collector.sampleRateHz
+        components: [line-monitor]
+`;
+
+export const DEPLOYMENT_CREATE_EXAMPLES = {
+  selector: {
+    summary: 'Every device a label selector matches, now and later',
+    value: {
+      applicationId: 'com-example-line-monitor',
+      version: '2.1.0',
+      parameters: { siteId: 'DE-001', sampleRate: 20 },
+      target: {
+        selector: {
+          matchLabels: { 'example.com/site': 'plant-7' },
+          labelSelector: {
+            matchExpressions: [{ key: 'example.com/line', operator: 'In', values: ['paint'] }],
+          },
+        },
+      },
+      onCapabilityLoss: 'keep',
+    },
+  },
+  device: {
+    summary: 'One device of one client',
+    value: {
+      applicationId: 'com-example-line-monitor',
+      version: '2.1.0',
+      parameters: { siteId: 'DE-001' },
+      target: { clientId: 'line-a', deviceId: 'press-1' },
+    },
+  },
+};
+
+export const DEPLOYMENT_PATCH_EXAMPLES = {
+  parameter: {
+    summary: 'Change one parameter; the others stay',
+    value: { parameters: { sampleRate: 30 } },
+  },
+  remove: {
+    summary: 'Remove a deployment-level value (the package default applies again)',
+    value: { parameters: { greeting: null } },
+  },
+  version: {
+    summary: 'Move to another package version',
+    value: { version: '2.2.0' },
+  },
+};
+
+export const STATUS_REPORT_EXAMPLE = {
+  deploymentId: '6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80',
+  adoptedManifestVersion: 7,
+  status: { state: 'installed' },
+  components: [{ name: 'line-monitor', state: 'installed' }],
+};
+
+export const CAPABILITIES_EXAMPLE = {
+  properties: {
+    id: 'press-1',
+    vendor: 'Example Devices',
+    modelNumber: 'EX-200',
+    serialNumber: 'SN-0042',
+    cpus: [{ cores: 4, architecture: 'arm64' }],
+    memory: '16Gi',
+    storage: '256Gi',
+    supportedDeploymentTypes: ['helm', 'compose'],
+  },
+  labels: { 'example.com/line': 'paint' },
+};
