@@ -27,7 +27,7 @@ import { startTestService, type TestService } from '../support/service.js';
  * request and the answer; rerun with that seed to reproduce it.
  */
 
-const RUNS = Number(process.env.WFM_FUZZ_RUNS ?? 12);
+const RUNS = Number(process.env.WFM_FUZZ_RUNS ?? 30);
 const SEED = Number(process.env.WFM_FUZZ_SEED ?? 13_013);
 const ONLY = process.env.WFM_FUZZ_ONLY;
 
@@ -90,6 +90,8 @@ describe('fuzzing every OpenAPI operation', () => {
   const known: KnownValues = {};
   const known5xx = new Map<string, number>();
   let requests = 0;
+  /** operationId → status → count; printed with WFM_FUZZ_STATS=1 (to see how deep the requests get). */
+  const statuses = new Map<string, Map<number, number>>();
 
   beforeAll(async () => {
     wfm = await startTestService({ WFM_ONBOARDING_MODE: 'auto', WFM_RATE_LIMIT_PER_MINUTE: '0' });
@@ -136,6 +138,11 @@ describe('fuzzing every OpenAPI operation', () => {
   afterAll(async () => {
     if (known5xx.size > 0) {
       console.warn(`fuzz: ${requests} requests; known 5xx classes seen: ${JSON.stringify([...known5xx])}`);
+    }
+    if (process.env.WFM_FUZZ_STATS === '1') {
+      for (const [id, counts] of statuses) {
+        console.warn(`${id}: ${[...counts].map(([status, n]) => `${status}×${n}`).join(' ')}`);
+      }
     }
     anonymous?.destroy();
     device?.close();
@@ -220,6 +227,9 @@ describe('fuzzing every OpenAPI operation', () => {
         fc.asyncProperty(requestFor(op, known), async (req) => {
           requests += 1;
           const answer = await send(op, req);
+          const counts = statuses.get(op.id) ?? new Map<number, number>();
+          counts.set(answer.status, (counts.get(answer.status) ?? 0) + 1);
+          statuses.set(op.id, counts);
           const where = `${describeRequest(req)}\n→ ${answer.status} ${answer.contentType} ${answer.body.slice(0, 500)}`;
           if (answer.status >= 500) {
             const features = featuresOf(req);

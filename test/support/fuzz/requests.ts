@@ -177,10 +177,12 @@ export function requestFor(op: Operation, known: KnownValues): fc.Arbitrary<Fuzz
         )
       : fc.constantFrom(...medias).chain((media) => {
           const schema = op.body[media];
-          const shaped = valueFor(schema).map((v) => ({
+          const serialise = (v: unknown) => ({
             value: v,
             text: media.includes('json') ? toJsonText(v) : scalarText(v),
-          }));
+          });
+          const shaped = valueFor(schema).map(serialise);
+          const nearlyValid = valueFor(schema, 0, true).map(serialise);
           const deepInside = fc
             .tuple(valueFor(schema), fc.oneof(oddString, fc.constant('parameters')), deep)
             .map(([v, key, d]) => {
@@ -196,7 +198,8 @@ export function requestFor(op: Operation, known: KnownValues): fc.Arbitrary<Fuzz
           return fc
             .tuple(
               fc.oneof(
-                { arbitrary: shaped, weight: 6 },
+                { arbitrary: shaped, weight: 3 },
+                { arbitrary: nearlyValid, weight: 3 },
                 { arbitrary: deepInside, weight: 1 },
                 { arbitrary: garbage, weight: 1 },
               ),

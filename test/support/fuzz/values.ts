@@ -102,30 +102,41 @@ export const wrongType: fc.Arbitrary<unknown> = fc.oneof(
 
 const plainString = fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/);
 
-/** A value for `schema`: mostly of the right shape, with odd leaves, missing and extra fields, wrong types. */
-export function valueFor(schema: JsonSchema, depth = 0): fc.Arbitrary<unknown> {
-  return fc.oneof({ arbitrary: typedValue(schema, depth), weight: 8 }, { arbitrary: wrongType, weight: 1 });
+/**
+ * A value for `schema`: mostly of the right shape, with odd leaves, missing and extra fields, wrong
+ * types. `strict`: always the right shape with every required field and mostly typical leaves, so
+ * that the request passes validation and its odd leaves reach the service and the database.
+ */
+export function valueFor(schema: JsonSchema, depth = 0, strict = false): fc.Arbitrary<unknown> {
+  if (strict) return typedValue(schema, depth, true);
+  return fc.oneof(
+    { arbitrary: typedValue(schema, depth, false), weight: 8 },
+    { arbitrary: wrongType, weight: 1 },
+  );
 }
 
-function typedValue(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
+function typedValue(schema: JsonSchema, depth: number, strict: boolean): fc.Arbitrary<unknown> {
+  const odd = strict ? 1 : 3;
   if (depth > 6) return fc.oneof(oddString, oddNumber);
   if (schema.enum && schema.enum.length > 0) {
-    return fc.oneof(
-      { arbitrary: fc.constantFrom(...schema.enum), weight: 3 },
-      { arbitrary: oddString, weight: 1 },
-    );
+    return strict
+      ? fc.constantFrom(...schema.enum)
+      : fc.oneof(
+          { arbitrary: fc.constantFrom(...schema.enum), weight: 3 },
+          { arbitrary: oddString, weight: 1 },
+        );
   }
   const alternatives = schema.anyOf ?? schema.oneOf;
   if (alternatives && alternatives.length > 0) {
-    return fc.oneof(...alternatives.map((s) => valueFor(s, depth + 1)));
+    return fc.oneof(...alternatives.map((s) => valueFor(s, depth + 1, strict)));
   }
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  if (type === 'object' || schema.properties) return objectFor(schema, depth);
+  if (type === 'object' || schema.properties) return objectFor(schema, depth, strict);
   if (type === 'array') {
-    const item = valueFor(schema.items ?? {}, depth + 1);
+    const item = valueFor(schema.items ?? {}, depth + 1, strict);
     return fc.oneof(
-      { arbitrary: fc.array(item, { maxLength: 4 }), weight: 6 },
-      { arbitrary: fc.array(fc.constant(0), { minLength: 5_000, maxLength: 5_000 }), weight: 1 },
+      { arbitrary: fc.array(item, { minLength: strict ? 1 : 0, maxLength: 4 }), weight: 6 },
+      { arbitrary: fc.array(fc.constant(0), { minLength: 5_000, maxLength: 5_000 }), weight: strict ? 0 : 1 },
     );
   }
   if (type === 'string') {
@@ -135,16 +146,16 @@ function typedValue(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
         : typeof schema.example === 'string'
           ? fc.constant(schema.example)
           : plainString;
-    return fc.oneof({ arbitrary: typical, weight: 2 }, { arbitrary: oddString, weight: 2 });
+    return fc.oneof({ arbitrary: typical, weight: 6 }, { arbitrary: oddString, weight: odd });
   }
   if (type === 'integer' || type === 'number') {
     const typical = fc.integer({
       min: schema.minimum ?? 0,
       max: Math.min(schema.maximum ?? 1000, 1_000_000),
     });
-    return fc.oneof({ arbitrary: typical, weight: 2 }, { arbitrary: oddNumber, weight: 2 });
+    return fc.oneof({ arbitrary: typical, weight: 6 }, { arbitrary: oddNumber, weight: odd });
   }
-  if (type === 'boolean') return fc.oneof(fc.boolean(), wrongType);
+  if (type === 'boolean') return strict ? fc.boolean() : fc.oneof(fc.boolean(), wrongType);
   // untyped (free-form) values
   return fc.oneof(
     plainString,
@@ -155,23 +166,34 @@ function typedValue(schema: JsonSchema, depth: number): fc.Arbitrary<unknown> {
   );
 }
 
-function objectFor(schema: JsonSchema, depth: number): fc.Arbitrary<Record<string, unknown>> {
+function objectFor(
+  schema: JsonSchema,
+  depth: number,
+  strict: boolean,
+): fc.Arbitrary<Record<string, unknown>> {
   const props = schema.properties ?? {};
   const model: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const [key, sub] of Object.entries(props)) model[key] = valueFor(sub, depth + 1);
+  for (const [key, sub] of Object.entries(props)) model[key] = valueFor(sub, depth + 1, strict);
   const required = (schema.required ?? []).filter((k) => k in model);
-  const shaped = fc.oneof(
-    { arbitrary: fc.record(model, { requiredKeys: required }), weight: 4 },
-    { arbitrary: fc.record(model, { requiredKeys: [] }), weight: 1 },
-  );
-  const extraValue =
-    typeof schema.additionalProperties === 'object'
-      ? valueFor(schema.additionalProperties, depth + 1)
-      : wrongType;
-  const extra = fc.oneof(
-    { arbitrary: fc.constant({}), weight: 3 },
-    { arbitrary: fc.dictionary(oddString, extraValue, { maxKeys: 3 }), weight: 1 },
-  );
+  const shaped = strict
+    ? fc.record(model, { requiredKeys: required })
+    : fc.oneof(
+        { arbitrary: fc.record(model, { requiredKeys: required }), weight: 4 },
+        { arbitrary: fc.record(model, { requiredKeys: [] }), weight: 1 },
+      );
+  const additional =
+    typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+  const extraValue = additional ? valueFor(additional, depth + 1, strict) : wrongType;
+  const extra =
+    strict && !additional
+      ? fc.constant({})
+      : fc.oneof(
+          { arbitrary: fc.constant({}), weight: 3 },
+          {
+            arbitrary: fc.dictionary(additional ? plainString : oddString, extraValue, { maxKeys: 3 }),
+            weight: 1,
+          },
+        );
   return fc.tuple(shaped, extra).map(([a, b]) => ({ ...b, ...(a as Record<string, unknown>) }));
 }
 
