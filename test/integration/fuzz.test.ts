@@ -230,6 +230,11 @@ describe('fuzzing every OpenAPI operation', () => {
           const counts = statuses.get(op.id) ?? new Map<number, number>();
           counts.set(answer.status, (counts.get(answer.status) ?? 0) + 1);
           statuses.set(op.id, counts);
+          if (process.env.WFM_FUZZ_STATS === '2' && answer.status === 422) {
+            console.warn(
+              `${op.id} 422: ${describeRequest(req).slice(0, 400)} → ${answer.body.slice(0, 400)}`,
+            );
+          }
           const where = `${describeRequest(req)}\n→ ${answer.status} ${answer.contentType} ${answer.body.slice(0, 500)}`;
           if (answer.status >= 500) {
             const features = featuresOf(req);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Operation } from './operations.js';
+import type { Operation, Parameter } from './operations.js';
 import { Deep, deep, oddString, RawNumber, toJsonText, valueFor, wrongType } from './values.js';
 
 /**
@@ -97,12 +97,15 @@ export function percentEncode(s: string): string {
   return out;
 }
 
-function pathValue(name: string, known: KnownValues): fc.Arbitrary<{ raw: string; encoded: string }> {
-  const good = known[name] ?? [];
+function pathValue(param: Parameter, known: KnownValues): fc.Arbitrary<{ raw: string; encoded: string }> {
+  // known ids, and the document's example (a device id like `gw-1/plc-3` keeps its slashes)
+  const example = typeof param.schema.example === 'string' ? [param.schema.example] : [];
+  const good = [...(known[param.name] ?? []), ...example];
   const encoded = (s: string) => ({ raw: s, encoded: percentEncode(s) });
+  const bySegment = (s: string) => ({ raw: s, encoded: s.split('/').map(percentEncode).join('/') });
   return fc.oneof(
     {
-      arbitrary: good.length > 0 ? fc.constantFrom(...good).map(encoded) : oddString.map(encoded),
+      arbitrary: good.length > 0 ? fc.constantFrom(...good).map(bySegment) : oddString.map(encoded),
       weight: 3,
     },
     { arbitrary: oddString.map(encoded), weight: 3 },
@@ -117,7 +120,7 @@ function scalarText(v: unknown): string {
 }
 
 export function requestFor(op: Operation, known: KnownValues): fc.Arbitrary<FuzzRequest> {
-  const path = fc.tuple(...op.pathParams.map((p) => pathValue(p.name, known))).map((values) => {
+  const path = fc.tuple(...op.pathParams.map((p) => pathValue(p, known))).map((values) => {
     let out = op.template;
     const params: Record<string, string> = {};
     op.pathParams.forEach((p, i) => {
