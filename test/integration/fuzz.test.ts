@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/client/http-signature-signer.js';
@@ -90,6 +90,8 @@ describe('fuzzing every OpenAPI operation', () => {
   const known: KnownValues = {};
   const known5xx = new Map<string, number>();
   let requests = 0;
+  // the service runs in this process: a request that blocks its event loop shows up here
+  const loop = monitorEventLoopDelay({ resolution: 20 });
   /** operationId → status → count; printed with WFM_FUZZ_STATS=1 (to see how deep the requests get). */
   const statuses = new Map<string, Map<number, number>>();
 
@@ -125,6 +127,7 @@ describe('fuzzing every OpenAPI operation', () => {
     });
     expect(dep.status, dep.text()).toBe(201);
     const deploymentId = dep.json<{ id: string }>().id;
+    loop.enable();
     Object.assign(known, {
       clientId: ['fuzz-device', legacy.clientId],
       deviceId: ['press-1', 'plc-1'],
@@ -139,7 +142,8 @@ describe('fuzzing every OpenAPI operation', () => {
     if (known5xx.size > 0) {
       console.warn(`fuzz: ${requests} requests; known 5xx classes seen: ${JSON.stringify([...known5xx])}`);
     }
-    if (process.env.WFM_FUZZ_STATS === '1') {
+    if (process.env.WFM_FUZZ_STATS !== undefined) {
+      console.warn(`fuzz: longest event-loop stall ${(loop.max / 1e6).toFixed(0)} ms`);
       for (const [id, counts] of statuses) {
         console.warn(`${id}: ${[...counts].map(([status, n]) => `${status}×${n}`).join(' ')}`);
       }
@@ -226,7 +230,13 @@ describe('fuzzing every OpenAPI operation', () => {
       await fc.assert(
         fc.asyncProperty(requestFor(op, known), async (req) => {
           requests += 1;
+          const maxBefore = loop.max;
           const answer = await send(op, req);
+          if (process.env.WFM_FUZZ_STATS !== undefined && loop.max > maxBefore && loop.max / 1e6 > 100) {
+            console.warn(
+              `stall ${(loop.max / 1e6).toFixed(0)} ms (${answer.ms.toFixed(0)} ms): ${describeRequest(req).slice(0, 300)}`,
+            );
+          }
           const counts = statuses.get(op.id) ?? new Map<number, number>();
           counts.set(answer.status, (counts.get(answer.status) ?? 0) + 1);
           statuses.set(op.id, counts);
@@ -260,6 +270,10 @@ describe('fuzzing every OpenAPI operation', () => {
   }
 
   it('leaves the service responsive: health ready, a normal request answers quickly, no stalled event loop', async () => {
+    loop.disable();
+    // the longest the event loop was blocked while fuzzing (generous: two cores shared with other runs)
+    const maxStallMs = loop.max / 1e6;
+    expect(maxStallMs, `event loop blocked for ${maxStallMs.toFixed(0)} ms`).toBeLessThan(2_000);
     const lag = await new Promise<number>((resolve) => {
       const t = performance.now();
       setImmediate(() => resolve(performance.now() - t));
