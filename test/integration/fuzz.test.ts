@@ -225,6 +225,18 @@ describe('fuzzing every OpenAPI operation', () => {
     expect(res.json()).toMatchObject({ status: 431, title: 'Request Header Fields Too Large' });
   });
 
+  it('refuses a preauthorization whose fingerprint is not a string, also beside a certificate (found by this suite)', async () => {
+    const res = await wfm.call('/operator/v1/preauthorized-certificates', {
+      method: 'POST',
+      headers: { ...bearer(wfm.adminToken), 'content-type': 'application/json' },
+      body: JSON.stringify({ certificate: 'jr0-2oy', fingerprint: true }),
+    });
+    expect(res.status, res.text()).toBeGreaterThanOrEqual(400);
+    expect(res.status, res.text()).toBeLessThan(500);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(JSON.stringify(res.json())).toContain('/fingerprint');
+  });
+
   for (const op of operations) {
     it(`${op.method} ${op.template} (${op.id}): no 5xx, every error a problem`, async () => {
       await fc.assert(
