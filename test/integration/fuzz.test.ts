@@ -237,6 +237,25 @@ describe('fuzzing every OpenAPI operation', () => {
     expect(JSON.stringify(res.json())).toContain('/fingerprint');
   });
 
+  it('refuses a target with both a device and a selector, where neither was validated (found by this suite)', async () => {
+    const post = (target: unknown) =>
+      wfm.call('/operator/v1/deployments', {
+        method: 'POST',
+        headers: { ...bearer(wfm.adminToken), 'content-type': 'application/json' },
+        body: JSON.stringify({ applicationId: 'com-example-line-monitor', target }),
+      });
+    for (const target of [
+      { clientId: {}, selector: { propertySelector: { matchExpressions: [0] } } },
+      { clientId: 'fuzz-device', deviceId: 'press-1', selector: { matchLabels: { a: 'b' } } },
+    ]) {
+      const res = await post(target);
+      expect(res.status, res.text()).toBeGreaterThanOrEqual(400);
+      expect(res.status, res.text()).toBeLessThan(500);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(JSON.stringify(res.json())).toContain('/target');
+    }
+  });
+
   for (const op of operations) {
     it(`${op.method} ${op.template} (${op.id}): no 5xx, every error a problem`, async () => {
       await fc.assert(

@@ -70,12 +70,13 @@ export class SelectorDto {
 
 export class TargetDto {
   @ApiPropertyOptional({ description: 'One device: the client id (rc.3 wfm-client-id or legacy clientId)' })
-  @ValidateIf((o: TargetDto) => o.selector === undefined)
+  // each field is checked whenever it is sent, and required when there is no selector
+  @ValidateIf((o: TargetDto) => o.selector === undefined || o.clientId !== undefined)
   @IsString()
   clientId?: string;
 
   @ApiPropertyOptional({ description: 'One device: its deviceId (gw/child for a device behind a gateway)' })
-  @ValidateIf((o: TargetDto) => o.selector === undefined)
+  @ValidateIf((o: TargetDto) => o.selector === undefined || o.deviceId !== undefined)
   @IsString()
   @Matches(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, { message: 'deviceId must be a DeviceId' })
   deviceId?: string;
@@ -89,7 +90,9 @@ export class TargetDto {
   profile?: 'rc3' | 'legacy';
 
   @ApiPropertyOptional({ type: () => SelectorDto })
-  @ValidateIf((o: TargetDto) => o.clientId === undefined && o.deviceId === undefined)
+  @ValidateIf(
+    (o: TargetDto) => (o.clientId === undefined && o.deviceId === undefined) || o.selector !== undefined,
+  )
   @ValidateNested()
   @Type(() => SelectorDto)
   selector?: SelectorDto;
