@@ -22,6 +22,7 @@ import { deviceApiFallback } from './modules/enrollment/device-api-fallback.js';
 import { ManifestService } from './modules/deployment-spec/manifest.service.js';
 import { pollFastPath } from './modules/deployment-spec/poll-fast-path.js';
 import { MetricsService } from './infra/metrics/metrics.service.js';
+import { answerClientErrorsWithProblems } from './common/http/client-error.js';
 
 export interface RunningService {
   app: NestExpressApplication;
@@ -121,6 +122,7 @@ export async function startService(
       )
     : http.createServer(handler);
   if (tls) trust.attachServer(server as https.Server);
+  answerClientErrorsWithProblems(server);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {

@@ -67,6 +67,15 @@ export class DeploymentsService {
     let targetClientId: string | null = null;
     let targetDeviceId: string | null = null;
     let selector: Selector | null = null;
+    if (
+      input.target.selector &&
+      (input.target.clientId !== undefined || input.target.deviceId !== undefined)
+    ) {
+      throw new SemanticError(
+        'A target is either one device ({clientId, deviceId}) or a selector, not both',
+        [{ field: '/target', message: 'give clientId and deviceId, or selector' }],
+      );
+    }
     if (input.target.selector) {
       errors.push(...this.checkSelector(input.target.selector));
       selector = await this.toSelector(input.target.selector);

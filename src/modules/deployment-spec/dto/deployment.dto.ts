@@ -74,7 +74,8 @@ export class TargetDto {
     description: 'One device: the client id (rc.3 wfm-client-id or legacy clientId)',
     maxLength: MAX_ID_LENGTH,
   })
-  @ValidateIf((o: TargetDto) => o.selector === undefined)
+  // each field is checked whenever it is sent, and required when there is no selector
+  @ValidateIf((o: TargetDto) => o.selector === undefined || o.clientId !== undefined)
   @IsString()
   @MaxLength(MAX_ID_LENGTH)
   clientId?: string;
@@ -83,7 +84,7 @@ export class TargetDto {
     description: 'One device: its deviceId (gw/child for a device behind a gateway)',
     maxLength: MAX_ID_LENGTH,
   })
-  @ValidateIf((o: TargetDto) => o.selector === undefined)
+  @ValidateIf((o: TargetDto) => o.selector === undefined || o.deviceId !== undefined)
   @IsString()
   @MaxLength(MAX_ID_LENGTH)
   @Matches(/^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/, { message: 'deviceId must be a DeviceId' })
@@ -98,7 +99,9 @@ export class TargetDto {
   profile?: 'rc3' | 'legacy';
 
   @ApiPropertyOptional({ type: () => SelectorDto })
-  @ValidateIf((o: TargetDto) => o.clientId === undefined && o.deviceId === undefined)
+  @ValidateIf(
+    (o: TargetDto) => (o.clientId === undefined && o.deviceId === undefined) || o.selector !== undefined,
+  )
   @ValidateNested()
   @Type(() => SelectorDto)
   selector?: SelectorDto;

@@ -47,7 +47,10 @@ export class OperatorTokenCreatedDto extends OperatorTokenDto {
 
 export class PreauthorizedCertificateCreateDto {
   @ApiPropertyOptional({ description: 'Hex SHA-256 of the certificate DER (colons allowed)' })
-  @ValidateIf((o: PreauthorizedCertificateCreateDto) => o.certificate === undefined)
+  // required without a certificate, and checked whenever it is sent (a certificate beside it wins)
+  @ValidateIf(
+    (o: PreauthorizedCertificateCreateDto) => o.certificate === undefined || o.fingerprint !== undefined,
+  )
   @IsString()
   @Matches(/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/, { message: 'fingerprint must be 64 hex digits' })
   fingerprint?: string;
