@@ -203,6 +203,48 @@ describe('legacy profile, onboarding mode "auto"', () => {
       expect(replay.status).toBe(401);
       expect(replay.json<{ detail: string }>().detail).toContain('replay');
     });
+    it('a replay re-encoded as DER, high-s or both → 401 (issue #13, finding 1)', async () => {
+      const url = `${wfm.url}/api/v1/clients/${client.clientId}/_probe/whoami`;
+      const headers = signRequest({
+        method: 'GET',
+        url,
+        privateKey: createPrivateKey(client.options.identity.keyPem),
+      });
+      const match = /^(\w+)=:([^:]*):$/.exec(headers.signature)!;
+      const raw = Buffer.from(match[2], 'base64');
+      expect(raw.length).toBe(64);
+      const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+      const r = BigInt(`0x${raw.subarray(0, 32).toString('hex')}`);
+      const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+      const fixed = (v: bigint) => Buffer.from(v.toString(16).padStart(64, '0'), 'hex');
+      const derInt = (v: bigint) => {
+        let hex = v.toString(16);
+        if (hex.length % 2) hex = `0${hex}`;
+        if (parseInt(hex.slice(0, 2), 16) >= 0x80) hex = `00${hex}`;
+        const bytes = Buffer.from(hex, 'hex');
+        return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
+      };
+      const der = (a: bigint, b: bigint) => {
+        const body = Buffer.concat([derInt(a), derInt(b)]);
+        return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+      };
+      const forms = {
+        raw,
+        der: der(r, s),
+        'high-s raw': Buffer.concat([fixed(r), fixed(n - s)]),
+        'high-s der': der(r, n - s),
+      };
+      const first = await request(url, { ca: wfm.serverCa, headers });
+      expect(first.status).toBe(200);
+      for (const [name, bytes] of Object.entries(forms)) {
+        const replay = await request(url, {
+          ca: wfm.serverCa,
+          headers: { ...headers, signature: `${match[1]}=:${bytes.toString('base64')}:` },
+        });
+        expect(replay.status, name).toBe(401);
+        expect(replay.json<{ detail: string }>().detail, name).toContain('replay');
+      }
+    });
     it('missing or mismatching Content-Digest → 400', async () => {
       const missing = await client.call('POST', path, { body: { a: 1 }, skipContentDigest: true });
       expect(missing.status).toBe(400);

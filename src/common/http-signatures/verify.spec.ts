@@ -553,3 +553,35 @@ describe('verifyRequestSignature failures', () => {
     expectFailure(check(request, p256.publicKey), 401, reason);
   });
 });
+
+describe('canonicalSignature (issue #13, finding 1)', () => {
+  it('maps raw, DER and high-s encodings of one ECDSA signature to the same bytes', async () => {
+    const { generateKeyPairSync, sign: nodeSign } = await import('node:crypto');
+    const { canonicalSignature } = await import('./verify.js');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const data = Buffer.from('base');
+    const raw = nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    const int = (bytes: Buffer) => {
+      const trimmed = Buffer.from(
+        BigInt(`0x${bytes.toString('hex')}`)
+          .toString(16)
+          .padStart(2, '0'),
+        'hex',
+      );
+      const body = trimmed[0] >= 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
+      return Buffer.concat([Buffer.from([0x02, body.length]), body]);
+    };
+    const seq = Buffer.concat([int(raw.subarray(0, 32)), int(raw.subarray(32))]);
+    const der = Buffer.concat([Buffer.from([0x30, seq.length]), seq]);
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const s = BigInt(`0x${raw.subarray(32).toString('hex')}`);
+    const flipped = Buffer.concat([
+      raw.subarray(0, 32),
+      Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex'),
+    ]);
+    const canonical = canonicalSignature('ecdsa-p256-sha256', raw);
+    expect(canonicalSignature('ecdsa-p256-sha256', flipped)).toEqual(canonical);
+    expect(canonicalSignature('ecdsa-p256-sha256', der)).toEqual(canonical);
+    expect(canonical.length).toBe(64);
+  });
+});

@@ -79,8 +79,14 @@ export interface VerifySuccess {
   created: number;
   expires?: number;
   nonce?: string;
-  /** The verified signature bytes (with `keyid`, the key for replay detection). */
+  /** The verified signature bytes, as sent. */
   signature: Buffer;
+  /**
+   * One form per mathematical signature: ECDSA reduced to raw r‖s with low s (the verifier accepts
+   * raw, DER and high-s encodings of the same signature), other algorithms as sent. The replay
+   * cache keys on this, so a captured request re-encoded is still a replay (issue #13, finding 1).
+   */
+  canonicalSignature: Buffer;
   algorithm: SignatureAlgorithm;
   /** The covered component names, in signed order. */
   coveredComponents: string[];
@@ -180,9 +186,76 @@ function verifyUnsafe(input: VerifyRequestInput): VerifyResult {
     expires: created.value.expires,
     nonce: nonce?.type === 'string' ? nonce.value : undefined,
     signature,
+    canonicalSignature: canonicalSignature(algorithm, signature),
     algorithm,
     coveredComponents: names.value,
   };
+}
+
+const CURVE_ORDERS: Partial<Record<SignatureAlgorithm, { size: number; n: bigint }>> = {
+  'ecdsa-p256-sha256': {
+    size: 32,
+    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+  },
+  'ecdsa-p384-sha384': {
+    size: 48,
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+  },
+};
+
+/**
+ * The canonical bytes of a verified signature: for ECDSA raw r‖s (fixed width) with s ≤ n/2,
+ * whether it arrived raw or DER, high or low s; other algorithms unchanged. Pure.
+ */
+export function canonicalSignature(algorithm: SignatureAlgorithm, signature: Buffer): Buffer {
+  const curve = CURVE_ORDERS[algorithm];
+  if (!curve) return signature;
+  const parts = signature.length === 2 * curve.size ? splitRaw(signature, curve.size) : parseDer(signature);
+  if (!parts) return signature;
+  const [r, s] = parts;
+  const lowS = s > curve.n / 2n ? curve.n - s : s;
+  return Buffer.concat([toFixed(r, curve.size), toFixed(lowS, curve.size)]);
+}
+
+function splitRaw(signature: Buffer, size: number): [bigint, bigint] {
+  return [toBigInt(signature.subarray(0, size)), toBigInt(signature.subarray(size))];
+}
+
+/** SEQUENCE { INTEGER r, INTEGER s } with short or one-byte long lengths; undefined when not that. */
+function parseDer(der: Buffer): [bigint, bigint] | undefined {
+  let offset = 0;
+  const readLength = (): number | undefined => {
+    const first = der[offset++];
+    if (first === undefined) return undefined;
+    if (first < 0x80) return first;
+    if (first !== 0x81) return undefined;
+    return der[offset++];
+  };
+  if (der[offset++] !== 0x30) return undefined;
+  if (readLength() === undefined) return undefined;
+  const ints: bigint[] = [];
+  for (let i = 0; i < 2; i += 1) {
+    if (der[offset++] !== 0x02) return undefined;
+    const length = readLength();
+    if (length === undefined || offset + length > der.length) return undefined;
+    ints.push(toBigInt(der.subarray(offset, offset + length)));
+    offset += length;
+  }
+  return [ints[0], ints[1]];
+}
+
+function toBigInt(bytes: Buffer): bigint {
+  return bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
+}
+
+function toFixed(value: bigint, size: number): Buffer {
+  return Buffer.from(
+    value
+      .toString(16)
+      .padStart(2 * size, '0')
+      .slice(-2 * size),
+    'hex',
+  );
 }
 
 type Step<T> = { ok: true; value: T } | VerifyFailure;

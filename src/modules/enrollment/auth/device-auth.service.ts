@@ -119,7 +119,7 @@ export class DeviceAuthService {
     }
     const fresh = await this.replays.firstUse(
       client.keyId ?? client.id,
-      result.signature,
+      result.canonicalSignature,
       this.config.auth.signatureMaxSkewSeconds * 2,
     );
     if (!fresh) throw new InvalidCredentialsError('This signature was already used (replay)');
