@@ -1,12 +1,14 @@
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import {
-  issueClientSvid,
-  issueDeviceCertificate,
-  loadIssuer,
-  type SvidIssuer,
-} from '../client/identities.js';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { issueClientSvid, loadIssuer, type SvidIssuer } from '../client/identities.js';
 import { request } from '../client/transport.js';
 import type { Json } from './scenario.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * The identities the runner plays: a fresh legacy device certificate per scenario (as the upstream
@@ -30,9 +32,39 @@ export interface DeviceIdentity {
   privateKey: KeyObject;
 }
 
+/**
+ * Mints a device certificate exactly as the upstream runner does: `openssl req -new -x509` with the
+ * stock OpenSSL configuration, so the certificate is self-signed with `basicConstraints CA:TRUE`.
+ */
 export async function mintDevice(label: string): Promise<DeviceIdentity> {
-  const { certPem, keyPem } = await issueDeviceCertificate(`ctt-${label}-${randomBytes(4).toString('hex')}`);
-  return { certPem, keyPem, privateKey: createPrivateKey(keyPem) };
+  const dir = await mkdtemp(join(tmpdir(), 'wfm-ctt-'));
+  try {
+    const keyFile = join(dir, 'device-key.pem');
+    const certFile = join(dir, 'device-cert.pem');
+    const cn = `ctt-${label.replace(/[^A-Za-z0-9._-]/g, '-')}-${randomBytes(4).toString('hex')}`;
+    await execFileAsync('openssl', [
+      'req',
+      '-new',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${cn}`,
+    ]);
+    const [certPem, keyPem] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+    return { certPem, keyPem, privateKey: createPrivateKey(keyPem) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export interface MtlsIdentity {

@@ -1,4 +1,8 @@
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/client/http-signature-signer.js';
 import { issueDeviceCertificate } from '../../src/client/identities.js';
@@ -88,6 +92,51 @@ describe('legacy profile, onboarding mode "auto"', () => {
     );
     expect(res.response.status).toBe(400);
     expect(res.response.json<{ detail: string }>().detail).toContain('valid from');
+  });
+
+  it('accepts a self-signed CA:TRUE certificate minted by `openssl req -new -x509` (stock config), as the upstream runner does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wfm-openssl-'));
+    try {
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-new',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=openssl-device',
+        ],
+        { stdio: 'ignore' },
+      );
+      const identity = {
+        certPem: readFileSync(join(dir, 'cert.pem'), 'utf8'),
+        keyPem: readFileSync(join(dir, 'key.pem'), 'utf8'),
+      };
+      expect(new X509Certificate(identity.certPem).ca).toBe(true);
+      const { response } = await LegacyClient.onboard(wfm.url, identity, { ca: wfm.serverCa });
+      expect(response.status).toBe(201);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a CA certificate that is not self-signed (400)', async () => {
+    const root = await createCa({ commonName: 'some root' });
+    const intermediate = await issueCertificate({ issuer: root, commonName: 'intermediate', ca: true });
+    const res = await LegacyClient.onboard(wfm.url, intermediate, { ca: wfm.serverCa });
+    expect(res.response.status).toBe(400);
+    expect(res.response.json<{ detail: string }>().detail).toContain('unless it is self-signed');
   });
 
   it('accepts the oldest draft shape ({public_certificate} → {client_id})', async () => {

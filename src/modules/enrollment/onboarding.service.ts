@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { type KeyObject, randomUUID, X509Certificate } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { verifyRequestSignature } from '../../common/http-signatures/index.js';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
@@ -13,6 +13,31 @@ import {
 } from './enrollment.errors.js';
 import { certificateFingerprint, parseCertificateInput, spkiKeyId } from './identity/certificate-input.js';
 import { TrustStore } from './identity/trust-store.service.js';
+
+/** Issued by itself and signed by its own key. */
+function isSelfSigned(cert: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(cert) && cert.verify(cert.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Why a certificate's key is too weak to identify a client, or undefined when it is acceptable. */
+function weakKeyReason(key: KeyObject): string | undefined {
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (type === 'rsa' || type === 'rsa-pss') {
+    return (details.modulusLength ?? 0) >= 2048 ? undefined : 'an RSA key must have at least 2048 bits';
+  }
+  if (type === 'ec') {
+    return ['prime256v1', 'secp384r1', 'secp521r1'].includes(details.namedCurve ?? '')
+      ? undefined
+      : `the EC curve ${details.namedCurve ?? 'unknown'} is not allowed (P-256, P-384, P-521)`;
+  }
+  if (type === 'ed25519') return undefined;
+  return `the key type ${type ?? 'unknown'} is not allowed (EC P-256/P-384/P-521, RSA ≥ 2048, Ed25519)`;
+}
 
 export const ONBOARDING_API_VERSION = 'onboarding.margo.org/v1alpha1';
 
@@ -79,11 +104,20 @@ export class OnboardingService {
         [{ field: `/${field}`, message: 'is expired or not yet valid' }],
       );
     }
-    if (cert.ca) {
+    // Real legacy agents (and the upstream conformance runner) mint their identity with
+    // `openssl req -new -x509` and the stock openssl.cnf, i.e. self-signed with CA:TRUE. Such a
+    // certificate identifies only itself; a CA certificate that chains elsewhere does not.
+    if (cert.ca && !isSelfSigned(cert)) {
       throw new InvalidOnboardingRequestError(
-        'Invalid certificate: a CA certificate cannot identify a client',
-        [{ field: `/${field}`, message: 'is a CA certificate' }],
+        'Invalid certificate: a CA certificate cannot identify a client unless it is self-signed',
+        [{ field: `/${field}`, message: 'is a CA certificate that is not self-signed' }],
       );
+    }
+    const weak = weakKeyReason(cert.publicKey);
+    if (weak !== undefined) {
+      throw new InvalidOnboardingRequestError(`Invalid certificate: ${weak}`, [
+        { field: `/${field}`, message: weak },
+      ]);
     }
     this.checkProofOfPossession(req, cert.publicKey);
 
@@ -113,7 +147,7 @@ export class OnboardingService {
   }
 
   /** Agents sign the onboarding POST with the key of the certificate they upload; when they do, it must verify. */
-  private checkProofOfPossession(req: RawBodyRequest, publicKey: import('node:crypto').KeyObject): void {
+  private checkProofOfPossession(req: RawBodyRequest, publicKey: KeyObject): void {
     if (req.headers['signature'] === undefined && req.headers['signature-input'] === undefined) return;
     const result = verifyRequestSignature({
       method: req.method,
