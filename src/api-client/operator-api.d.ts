@@ -268,7 +268,7 @@ export interface paths {
     put?: never;
     /**
      * Onboard a client certificate; answers the clientId
-     * @description The onboarding mode decides: `auto` admits at once, `approval` waits for an operator to approve (POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates.
+     * @description The onboarding mode decides: `auto` admits at once, `approval` waits for an operator to approve (POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates. Signing the request (RFC 9421) with the certificate's key proves possession of it. A certificate onboarded before answers 409 with its `clientId` (also in `Location`): only its key authenticates later requests. Rate-limited per source address (429) and capped by pending approvals (503).
      */
     post: operations['onboardClient'];
     delete?: never;
@@ -1021,7 +1021,14 @@ export interface components {
       lastRemoteAddress?: string | null;
       /** Format: date-time */
       lastSeenAt?: string | null;
+      /**
+       * Format: date-time
+       * @description Legacy: when possession was proven
+       */
+      possessionProvenAt?: string | null;
       profile: components['schemas']['ClientProfile'];
+      /** @description Legacy: whether an onboarding request signed with the certificate's key proved that the client holds it (an unsigned upload proves nothing; approve only what you expect) */
+      proofOfPossession?: boolean;
       /** @description rc.3: the SPIFFE ID this client authenticates with */
       spiffeId?: string;
       state: components['schemas']['ClientState'];
@@ -3244,6 +3251,24 @@ export interface operations {
           'application/problem+json': components['schemas']['ProblemDto'];
         };
       };
+      /** @description Rate limited; see Retry-After */
+      429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description A dependency is unavailable; see Retry-After */
+      503: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
     };
   };
   getOnboardingCertificate: {
@@ -3784,7 +3809,9 @@ export interface operations {
            *           "keyId": "string",
            *           "lastRemoteAddress": "string",
            *           "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *           "profile": "rc3",
+           *           "proofOfPossession": true,
            *           "spiffeId": "string",
            *           "state": "pending",
            *           "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -3856,7 +3883,9 @@ export interface operations {
            *       "keyId": "string",
            *       "lastRemoteAddress": "string",
            *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *       "profile": "rc3",
+           *       "proofOfPossession": true,
            *       "spiffeId": "string",
            *       "state": "pending",
            *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -3931,7 +3960,9 @@ export interface operations {
            *       "keyId": "string",
            *       "lastRemoteAddress": "string",
            *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *       "profile": "rc3",
+           *       "proofOfPossession": true,
            *       "spiffeId": "string",
            *       "state": "pending",
            *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -3957,7 +3988,9 @@ export interface operations {
            *       "keyId": "string",
            *       "lastRemoteAddress": "string",
            *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *       "profile": "rc3",
+           *       "proofOfPossession": true,
            *       "spiffeId": "string",
            *       "state": "pending",
            *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -4082,7 +4115,9 @@ export interface operations {
            *       "keyId": "string",
            *       "lastRemoteAddress": "string",
            *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *       "profile": "rc3",
+           *       "proofOfPossession": true,
            *       "spiffeId": "string",
            *       "state": "pending",
            *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -4157,7 +4192,9 @@ export interface operations {
            *       "keyId": "string",
            *       "lastRemoteAddress": "string",
            *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *       "profile": "rc3",
+           *       "proofOfPossession": true,
            *       "spiffeId": "string",
            *       "state": "pending",
            *       "stateChangedAt": "2026-12-02T14:00:00.000Z"
@@ -5729,7 +5766,9 @@ export interface operations {
            *           "keyId": "string",
            *           "lastRemoteAddress": "string",
            *           "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "possessionProvenAt": "2026-12-02T14:00:00.000Z",
            *           "profile": "rc3",
+           *           "proofOfPossession": true,
            *           "spiffeId": "string",
            *           "state": "pending",
            *           "stateChangedAt": "2026-12-02T14:00:00.000Z"

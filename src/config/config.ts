@@ -75,6 +75,15 @@ export interface AppConfig {
     /** Requests a client may send at once above the sustained rate. */
     readonly burst: number;
   };
+  /** Unauthenticated legacy onboarding (`POST /api/v1/onboarding`), issue #13 finding 2. */
+  readonly onboarding: {
+    /** Sustained onboarding requests per minute per source address; 0 disables the limit. */
+    readonly perMinute: number;
+    /** Onboarding requests one address may send at once above the sustained rate. */
+    readonly burst: number;
+    /** Pending (awaiting approval) onboarding requests at most; 0 means no cap. */
+    readonly pendingMax: number;
+  };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
   /** Operator-facing packaging and first-run settings. */
@@ -257,6 +266,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
 
+  const onboardingPerMinute = parseInteger(env, 'WFM_ONBOARDING_PER_MINUTE', 60, 0, 1_000_000, problems);
+  const onboardingBurst = parseInteger(env, 'WFM_ONBOARDING_BURST', 60, 1, 1_000_000, problems);
+  const onboardingPendingMax = parseInteger(env, 'WFM_ONBOARDING_PENDING_MAX', 1000, 0, 10_000_000, problems);
+
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('WFM_ADMIN_TOKEN: at least 16 characters, no white space');
@@ -349,6 +362,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
     manifests: { retainManifests, retainDays },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
+    onboarding: {
+      perMinute: onboardingPerMinute,
+      burst: onboardingBurst,
+      pendingMax: onboardingPendingMax,
+    },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },
     devTls: { extraDnsNames, extraIps },

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,31 @@ import { type TestService, startTestService } from '../support/service.js';
 
 const NOT_AUTHORIZED = 'https://docs.margo.org/specification/problem-types#not-authorized';
 const INVALID_REQUEST = 'https://docs.margo.org/specification/problem-types#invalid-request';
+
+/** An unsigned onboarding of `certPem`, from `localAddress` (any 127.0.0.0/8 address reaches the service). */
+async function uploadUnsigned(wfm: TestService, certPem: string, localAddress = '127.0.0.1') {
+  const agent = new https.Agent({ ca: wfm.serverCa, localAddress, keepAlive: false });
+  try {
+    return await request(`${wfm.url}/api/v1/onboarding`, {
+      method: 'POST',
+      ca: wfm.serverCa,
+      agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        apiVersion: 'onboarding.margo.org/v1alpha1',
+        kind: 'OnboardingRequest',
+        certificate: Buffer.from(certPem).toString('base64'),
+      }),
+    });
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function onboardingRequests(wfm: TestService) {
+  const res = await wfm.call('/operator/v1/onboarding-requests', { headers: bearer(wfm.adminToken) });
+  return res.json<{ items: { clientId: string; proofOfPossession?: boolean }[] }>().items;
+}
 
 async function onboard(wfm: TestService, alg: KeyAlgorithm = 'P-256') {
   const identity = await issueDeviceCertificate(`device-${alg}`, alg);
@@ -390,6 +416,170 @@ describe('legacy profile, onboarding mode "approval" (the default)', () => {
     expect(reject.json()).toMatchObject({ state: 'rejected' });
     expect((await client.call('GET', path)).status).toBe(403);
     client.close();
+  });
+});
+
+describe('legacy onboarding: someone else uploads a device certificate first (issue #13, finding 2)', () => {
+  let wfm: TestService;
+  beforeAll(async () => {
+    wfm = await startTestService({}, [ProbeModule]);
+  });
+  afterAll(async () => {
+    await wfm?.stop();
+  });
+
+  it('the real device still gets going: 409 names its clientId, its signed onboarding proves possession', async () => {
+    const device = await issueDeviceCertificate('squatted-device');
+    // the attacker only has the public certificate
+    const squat = await uploadUnsigned(wfm, device.certPem, '127.0.0.9');
+    expect(squat.status).toBe(201);
+    const clientId = squat.json<{ clientId: string }>().clientId;
+    expect(await onboardingRequests(wfm)).toEqual([
+      expect.objectContaining({ clientId, proofOfPossession: false }),
+    ]);
+
+    // an unsigned repeat (as the upstream runner sends it): 409, and it says which client this is
+    const unsignedAgain = await uploadUnsigned(wfm, device.certPem);
+    expect(unsignedAgain.status).toBe(409);
+    expect(unsignedAgain.headers['location']).toBe(`/api/v1/clients/${clientId}`);
+    expect(unsignedAgain.json()).toMatchObject({ status: 409, clientId, proofOfPossession: false });
+
+    // the real device signs its onboarding with the certificate's key: 409 with its clientId, now proven
+    const real = await LegacyClient.onboard(wfm.url, device, { ca: wfm.serverCa });
+    expect(real.response.status).toBe(409);
+    expect(real.response.headers['location']).toBe(`/api/v1/clients/${clientId}`);
+    expect(real.response.json()).toMatchObject({ clientId, proofOfPossession: true });
+    expect(await onboardingRequests(wfm)).toEqual([
+      expect.objectContaining({ clientId, proofOfPossession: true }),
+    ]);
+
+    // the operator approves; the device authenticates with its key under that clientId
+    const approve = await wfm.call(`/operator/v1/clients/${clientId}/approve`, {
+      method: 'POST',
+      headers: bearer(wfm.adminToken),
+    });
+    expect(approve.json()).toMatchObject({ state: 'active', proofOfPossession: true });
+    const client = new LegacyClient({ baseUrl: wfm.url, ca: wfm.serverCa, identity: device, clientId });
+    const whoami = await client.call('GET', `/api/v1/clients/${clientId}/_probe/whoami`);
+    expect(whoami.status).toBe(200);
+    expect(whoami.json()).toMatchObject({ externalId: clientId });
+    client.close();
+  });
+
+  it('an operator rejecting an unproven upload does not lock the real device out: its signed onboarding reopens it', async () => {
+    const device = await issueDeviceCertificate('rejected-squat');
+    const squat = await uploadUnsigned(wfm, device.certPem, '127.0.0.9');
+    const clientId = squat.json<{ clientId: string }>().clientId;
+    const reject = await wfm.call(`/operator/v1/clients/${clientId}/reject`, {
+      method: 'POST',
+      headers: bearer(wfm.adminToken),
+    });
+    expect(reject.json()).toMatchObject({ state: 'rejected', proofOfPossession: false });
+    // unsigned: nothing changes
+    expect((await uploadUnsigned(wfm, device.certPem)).status).toBe(409);
+    expect(await onboardingRequests(wfm)).not.toContainEqual(expect.objectContaining({ clientId }));
+    // signed by the key holder: pending again, proven, for the operator to decide anew
+    const real = await LegacyClient.onboard(wfm.url, device, { ca: wfm.serverCa });
+    expect(real.response.json()).toMatchObject({ status: 409, clientId, proofOfPossession: true });
+    expect(await onboardingRequests(wfm)).toContainEqual(
+      expect.objectContaining({ clientId, proofOfPossession: true }),
+    );
+    // once proven, a rejection stands
+    await wfm.call(`/operator/v1/clients/${clientId}/reject`, {
+      method: 'POST',
+      headers: bearer(wfm.adminToken),
+    });
+    await LegacyClient.onboard(wfm.url, device, { ca: wfm.serverCa });
+    expect(await onboardingRequests(wfm)).not.toContainEqual(expect.objectContaining({ clientId }));
+  });
+
+  it('a signed first onboarding is proven at once', async () => {
+    const { response, client } = await onboard(wfm);
+    expect(response.status).toBe(201);
+    expect(response.headers['location']).toBe(`/api/v1/clients/${client.clientId}`);
+    expect(await onboardingRequests(wfm)).toContainEqual(
+      expect.objectContaining({ clientId: client.clientId, proofOfPossession: true }),
+    );
+    client.close();
+  });
+});
+
+describe('legacy onboarding: per-address rate limit (issue #13, finding 2)', () => {
+  let wfm: TestService;
+  beforeAll(async () => {
+    wfm = await startTestService(
+      { WFM_ONBOARDING_PER_MINUTE: '1', WFM_ONBOARDING_BURST: '5', WFM_ONBOARDING_MODE: 'auto' },
+      [ProbeModule],
+    );
+  });
+  afterAll(async () => {
+    await wfm?.stop();
+  });
+
+  it('a flood from one address gets 429 with Retry-After after the burst; another address still onboards', async () => {
+    const statuses: number[] = [];
+    let limited: Awaited<ReturnType<typeof uploadUnsigned>> | undefined;
+    for (let i = 0; i < 12; i++) {
+      const res = await uploadUnsigned(
+        wfm,
+        (await issueDeviceCertificate(`flood-${i}`)).certPem,
+        '127.0.0.3',
+      );
+      statuses.push(res.status);
+      if (res.status === 429) limited = res;
+    }
+    expect(statuses).toEqual([...Array<number>(5).fill(201), ...Array<number>(7).fill(429)]);
+    expect(limited!.headers['content-type']).toContain('application/problem+json');
+    expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited!.json()).toMatchObject({ status: 429, detail: expect.stringContaining('onboarding') });
+
+    const other = await uploadUnsigned(wfm, (await issueDeviceCertificate('elsewhere')).certPem, '127.0.0.4');
+    expect(other.status).toBe(201);
+  });
+});
+
+describe('legacy onboarding: the approval queue is capped (issue #13, finding 2)', () => {
+  let wfm: TestService;
+  beforeAll(async () => {
+    wfm = await startTestService({ WFM_ONBOARDING_PENDING_MAX: '3' }, [ProbeModule]);
+  });
+  afterAll(async () => {
+    await wfm?.stop();
+  });
+
+  it('answers 503 with Retry-After once WFM_ONBOARDING_PENDING_MAX requests wait, and admits again after a decision', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await uploadUnsigned(
+        wfm,
+        (await issueDeviceCertificate(`queued-${i}`)).certPem,
+        `127.0.1.${i}`,
+      );
+      expect(res.status).toBe(201);
+      ids.push(res.json<{ clientId: string }>().clientId);
+    }
+    const full = await uploadUnsigned(
+      wfm,
+      (await issueDeviceCertificate('one-too-many')).certPem,
+      '127.0.1.9',
+    );
+    expect(full.status).toBe(503);
+    expect(full.headers['content-type']).toContain('application/problem+json');
+    expect(full.headers['retry-after']).toBeDefined();
+    expect(full.json()).toMatchObject({ detail: expect.stringContaining('queue is full') });
+    // nothing was queued beyond the cap
+    expect(await onboardingRequests(wfm)).toHaveLength(3);
+
+    await wfm.call(`/operator/v1/clients/${ids[0]}/reject`, {
+      method: 'POST',
+      headers: bearer(wfm.adminToken),
+    });
+    const room = await uploadUnsigned(
+      wfm,
+      (await issueDeviceCertificate('after-decision')).certPem,
+      '127.0.1.9',
+    );
+    expect(room.status).toBe(201);
   });
 });
 

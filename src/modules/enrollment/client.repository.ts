@@ -90,6 +90,7 @@ export class ClientRepository {
     certFingerprint: string;
     certificatePem: string;
     keyId: string;
+    possessionProvenAt: Date | null;
   }): Promise<ClientRow | undefined> {
     try {
       return await this.prisma.client.create({ data: { profile: 'legacy', ...data } });
@@ -97,6 +98,20 @@ export class ClientRepository {
       if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return undefined;
       throw error;
     }
+  }
+
+  /** Legacy: records that the key holder proved possession; a rejected, never proven client returns to pending. */
+  markPossessionProven(id: string, reopen: boolean): Promise<ClientRow> {
+    const now = new Date();
+    return this.prisma.client.update({
+      where: { id },
+      data: { possessionProvenAt: now, ...(reopen ? { state: 'pending', stateChangedAt: now } : {}) },
+    });
+  }
+
+  /** Legacy onboarding requests that wait for an operator's decision. */
+  countPendingLegacy(): Promise<number> {
+    return this.prisma.client.count({ where: { profile: 'legacy', state: 'pending' } });
   }
 
   setState(id: string, state: ClientState): Promise<ClientRow> {

@@ -4,6 +4,8 @@ import {
   InvalidRequestError,
   NotAuthorizedError,
   NotFoundError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
   UnauthenticatedError,
 } from '../../common/problem/domain-error.js';
 import { ProblemType } from '../../common/problem/problem-types.js';
@@ -24,9 +26,39 @@ export class UnknownClientError extends NotFoundError {
 
 export class InvalidOnboardingRequestError extends InvalidRequestError {}
 
+/**
+ * 409 on a repeated onboarding. It names the clientId: the certificate's key alone authenticates
+ * later requests, so the real device continues with it, and a mere uploader gains nothing.
+ */
 export class CertificateAlreadyOnboardedError extends ConflictError {
-  constructor(fingerprint: string) {
-    super(`The certificate with SHA-256 fingerprint ${fingerprint} is already onboarded`, { fingerprint });
+  constructor(
+    fingerprint: string,
+    readonly clientId: string,
+    proofOfPossession: boolean,
+  ) {
+    super(
+      `The certificate with SHA-256 fingerprint ${fingerprint} is already onboarded as client ${clientId}; ` +
+        "continue with that clientId, authenticating with the certificate's key",
+      { fingerprint, clientId, proofOfPossession },
+    );
+  }
+}
+
+export class OnboardingRateLimitedError extends TooManyRequestsError {
+  constructor(retryAfterSeconds: number) {
+    super(
+      `Too many onboarding requests from this address; retry in ${retryAfterSeconds} s`,
+      retryAfterSeconds,
+    );
+  }
+}
+
+export class OnboardingQueueFullError extends ServiceUnavailableError {
+  constructor(pendingMax: number) {
+    super(
+      `The onboarding approval queue is full (${pendingMax} requests wait for an operator); retry later`,
+      60,
+    );
   }
 }
 

@@ -34,6 +34,8 @@ export function toClientDto(row: ClientRow, identity: AppConfig['identity']): Cl
           certificateFingerprint: row.certFingerprint ?? undefined,
           certificateSubject: subjectOf(row.certificatePem),
           keyId: row.keyId ?? undefined,
+          proofOfPossession: row.possessionProvenAt !== null,
+          possessionProvenAt: iso(row.possessionProvenAt),
         }),
     firstSeenAt: iso(row.firstSeenAt),
     lastSeenAt: iso(row.lastSeenAt),

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import type { Response } from 'express';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
@@ -7,6 +8,7 @@ import {
   OnboardingRequestDto,
   OnboardingResponseDto,
 } from './dto/onboarding.dto.js';
+import { CertificateAlreadyOnboardedError } from './enrollment.errors.js';
 import { OnboardingService } from './onboarding.service.js';
 
 /** Legacy ("clientId") profile onboarding. rc.3 clients do not onboard: an operator accepts their SVID. */
@@ -30,16 +32,32 @@ export class OnboardingController {
     summary: 'Onboard a client certificate; answers the clientId',
     description:
       'The onboarding mode decides: `auto` admits at once, `approval` waits for an operator to approve ' +
-      '(POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates.',
+      '(POST /operator/v1/clients/{clientId}/approve), `preauthorized` admits only pre-registered certificates. ' +
+      "Signing the request (RFC 9421) with the certificate's key proves possession of it. A certificate " +
+      'onboarded before answers 409 with its `clientId` (also in `Location`): only its key authenticates ' +
+      'later requests. Rate-limited per source address (429) and capped by pending approvals (503).',
   })
   @ApiBody({ type: OnboardingRequestDto })
   @ApiCreatedResponse({ type: OnboardingResponseDto })
-  @ApiProblems(400, 401, 403, 409)
+  @ApiProblems(400, 401, 403, 409, 429, 503)
   async onboardClient(
     @Body() body: Record<string, unknown>,
     @Req() req: RawBodyRequest,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<OnboardingResponseDto> {
-    const { clientId, olderShape } = await this.onboarding.onboard(body, req);
-    return olderShape ? { clientId, client_id: clientId } : { clientId };
+    try {
+      const { clientId, olderShape } = await this.onboarding.onboard(body, req);
+      res.setHeader('Location', clientLocation(clientId));
+      return olderShape ? { clientId, client_id: clientId } : { clientId };
+    } catch (error) {
+      if (error instanceof CertificateAlreadyOnboardedError) {
+        res.setHeader('Location', clientLocation(error.clientId));
+      }
+      throw error;
+    }
   }
+}
+
+function clientLocation(clientId: string): string {
+  return `/api/v1/clients/${encodeURIComponent(clientId)}`;
 }

@@ -5,12 +5,16 @@ import type { RawBodyRequest } from '../../common/http/body-reader.middleware.js
 import { NotAuthorizedError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { DeviceAuthService } from './auth/device-auth.service.js';
-import { ClientRepository } from './client.repository.js';
+import { RateLimiter } from './auth/rate-limiter.js';
+import { type ClientRow, ClientRepository } from './client.repository.js';
 import {
   CertificateAlreadyOnboardedError,
   InvalidCredentialsError,
   InvalidOnboardingRequestError,
+  OnboardingQueueFullError,
+  OnboardingRateLimitedError,
 } from './enrollment.errors.js';
+import { onboardingAddressKey } from './onboarding-address.js';
 import { certificateFingerprint, parseCertificateInput, spkiKeyId } from './identity/certificate-input.js';
 import { TrustStore } from './identity/trust-store.service.js';
 
@@ -51,17 +55,26 @@ export interface OnboardingResult {
  * Legacy-profile onboarding (spec §1.2, D19): a device uploads its certificate and receives a
  * clientId. Modes: `auto` admits any well-formed certificate, `approval` (default) admits it pending
  * an operator's decision, `preauthorized` only certificates an operator registered beforehand.
+ *
+ * Proof of possession (docs/decisions.md, "Onboarding: proof of possession and limits"): an upload
+ * proves nothing, since only the certificate's key authenticates later requests. An onboarding signed
+ * with that key (RFC 9421) proves possession and is recorded; a repeated onboarding answers 409 with
+ * the existing clientId so that the real device continues even when someone uploaded its certificate
+ * first. Unauthenticated onboarding is rate-limited per source address and the approval queue capped.
  */
 @Injectable()
 export class OnboardingService {
   private readonly logger = new Logger(OnboardingService.name);
+  private readonly limiter: RateLimiter;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clients: ClientRepository,
     private readonly trust: TrustStore,
     private readonly deviceAuth: DeviceAuthService,
-  ) {}
+  ) {
+    this.limiter = new RateLimiter(config.onboarding.perMinute, config.onboarding.burst);
+  }
 
   /** The WFM root CA, base64 of PEM (`GET /api/v1/onboarding/certificate`). */
   rootCertificate(): string {
@@ -69,6 +82,9 @@ export class OnboardingService {
   }
 
   async onboard(body: unknown, req: RawBodyRequest): Promise<OnboardingResult> {
+    // First, before any parsing or signature work: nobody is authenticated yet.
+    const admitted = this.limiter.consume(onboardingAddressKey(req.socket.remoteAddress));
+    if (!admitted.ok) throw new OnboardingRateLimitedError(admitted.retryAfterSeconds);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new InvalidOnboardingRequestError('The onboarding request must be a JSON object');
     }
@@ -119,7 +135,7 @@ export class OnboardingService {
         { field: `/${field}`, message: weak },
       ]);
     }
-    this.checkProofOfPossession(req, cert.publicKey);
+    const proven = this.checkProofOfPossession(req, cert.publicKey);
 
     const fingerprint = certificateFingerprint(cert);
     const mode = this.config.auth.onboardingMode;
@@ -128,27 +144,64 @@ export class OnboardingService {
         `Client rejected: certificate ${fingerprint} is not pre-authorized at this WFM (onboarding mode "preauthorized")`,
       );
     }
+    const existing = await this.clients.findByFingerprint(fingerprint);
+    if (existing) return this.alreadyOnboarded(existing, fingerprint, proven);
+    const state = mode === 'approval' ? 'pending' : 'active';
+    const { pendingMax } = this.config.onboarding;
+    if (state === 'pending' && pendingMax > 0 && (await this.clients.countPendingLegacy()) >= pendingMax) {
+      throw new OnboardingQueueFullError(pendingMax);
+    }
     const row = await this.clients.createLegacy({
       externalId: randomUUID(),
-      state: mode === 'approval' ? 'pending' : 'active',
+      state,
       certFingerprint: fingerprint,
       certificatePem: cert.toString(),
       keyId: spkiKeyId(cert),
+      possessionProvenAt: proven ? new Date() : null,
     });
-    if (!row) throw new CertificateAlreadyOnboardedError(fingerprint);
+    if (!row) {
+      // onboarded concurrently
+      const raced = await this.clients.findByFingerprint(fingerprint);
+      if (raced) return this.alreadyOnboarded(raced, fingerprint, proven);
+      throw new CertificateAlreadyOnboardedError(fingerprint, 'unknown', false);
+    }
     if (mode === 'preauthorized') await this.clients.markPreauthorizedUsed(fingerprint);
     this.logger.log({
       msg: 'legacy client onboarded',
       clientId: row.externalId,
       state: row.state,
       fingerprint,
+      proofOfPossession: proven,
     });
     return { clientId: row.externalId, olderShape };
   }
 
-  /** Agents sign the onboarding POST with the key of the certificate they upload; when they do, it must verify. */
-  private checkProofOfPossession(req: RawBodyRequest, publicKey: KeyObject): void {
-    if (req.headers['signature'] === undefined && req.headers['signature-input'] === undefined) return;
+  /**
+   * A repeated onboarding: always 409 with the existing clientId (the upstream suite's step 1.3). When
+   * signed with the certificate's key, it first records the proof; a client an operator rejected while
+   * its possession was unproven returns to pending, so an uploader cannot have the real device rejected.
+   */
+  private async alreadyOnboarded(row: ClientRow, fingerprint: string, proven: boolean): Promise<never> {
+    if (proven && row.profile === 'legacy' && row.possessionProvenAt === null) {
+      const reopen = row.state === 'rejected';
+      row = await this.clients.markPossessionProven(row.id, reopen);
+      this.logger.log({
+        msg: 'legacy client proved possession of its key',
+        clientId: row.externalId,
+        state: row.state,
+        fingerprint,
+        reopened: reopen,
+      });
+    }
+    throw new CertificateAlreadyOnboardedError(fingerprint, row.externalId, row.possessionProvenAt !== null);
+  }
+
+  /**
+   * Agents sign the onboarding POST with the key of the certificate they upload; when they do, it must
+   * verify, and then it proves possession (true). Unsigned: false.
+   */
+  private checkProofOfPossession(req: RawBodyRequest, publicKey: KeyObject): boolean {
+    if (req.headers['signature'] === undefined && req.headers['signature-input'] === undefined) return false;
     const result = verifyRequestSignature({
       method: req.method,
       targetUri: this.deviceAuth.targetUri(req),
@@ -166,5 +219,6 @@ export class OnboardingService {
       );
     }
     if (!result.ok) throw new InvalidOnboardingRequestError(result.message);
+    return true;
   }
 }

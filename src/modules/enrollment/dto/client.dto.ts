@@ -32,6 +32,21 @@ export class ClientDto {
   @ApiPropertyOptional({ description: 'Legacy: RFC 9421 keyid (hex SHA-256 of the SPKI DER)' })
   keyId?: string;
 
+  @ApiPropertyOptional({
+    description:
+      "Legacy: whether an onboarding request signed with the certificate's key proved that the " +
+      'client holds it (an unsigned upload proves nothing; approve only what you expect)',
+  })
+  proofOfPossession?: boolean;
+
+  @ApiPropertyOptional({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'Legacy: when possession was proven',
+  })
+  possessionProvenAt?: string | null;
+
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
   firstSeenAt!: string | null;
 
