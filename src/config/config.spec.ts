@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       spiffeId: 'spiffe://wfm.local/margo/wfm/wfm-1',
     });
     expect(config.auth.onboardingMode).toBe('approval');
+    expect(config.onboarding).toEqual({ perMinute: 60, burst: 60, pendingMax: 1000 });
     expect(config.roles).toEqual({ api: true, worker: true });
     expect(config.http.plainHttp).toBe(false);
     expect(Object.isFrozen(config.http)).toBe(true);
@@ -53,6 +54,19 @@ describe('loadConfig', () => {
       expect(problems).toContain(key);
     }
     expect((caught as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
+  });
+
+  it('reads the onboarding limits and refuses nonsense', () => {
+    expect(
+      loadConfig({
+        WFM_ONBOARDING_PER_MINUTE: '0',
+        WFM_ONBOARDING_BURST: '5',
+        WFM_ONBOARDING_PENDING_MAX: '0',
+      }).onboarding,
+    ).toEqual({ perMinute: 0, burst: 5, pendingMax: 0 });
+    expect(() => loadConfig({ WFM_ONBOARDING_BURST: '0', WFM_ONBOARDING_PENDING_MAX: '-1' })).toThrow(
+      /WFM_ONBOARDING_BURST[\s\S]*WFM_ONBOARDING_PENDING_MAX/,
+    );
   });
 
   it('parses roles, CORS origins and booleans', () => {
