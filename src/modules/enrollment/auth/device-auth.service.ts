@@ -18,6 +18,7 @@ import { parseClientCertHeaders } from '../identity/client-cert-header.js';
 import { clientIdFromSpiffeId, type SvidResult, validateSvid } from '../identity/svid.js';
 import { TrustStore } from '../identity/trust-store.service.js';
 import type { AuthenticatedClient, ClientRecord } from './authenticated-client.js';
+import { checkAuthority } from './authority.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReplayCache } from './replay-cache.js';
 
@@ -134,13 +135,23 @@ export class DeviceAuthService {
     return this.admit(client, req);
   }
 
-  /** The absolute URL the client addressed (RFC 9421 @target-uri), honouring a trusted proxy's headers. */
+  /**
+   * The absolute URL the client addressed (RFC 9421 @target-uri), honouring a trusted proxy's headers.
+   * Its authority comes from Host / X-Forwarded-Host, which the caller chooses, so it must be one of
+   * the WFM's own names (WFM_PUBLIC_HOSTS): otherwise a signature made for another service would verify.
+   */
   targetUri(req: Request): string {
     const proxied = this.fromTrustedProxy(req);
     const forwardedProto = proxied ? firstHeader(req.headers['x-forwarded-proto']) : undefined;
     const forwardedHost = proxied ? firstHeader(req.headers['x-forwarded-host']) : undefined;
     const scheme = forwardedProto ?? (this.config.http.plainHttp ? 'http' : 'https');
     const host = forwardedHost ?? req.headers.host ?? '';
+    const authority = checkAuthority(
+      host,
+      scheme === 'http' ? 'http' : 'https',
+      this.config.http.publicHosts,
+    );
+    if (!authority.ok) throw new InvalidCredentialsError(authority.reason);
     return `${scheme}://${host}${req.originalUrl}`;
   }
 
