@@ -80,6 +80,8 @@ export interface AppConfig {
     readonly perMinute: number;
     /** Requests a client may send at once above the sustained rate. */
     readonly burst: number;
+    /** Failed authentications per minute (and at once) per source address before 429; 0 disables. */
+    readonly authFailuresPerMinute: number;
   };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
@@ -318,6 +320,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
+  const authFailuresPerMinute = parseInteger(env, 'WFM_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000, problems);
 
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
@@ -412,7 +415,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
     manifests: { retainManifests, retainDays },
-    rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
+    rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },
     devTls: { extraDnsNames, extraIps },

@@ -310,7 +310,9 @@ describe('legacy profile, onboarding mode "auto"', () => {
       }
       // Control: the same request signed for the WFM's own address is accepted.
       const own = signRequest({ method: 'GET', url: `${wfm.url}${path}`, privateKey });
-      expect((await request(`${wfm.url}${path}`, { ca: wfm.serverCa, headers: own })).status).toBe(200);
+      expect((await request(`${wfm.url}${path}`, { ca: wfm.serverCa, headers: { ...own } })).status).toBe(
+        200,
+      );
     });
     it('missing or mismatching Content-Digest → 400', async () => {
       const missing = await client.call('POST', path, { body: { a: 1 }, skipContentDigest: true });

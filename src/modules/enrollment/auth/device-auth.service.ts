@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
@@ -19,8 +18,10 @@ import { clientIdFromSpiffeId, type SvidResult, validateSvid } from '../identity
 import { TrustStore } from '../identity/trust-store.service.js';
 import type { AuthenticatedClient, ClientRecord } from './authenticated-client.js';
 import { checkAuthority } from './authority.js';
+import { FailedAuthLimiter } from './failed-auth-limiter.service.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReplayCache } from './replay-cache.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 const SVID_CACHE_MAX = 50_000;
 /** Covered-component sets a legacy signature must include one of (D19, RFC 9421). */
@@ -39,8 +40,7 @@ const REQUIRED_COMPONENTS = [
  */
 @Injectable()
 export class DeviceAuthService {
-  private readonly trustedProxies = new BlockList();
-  private readonly hasTrustedProxies: boolean;
+  private readonly trustedProxies: TrustedProxies;
   private readonly svidCache = new Map<string, { version: number; result: SvidResult; notAfter: number }>();
   private readonly socketChains = new WeakMap<TLSSocket, X509Certificate[]>();
   private readonly limiter: RateLimiter;
@@ -50,20 +50,29 @@ export class DeviceAuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly trust: TrustStore,
     private readonly directory: ClientDirectory,
+    private readonly failures: FailedAuthLimiter,
     redis: RedisService,
   ) {
-    for (const cidr of config.tls.trustedProxies) {
-      const [address, bits] = cidr.split('/') as [string, string | undefined];
-      const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-      if (bits === undefined) this.trustedProxies.addAddress(address, type);
-      else this.trustedProxies.addSubnet(address, Number(bits), type);
-    }
-    this.hasTrustedProxies = config.tls.trustedProxies.length > 0;
+    this.trustedProxies = new TrustedProxies(config.tls.trustedProxies);
     this.limiter = new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst);
     this.replays = new ReplayCache(redis.client, config.queue.prefix);
   }
 
-  async authenticateRc3(req: Request): Promise<AuthenticatedClient> {
+  /**
+   * rc.3 authentication. Failures (401) count against the source address's failed-authentication
+   * budget unless `countFailures` is false (the poll fast path, whose failures the Nest pipeline
+   * retries and counts).
+   */
+  authenticateRc3(req: Request, countFailures = true): Promise<AuthenticatedClient> {
+    return this.failures.run(req, () => this.rc3(req), countFailures);
+  }
+
+  /** Legacy authentication; a 401 or an unknown clientId counts as a failed authentication. */
+  authenticateLegacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
+    return this.failures.run(req, () => this.legacy(req));
+  }
+
+  private async rc3(req: Request): Promise<AuthenticatedClient> {
     const chain = this.presentedChain(req);
     if (chain === undefined) {
       throw new InvalidCredentialsError('The forwarded Client-Cert header is malformed');
@@ -96,7 +105,7 @@ export class DeviceAuthService {
     return this.admit(client, req, svid.spiffeId);
   }
 
-  async authenticateLegacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
+  private async legacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
     const clientId = String(req.params.clientId ?? '');
     const client = await this.directory.find('legacy', clientId);
     if (!client) throw new UnknownClientError(clientId);
@@ -173,10 +182,7 @@ export class DeviceAuthService {
   }
 
   private fromTrustedProxy(req: Request): boolean {
-    if (!this.hasTrustedProxies) return false;
-    const address = req.socket.remoteAddress?.replace(/^::ffff:/, '');
-    if (!address) return false;
-    return this.trustedProxies.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+    return this.trustedProxies.isProxy(req);
   }
 
   /** The caller's certificate chain: from a trusted proxy's header, else from the TLS session. */
