@@ -319,7 +319,7 @@ class ScenarioRun {
       return {
         outcome: 'DEVIATION',
         status: res.status,
-        detail: `${what}: known deviation, the project answers ${deviation.projectAnswers}; the scenario expects ${deviation.scenarioExpects}`,
+        detail: `${what}: known deviation, the project answers ${deviation.projectAnswers}; the scenario expects ${deviation.scenarioExpects} (why: ${deviation.reason})`,
       };
     }
     const shown = extracted.map((name) => `${name}=${abbreviate(this.context.values.get(name) ?? '')}`);
