@@ -12,7 +12,12 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type RunningService, startService } from '../bootstrap.js';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { type ConformanceOptions, type ConformanceReport, runConformance } from '../conformance/index.js';
+import {
+  type ConformanceOptions,
+  type ConformanceReport,
+  DEFAULT_SCENARIO_FILES,
+  runConformance,
+} from '../conformance/index.js';
 import {
   databaseName,
   DependencyUnavailableError,
@@ -31,7 +36,8 @@ const USAGE = `usage: npm run conformance -- [options] [scenario files…]
   --wfm-id <id>          WFM id in the SVIDs' SPIFFE IDs (default wfm-1)
   --admin-token <token>  operator token to accept the rc.3 clients (default: $WFM_ADMIN_TOKEN)
   --required <ids>       comma list of step ids that must not be NOT-YET (default: the built-in list)
-Scenario files default to reference/margo/ctt/{wfm-core,diamond-subset}.json of this repository.`;
+Scenario files default to the five upstream files in reference/margo/ctt/upstream/ (64 steps) and
+reference/margo/ctt/{wfm-core,diamond-subset}.json of this repository.`;
 
 /** The repository root: the nearest folder above this file (source or compiled) with a package.json. */
 function repositoryRoot(): string {
@@ -40,7 +46,7 @@ function repositoryRoot(): string {
   return dir;
 }
 
-const DEFAULT_SCENARIOS = ['wfm-core.json', 'diamond-subset.json'].map((file) =>
+const DEFAULT_SCENARIOS = DEFAULT_SCENARIO_FILES.map((file) =>
   join(repositoryRoot(), 'reference/margo/ctt', file),
 );
 

@@ -90,7 +90,8 @@ describe('planDeployment', () => {
       existing({ version: '2.0.0', parameters: { siteId: 'DE-007', x: 1 } }),
     );
     expect(plan.action).toBe('update');
-    expect(plan.patch).toEqual({ version: '2.1.0', parameters: { siteId: 'DE-007' } });
+    // a JSON Merge Patch (RFC 7396): the dropped key is sent as null, the unchanged one not at all
+    expect(plan.patch).toEqual({ version: '2.1.0', parameters: { x: null } });
     expect(plan.diff).toContain('- version: 2.0.0');
     expect(plan.diff).toContain('+ version: 2.1.0');
     expect(plan.diff).toContain('-   x: 1');

@@ -3,6 +3,7 @@ import {
   issueCertificate,
   type IssuedCertificate,
   type KeyAlgorithm,
+  type LeafOptions,
   loadCa,
 } from '../infra/tls/pki.js';
 
@@ -34,7 +35,14 @@ export async function loadIssuer(
 export async function issueClientSvid(
   issuer: SvidIssuer,
   clientId: string,
-  options: { keyAlgorithm?: KeyAlgorithm; spiffeId?: string; notBefore?: Date; notAfter?: Date } = {},
+  options: {
+    keyAlgorithm?: KeyAlgorithm;
+    spiffeId?: string;
+    notBefore?: Date;
+    notAfter?: Date;
+    /** Test overrides for malformed leaves (see LeafOptions). */
+    shape?: Pick<LeafOptions, 'basicConstraintsCa' | 'keyUsage' | 'extendedKeyUsage'>;
+  } = {},
 ): Promise<ClientSvid> {
   const spiffeId =
     options.spiffeId ?? `spiffe://${issuer.trustDomain}/margo/wfm/${issuer.wfmId}/client/${clientId}`;
@@ -46,6 +54,7 @@ export async function issueClientSvid(
     keyAlgorithm: options.keyAlgorithm,
     notBefore: options.notBefore,
     notAfter: options.notAfter ?? new Date(Date.now() + 30 * 86_400_000),
+    ...options.shape,
   });
   return { spiffeId, certChainPem: cert.certPem, keyPem: cert.keyPem, cert };
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, redactUrl } from './config.js';
 
@@ -18,6 +19,31 @@ describe('loadConfig', () => {
     expect(config.roles).toEqual({ api: true, worker: true });
     expect(config.http.plainHttp).toBe(false);
     expect(Object.isFrozen(config.http)).toBe(true);
+  });
+
+  it('WFM_PUBLIC_HOSTS: defaults to the loopback names, WFM_TLS_SANS and the host name; an explicit list replaces them', () => {
+    const hosts = loadConfig({ WFM_TLS_SANS: 'WFM.lan,192.168.1.20' }).http.publicHosts.map((h) => h.host);
+    expect(hosts).toEqual(
+      expect.arrayContaining([
+        'localhost',
+        '127.0.0.1',
+        '::1',
+        'wfm.lan',
+        '192.168.1.20',
+        hostname().toLowerCase(),
+      ]),
+    );
+    expect(
+      loadConfig({ WFM_PUBLIC_HOSTS: 'WFM.example, wfm.example:8443,[::1]:9443,10.0.0.1' }).http.publicHosts,
+    ).toEqual([
+      { host: 'wfm.example' },
+      { host: 'wfm.example', port: 8443 },
+      { host: '::1', port: 9443 },
+      { host: '10.0.0.1' },
+    ]);
+    for (const bad of ['evil/x', 'a:99999', '*.example', '[nope]:1', ',']) {
+      expect(() => loadConfig({ WFM_PUBLIC_HOSTS: bad }), bad).toThrow(/WFM_PUBLIC_HOSTS/);
+    }
   });
 
   it('lists every bad key in one error', () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 
 /**
@@ -21,6 +22,11 @@ export interface AppConfig {
     readonly plainHttp: boolean;
     readonly corsOrigins: readonly string[];
     readonly bodyLimitBytes: number;
+    /**
+     * The authorities (host[:port]) devices address this WFM by; a legacy signature's
+     * `@authority`/`@target-uri` must name one of them. An entry without a port matches any port.
+     */
+    readonly publicHosts: readonly PublicHost[];
   };
   readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly redis: { readonly url: string };
@@ -74,6 +80,8 @@ export interface AppConfig {
     readonly perMinute: number;
     /** Requests a client may send at once above the sustained rate. */
     readonly burst: number;
+    /** Failed authentications per minute (and at once) per source address before 429; 0 disables. */
+    readonly authFailuresPerMinute: number;
   };
   /** Unauthenticated legacy onboarding (`POST /api/v1/onboarding`), issue #13 finding 2. */
   readonly onboarding: {
@@ -96,6 +104,12 @@ export interface AppConfig {
     /** When set, `/metrics` demands `Authorization: Bearer <token>`. */
     readonly token?: string;
   };
+}
+
+/** One of the WFM's own names (WFM_PUBLIC_HOSTS): a lower-case DNS name or IP address, optionally a port. */
+export interface PublicHost {
+  readonly host: string;
+  readonly port?: number;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +151,56 @@ function parseInteger(
     return fallback;
   }
   return Number(raw);
+}
+
+/**
+ * WFM_PUBLIC_HOSTS (comma list of host[:port], `[v6]:port` for IPv6 with a port); default: localhost,
+ * 127.0.0.1, ::1, the WFM_TLS_SANS names and addresses, the machine's host name and WFM_HOST when it
+ * is a specific address.
+ */
+function parsePublicHosts(
+  env: Env,
+  bindHost: string,
+  extraDnsNames: readonly string[],
+  extraIps: readonly string[],
+  problems: string[],
+): PublicHost[] {
+  const raw = get(env, 'WFM_PUBLIC_HOSTS');
+  if (raw === undefined) {
+    const names = ['localhost', '127.0.0.1', '::1', ...extraDnsNames, ...extraIps, hostname().toLowerCase()];
+    if (!['0.0.0.0', '::'].includes(bindHost)) names.push(bindHost.toLowerCase());
+    return [...new Set(names)].map((host) => ({ host }));
+  }
+  const entries: PublicHost[] = [];
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    if (entry === '') continue;
+    const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(entry);
+    const [host, port] = bracketed
+      ? [bracketed[1], bracketed[2]]
+      : isIP(entry) === 6
+        ? [entry, undefined]
+        : (entry.split(/:(?=\d{1,5}$)/) as [string, string | undefined]);
+    const validHost = bracketed ? isIP(host) === 6 : isIP(host) !== 0 || DNS_NAME.test(host);
+    const portNumber = port === undefined ? undefined : Number(port);
+    if (
+      !validHost ||
+      host.startsWith('*') ||
+      (portNumber !== undefined && (portNumber < 1 || portNumber > 65_535))
+    ) {
+      problems.push(
+        `WFM_PUBLIC_HOSTS: ${JSON.stringify(entry)} is not a host name or IP address with an optional :port`,
+      );
+      continue;
+    }
+    entries.push(
+      portNumber === undefined
+        ? { host: host.toLowerCase() }
+        : { host: host.toLowerCase(), port: portNumber },
+    );
+  }
+  if (entries.length === 0) problems.push('WFM_PUBLIC_HOSTS: names no host');
+  return entries;
 }
 
 function parseBoolean(env: Env, key: string, fallback: boolean, problems: string[]): boolean {
@@ -265,6 +329,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
+  const authFailuresPerMinute = parseInteger(env, 'WFM_AUTH_FAILURES_PER_MINUTE', 30, 0, 1_000_000, problems);
 
   const onboardingPerMinute = parseInteger(env, 'WFM_ONBOARDING_PER_MINUTE', 60, 0, 1_000_000, problems);
   const onboardingBurst = parseInteger(env, 'WFM_ONBOARDING_BURST', 60, 1, 1_000_000, problems);
@@ -329,6 +394,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else if (DNS_NAME.test(san)) extraDnsNames.push(san.toLowerCase());
     else problems.push(`WFM_TLS_SANS: ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
   }
+  const publicHosts = parsePublicHosts(env, host, extraDnsNames, extraIps, problems);
   const metricsToken = get(env, 'WFM_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
     problems.push('WFM_METRICS_TOKEN: at least 16 characters, no white space');
@@ -343,6 +409,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       plainHttp,
       corsOrigins,
       bodyLimitBytes: 1024 * 1024,
+      publicHosts,
     },
     database: { url: databaseUrl, poolSize, migrateOnStart },
     redis: { url: redisUrl },
@@ -361,7 +428,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
     manifests: { retainManifests, retainDays },
-    rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst },
+    rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     onboarding: {
       perMinute: onboardingPerMinute,
       burst: onboardingBurst,

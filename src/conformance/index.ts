@@ -1,5 +1,6 @@
 export { KNOWN_DEVIATIONS, type KnownDeviation } from './deviations.js';
 export type { SvidIssuerOption } from './identity.js';
+export { MULTI_COMPONENT_PACKAGE, type Precondition, PRECONDITIONS } from './preconditions.js';
 export {
   type ConformanceOptions,
   type ConformanceReport,
@@ -11,6 +12,7 @@ export {
   type StepResult,
 } from './runner.js';
 export {
+  DEFAULT_SCENARIO_FILES,
   loadScenarioFile,
   parseScenarios,
   type Scenario,

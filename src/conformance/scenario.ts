@@ -6,6 +6,21 @@ import { readFile } from 'node:fs/promises';
  * plays against a WFM as a device would.
  */
 
+/**
+ * The scenario files `npm run conformance` runs by default, relative to `reference/margo/ctt/`: the
+ * five upstream files, unedited (64 steps), then the project's own trimmed copies `wfm-core.json` and
+ * `diamond-subset.json`.
+ */
+export const DEFAULT_SCENARIO_FILES: readonly string[] = [
+  'upstream/wfm-core.json',
+  'upstream/header-integrity.json',
+  'upstream/multi-component-deployment.json',
+  'upstream/core.json',
+  'upstream/diamond-test-scenarios.json',
+  'wfm-core.json',
+  'diamond-subset.json',
+];
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export interface Validation {
@@ -18,6 +33,8 @@ export interface Validation {
 export interface PollOptions {
   intervalSeconds: number;
   timeoutSeconds: number;
+  /** Validations that must all hold (besides the expected status) before polling stops. */
+  until: Validation[];
 }
 
 export interface Step {
@@ -58,7 +75,7 @@ export class ScenarioFormatError extends Error {
   }
 }
 
-const DEFAULT_POLL: PollOptions = { intervalSeconds: 0.5, timeoutSeconds: 10 };
+const DEFAULT_POLL: PollOptions = { intervalSeconds: 0.5, timeoutSeconds: 10, until: [] };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -185,7 +202,7 @@ function validations(value: unknown, source: string, where: string): Validation[
   });
 }
 
-/** `poll: true` or `poll: {interval_seconds, timeout_seconds}` (upstream's object form; `until` is not used). */
+/** `poll: true` or `poll: {interval_seconds, timeout_seconds, until}` (upstream's object form). */
 function pollOption(value: unknown, source: string, where: string): { poll?: PollOptions } {
   if (value === undefined || value === null || value === false) return {};
   if (value === true) return { poll: DEFAULT_POLL };
@@ -202,6 +219,7 @@ function pollOption(value: unknown, source: string, where: string): { poll?: Pol
     poll: {
       intervalSeconds: seconds('interval_seconds', DEFAULT_POLL.intervalSeconds),
       timeoutSeconds: seconds('timeout_seconds', DEFAULT_POLL.timeoutSeconds),
+      until: validations(value.until, source, `${where} poll.until`),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { sha256Digest } from '../client/digest.js';
-import { lookupField, type ResponseView, substitute } from './context.js';
+import { BUNDLE_MEDIA_TYPE } from '../client/margo-client.js';
+import { headerValue, lookupField, type ResponseView, substitute } from './context.js';
 import type { Json, Validation } from './scenario.js';
 
 /**
@@ -61,6 +62,26 @@ export function checkValidation(
         : `sha256:${expected.toLowerCase()}`;
       const got = sha256Digest(res.body);
       return got === want ? undefined : `the body hashes to ${got}, expected ${want}`;
+    }
+    case 'array_length_gte': {
+      const min = Number(expected);
+      if (!Number.isFinite(min)) return `${label}: array_length_gte needs a number`;
+      if (!Array.isArray(actual)) return `${label} is not an array (${shown(actual)})`;
+      return actual.length >= min
+        ? undefined
+        : `${label} has ${actual.length} item(s), expected at least ${min}`;
+    }
+    case 'bundle_media_type': {
+      // The manifest's bundle (present once a deployment exists) has the bundle media type (spec §7, MI-031).
+      const mediaType = lookupField(res, field ?? 'bundle.mediaType');
+      return mediaType === BUNDLE_MEDIA_TYPE
+        ? undefined
+        : `${field ?? 'bundle.mediaType'} is ${shown(mediaType)}, expected ${JSON.stringify(BUNDLE_MEDIA_TYPE)}`;
+    }
+    case 'etag_is_body_digest': {
+      const etag = headerValue(res.headers, 'etag');
+      const want = `"${sha256Digest(res.body)}"`;
+      return etag === want ? undefined : `the ETag ${shown(etag)} is not ${want}, the sha256 of the body`;
     }
     default:
       return `unsupported validation operation ${JSON.stringify(validation.operation)}`;

@@ -132,6 +132,8 @@ export function simulatedCapabilities(
   overrides: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
+    apiVersion: 'device.margo.org/v1alpha1',
+    kind: 'DeviceCapabilitiesManifest',
     properties: {
       id: deviceId,
       vendor: 'Acme Industrial',
@@ -154,6 +156,8 @@ export function simulatedCapabilities(
 /** A see-thru gateway that hosts nothing itself: identity fields only. */
 export function gatewayCapabilities(deviceId: string): Record<string, unknown> {
   return {
+    apiVersion: 'device.margo.org/v1alpha1',
+    kind: 'DeviceCapabilitiesManifest',
     properties: {
       id: deviceId,
       vendor: 'Acme Industrial',

@@ -320,6 +320,26 @@ describe('legacy profile, onboarding mode "auto"', () => {
         expect(replay.json<{ detail: string }>().detail, name).toContain('replay');
       }
     });
+    it('a signature made for another authority, sent with that Host → 401 naming ours (issue #13, finding 8)', async () => {
+      const path = `/api/v1/clients/${client.clientId}/_probe/whoami`;
+      const privateKey = createPrivateKey(client.options.identity.keyPem);
+      for (const authority of ['evil.example', 'evil.example:443', '127.0.0.1.evil.example']) {
+        const headers = signRequest({ method: 'GET', url: `https://${authority}${path}`, privateKey });
+        const res = await request(`${wfm.url}${path}`, {
+          ca: wfm.serverCa,
+          servername: 'localhost', // node would otherwise verify the server certificate for the Host header
+          headers: { ...headers, host: authority },
+        });
+        expect(res.status, authority).toBe(401);
+        expect(res.headers['content-type']).toBe('application/problem+json');
+        expect(res.json<{ detail: string }>().detail, authority).toMatch(/not this WFM.*127\.0\.0\.1/);
+      }
+      // Control: the same request signed for the WFM's own address is accepted.
+      const own = signRequest({ method: 'GET', url: `${wfm.url}${path}`, privateKey });
+      expect((await request(`${wfm.url}${path}`, { ca: wfm.serverCa, headers: { ...own } })).status).toBe(
+        200,
+      );
+    });
     it('missing or mismatching Content-Digest → 400', async () => {
       const missing = await client.call('POST', path, { body: { a: 1 }, skipContentDigest: true });
       expect(missing.status).toBe(400);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientSvid, type SvidIssuer } from '../../src/client/identities.js';
 import { Rc3Client } from '../../src/client/margo-client.js';
 import { request } from '../../src/client/transport.js';
-import { createCa } from '../../src/infra/tls/pki.js';
+import { createCa, ExtendedKeyUsage, KeyUsageFlags } from '../../src/infra/tls/pki.js';
 import { ProbeModule } from '../support/probe.module.js';
 import { acceptClient, bearer, devIssuer, rc3Client } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';
@@ -105,6 +105,38 @@ describe('rc.3 identity: mutual TLS with X.509-SVIDs', () => {
     const client = clientFor(wfm, expired);
     expect((await client.call('GET', '/api/v1/_probe/whoami')).status).toBe(401);
     client.close();
+  });
+
+  it('refuses leaves that are not end-entity client certificates (X.509-SVID leaf rules)', async () => {
+    await acceptClient(wfm, 'device-shape');
+    const cases: Array<[string, Parameters<typeof issueClientSvid>[2], string]> = [
+      [
+        'CA:TRUE without keyCertSign',
+        { shape: { basicConstraintsCa: true, keyUsage: KeyUsageFlags.digitalSignature } },
+        'cA=true',
+      ],
+      ['EKU serverAuth only', { shape: { extendedKeyUsage: [ExtendedKeyUsage.serverAuth] } }, 'clientAuth'],
+      ['EKU codeSigning only', { shape: { extendedKeyUsage: [ExtendedKeyUsage.codeSigning] } }, 'clientAuth'],
+      [
+        'key usage keyEncipherment only',
+        { shape: { keyUsage: KeyUsageFlags.keyEncipherment } },
+        'digitalSignature',
+      ],
+    ];
+    for (const [name, options, detail] of cases) {
+      const client = clientFor(wfm, await issueClientSvid(issuer, 'device-shape', options));
+      const res = await client.call('GET', '/api/v1/_probe/whoami');
+      expect(res.status, name).toBe(401);
+      expect(res.headers['content-type'], name).toBe('application/problem+json');
+      expect(res.json<{ detail: string }>().detail, name).toContain(detail);
+      client.close();
+    }
+    // Control: the same client with a proper leaf, and one without key usage and EKU (both optional).
+    for (const options of [{}, { shape: { keyUsage: null, extendedKeyUsage: [] } }]) {
+      const client = clientFor(wfm, await issueClientSvid(issuer, 'device-shape', options));
+      expect((await client.call('GET', '/api/v1/_probe/whoami')).status).toBe(200);
+      client.close();
+    }
   });
 
   it('refuses a client retired while its connection stays open, on its next request', async () => {

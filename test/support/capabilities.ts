@@ -5,6 +5,8 @@ export function capabilities(
   labels: Record<string, unknown> = {},
 ) {
   return {
+    apiVersion: 'device.margo.org/v1alpha1',
+    kind: 'DeviceCapabilitiesManifest',
     properties: {
       id,
       vendor: 'Acme Industrial',
@@ -26,5 +28,9 @@ export function capabilities(
 
 /** A non-hosting see-thru gateway: identity fields only. */
 export function gateway(id: string) {
-  return { properties: { id, vendor: 'Acme', modelNumber: 'GW-1', serialNumber: `SN-${id}` } };
+  return {
+    apiVersion: 'device.margo.org/v1alpha1',
+    kind: 'DeviceCapabilitiesManifest',
+    properties: { id, vendor: 'Acme', modelNumber: 'GW-1', serialNumber: `SN-${id}` },
+  };
 }

@@ -41,6 +41,9 @@ export async function startTestService(
     WFM_HOST: '127.0.0.1',
     PORT: '0',
     WFM_LOG_LEVEL: process.env.WFM_TEST_LOG_LEVEL ?? 'error',
+    // Suites that send bad credentials on purpose (refusals, fuzzing) all come from 127.0.0.1; the
+    // failed-authentication limit is off here and tested on its own (auth-failure-limit.test.ts).
+    WFM_AUTH_FAILURES_PER_MINUTE: '0',
     ...env,
   });
   const service = await startService(config, new AppLogger('pretty', config.log.level), extraModules);

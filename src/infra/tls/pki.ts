@@ -119,7 +119,20 @@ export interface LeafOptions {
   clientAuth?: boolean;
   /** Mint an intermediate CA instead of a leaf. */
   ca?: boolean;
+  /**
+   * Overrides for minting deliberately malformed certificates in tests: the basicConstraints cA flag
+   * (`null` omits the extension), the key usage flags (`x509.KeyUsageFlags`; `null` omits it) and the
+   * extended key usage OIDs (replaces serverAuth/clientAuth; `[]` omits it).
+   */
+  basicConstraintsCa?: boolean | null;
+  keyUsage?: number | null;
+  extendedKeyUsage?: string[];
 }
+
+/** Extended key usage OIDs, re-exported so callers need not depend on @peculiar/x509. */
+export const ExtendedKeyUsage = x509.ExtendedKeyUsage;
+/** Key usage bit flags, re-exported so callers need not depend on @peculiar/x509. */
+export const KeyUsageFlags = x509.KeyUsageFlags;
 
 export async function issueCertificate(options: LeafOptions): Promise<IssuedCertificate> {
   const keys = options.keys ?? (await generateKeys(options.keyAlgorithm ?? 'P-256'));
@@ -132,18 +145,22 @@ export async function issueCertificate(options: LeafOptions): Promise<IssuedCert
   const usages: string[] = [];
   if (options.serverAuth) usages.push(x509.ExtendedKeyUsage.serverAuth);
   if (options.clientAuth) usages.push(x509.ExtendedKeyUsage.clientAuth);
-  const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(options.ca === true, undefined, true),
-    new x509.KeyUsagesExtension(
-      options.ca
+  if (options.extendedKeyUsage) usages.splice(0, usages.length, ...options.extendedKeyUsage);
+  const basicCa = options.basicConstraintsCa === undefined ? options.ca === true : options.basicConstraintsCa;
+  const keyUsage =
+    options.keyUsage !== undefined
+      ? options.keyUsage
+      : options.ca
         ? x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign
         : x509.KeyUsageFlags.digitalSignature |
-            (algorithmOf(keys.publicKey).startsWith('RSA') ? x509.KeyUsageFlags.keyEncipherment : 0),
-      true,
-    ),
+          (algorithmOf(keys.publicKey).startsWith('RSA') ? x509.KeyUsageFlags.keyEncipherment : 0);
+  const extensions: x509.Extension[] = [];
+  if (basicCa !== null) extensions.push(new x509.BasicConstraintsExtension(basicCa, undefined, true));
+  if (keyUsage !== null) extensions.push(new x509.KeyUsagesExtension(keyUsage, true));
+  extensions.push(
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(options.issuer.keys.publicKey),
-  ];
+  );
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, false));
   if (usages.length > 0) extensions.push(new x509.ExtendedKeyUsageExtension(usages, false));
   const cert = await x509.X509CertificateGenerator.create({

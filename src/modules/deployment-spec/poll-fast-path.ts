@@ -22,7 +22,7 @@ export function pollFastPath(auth: DeviceAuthService, manifests: ManifestService
     const started = process.hrtime.bigint();
     let answer;
     try {
-      const client = await auth.authenticateRc3(req as Request);
+      const client = await auth.authenticateRc3(req as Request, false);
       answer = await manifests.poll(client, req.headers.accept, req.headers['if-none-match']);
     } catch {
       return false;

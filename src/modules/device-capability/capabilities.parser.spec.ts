@@ -144,6 +144,27 @@ describe('parseCapabilities (legacy profile, older shape)', () => {
   });
 });
 
+describe('parseCapabilities (apiVersion, D2)', () => {
+  const withoutApiVersion = () => {
+    const body = load('valid/model/DeviceCapabilitiesManifest-001.json') as Record<string, unknown>;
+    delete body.apiVersion;
+    return body;
+  };
+
+  it('requires apiVersion from a legacy client, as the legacy OpenAPI does (diamond step-7.1)', () => {
+    const result = parseCapabilities(withoutApiVersion(), { profile: 'legacy' });
+    expect(result.ok || result.errors).toEqual([{ field: '/apiVersion', message: 'is required' }]);
+    const wrongType = { ...withoutApiVersion(), apiVersion: 1 };
+    const typed = parseCapabilities(wrongType, { profile: 'legacy' });
+    expect(typed.ok || typed.errors).toEqual([{ field: '/apiVersion', message: 'must be a string' }]);
+  });
+
+  it('does not require it from an rc.3 client (the rc.3 scenarios send none)', () => {
+    const body = { properties: { id: 'd', vendor: 'v', modelNumber: 'm', serialNumber: 's' } };
+    expect(parseCapabilities(body, { profile: 'rc3' }).ok).toBe(true);
+  });
+});
+
 describe('gateway hierarchy helpers', () => {
   it('finds parents and ancestors', () => {
     expect(parentOf('gw')).toBeNull();

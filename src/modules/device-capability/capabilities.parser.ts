@@ -5,7 +5,8 @@ import { parseQuantity } from './quantity.js';
 /**
  * Validation and normalisation of a DeviceCapabilitiesManifest (spec §2.4, decisions D2 and D14).
  * rc.3 shape in both profiles; the legacy profile also accepts the older `roles` + `resources` shape
- * and maps it onto the rc.3 model. `apiVersion`/`kind` are ignored, `x-<name>-extensions` are kept,
+ * and maps it onto the rc.3 model. `apiVersion`/`kind` are ignored (the legacy profile requires
+ * `apiVersion`, a string, as its OpenAPI document does: D2), `x-<name>-extensions` are kept,
  * anything else unknown, a wrong enum or a wrong type is an error with a JSON pointer. Pure.
  */
 
@@ -288,6 +289,11 @@ export function parseCapabilities(body: unknown, options: ParseOptions): ParseRe
   const c = new Collector();
   if (!isObject(body)) return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
   unknownKeys(c, body, '', ['properties', 'labels', 'apiVersion', 'kind']);
+  if (options.profile === 'legacy') {
+    // workload-management-api-1.0.0.yaml, DeviceCapabilitiesManifest: `apiVersion` is required (D2).
+    if (body.apiVersion === undefined) c.add('/apiVersion', 'is required');
+    else if (typeof body.apiVersion !== 'string') c.add('/apiVersion', 'must be a string');
+  }
   const props = body.properties;
   if (!isObject(props)) {
     c.add('/properties', props === undefined ? 'is required' : 'must be an object');

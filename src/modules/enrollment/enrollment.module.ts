@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { DeviceAuthService } from './auth/device-auth.service.js';
+import { FailedAuthLimiter } from './auth/failed-auth-limiter.service.js';
 import { LegacyDeviceGuard, OperatorGuard, Rc3DeviceGuard } from './auth/guards.js';
 import { OperatorAuthService } from './auth/operator-auth.service.js';
 import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './auth/strategies.js';
@@ -29,6 +30,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     ClientDirectory,
     TrustStore,
     DeviceAuthService,
+    FailedAuthLimiter,
     OperatorAuthService,
     OnboardingService,
     ClientsService,
@@ -49,6 +51,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     OperatorGuard,
     DeviceAuthService,
     OperatorAuthService,
+    FailedAuthLimiter,
   ],
 })
 export class EnrollmentModule {}

@@ -1,5 +1,4 @@
 import { X509Certificate } from 'node:crypto';
-import { BlockList, isIPv4 } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
@@ -18,8 +17,11 @@ import { parseClientCertHeaders } from '../identity/client-cert-header.js';
 import { clientIdFromSpiffeId, type SvidResult, validateSvid } from '../identity/svid.js';
 import { TrustStore } from '../identity/trust-store.service.js';
 import type { AuthenticatedClient, ClientRecord } from './authenticated-client.js';
+import { checkAuthority } from './authority.js';
+import { FailedAuthLimiter } from './failed-auth-limiter.service.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ReplayCache } from './replay-cache.js';
+import { TrustedProxies } from './trusted-proxies.js';
 
 const SVID_CACHE_MAX = 50_000;
 /** Covered-component sets a legacy signature must include one of (D19, RFC 9421). */
@@ -38,8 +40,7 @@ const REQUIRED_COMPONENTS = [
  */
 @Injectable()
 export class DeviceAuthService {
-  private readonly trustedProxies = new BlockList();
-  private readonly hasTrustedProxies: boolean;
+  private readonly trustedProxies: TrustedProxies;
   private readonly svidCache = new Map<string, { version: number; result: SvidResult; notAfter: number }>();
   private readonly socketChains = new WeakMap<TLSSocket, X509Certificate[]>();
   private readonly limiter: RateLimiter;
@@ -49,20 +50,29 @@ export class DeviceAuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly trust: TrustStore,
     private readonly directory: ClientDirectory,
+    private readonly failures: FailedAuthLimiter,
     redis: RedisService,
   ) {
-    for (const cidr of config.tls.trustedProxies) {
-      const [address, bits] = cidr.split('/') as [string, string | undefined];
-      const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-      if (bits === undefined) this.trustedProxies.addAddress(address, type);
-      else this.trustedProxies.addSubnet(address, Number(bits), type);
-    }
-    this.hasTrustedProxies = config.tls.trustedProxies.length > 0;
+    this.trustedProxies = new TrustedProxies(config.tls.trustedProxies);
     this.limiter = new RateLimiter(config.rateLimit.perMinute, config.rateLimit.burst);
     this.replays = new ReplayCache(redis.client, config.queue.prefix);
   }
 
-  async authenticateRc3(req: Request): Promise<AuthenticatedClient> {
+  /**
+   * rc.3 authentication. Failures (401) count against the source address's failed-authentication
+   * budget unless `countFailures` is false (the poll fast path, whose failures the Nest pipeline
+   * retries and counts).
+   */
+  authenticateRc3(req: Request, countFailures = true): Promise<AuthenticatedClient> {
+    return this.failures.run(req, () => this.rc3(req), countFailures);
+  }
+
+  /** Legacy authentication; a 401 or an unknown clientId counts as a failed authentication. */
+  authenticateLegacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
+    return this.failures.run(req, () => this.legacy(req));
+  }
+
+  private async rc3(req: Request): Promise<AuthenticatedClient> {
     const chain = this.presentedChain(req);
     if (chain === undefined) {
       throw new InvalidCredentialsError('The forwarded Client-Cert header is malformed');
@@ -95,7 +105,7 @@ export class DeviceAuthService {
     return this.admit(client, req, svid.spiffeId);
   }
 
-  async authenticateLegacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
+  private async legacy(req: RawBodyRequest): Promise<AuthenticatedClient> {
     const clientId = String(req.params.clientId ?? '');
     const client = await this.directory.find('legacy', clientId);
     if (!client) throw new UnknownClientError(clientId);
@@ -134,13 +144,23 @@ export class DeviceAuthService {
     return this.admit(client, req);
   }
 
-  /** The absolute URL the client addressed (RFC 9421 @target-uri), honouring a trusted proxy's headers. */
+  /**
+   * The absolute URL the client addressed (RFC 9421 @target-uri), honouring a trusted proxy's headers.
+   * Its authority comes from Host / X-Forwarded-Host, which the caller chooses, so it must be one of
+   * the WFM's own names (WFM_PUBLIC_HOSTS): otherwise a signature made for another service would verify.
+   */
   targetUri(req: Request): string {
     const proxied = this.fromTrustedProxy(req);
     const forwardedProto = proxied ? firstHeader(req.headers['x-forwarded-proto']) : undefined;
     const forwardedHost = proxied ? firstHeader(req.headers['x-forwarded-host']) : undefined;
     const scheme = forwardedProto ?? (this.config.http.plainHttp ? 'http' : 'https');
     const host = forwardedHost ?? req.headers.host ?? '';
+    const authority = checkAuthority(
+      host,
+      scheme === 'http' ? 'http' : 'https',
+      this.config.http.publicHosts,
+    );
+    if (!authority.ok) throw new InvalidCredentialsError(authority.reason);
     return `${scheme}://${host}${req.originalUrl}`;
   }
 
@@ -162,10 +182,7 @@ export class DeviceAuthService {
   }
 
   private fromTrustedProxy(req: Request): boolean {
-    if (!this.hasTrustedProxies) return false;
-    const address = req.socket.remoteAddress?.replace(/^::ffff:/, '');
-    if (!address) return false;
-    return this.trustedProxies.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+    return this.trustedProxies.isProxy(req);
   }
 
   /** The caller's certificate chain: from a trusted proxy's header, else from the TLS session. */

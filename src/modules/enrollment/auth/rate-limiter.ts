@@ -1,6 +1,8 @@
 /**
- * Token bucket per client identity (never per IP: factory sites sit behind NAT, D16). In memory, per
- * API instance: no I/O on the device request path. `perMinute = 0` disables it.
+ * Token bucket per key. The request limit keys it by client identity (never per IP: factory sites sit
+ * behind NAT, D16); the failed-authentication limit keys it by source address, because a failure has
+ * no identity (decisions.md, "Failed authentication"). In memory, per API instance: no I/O on the
+ * device request path. `perMinute = 0` disables it.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; updatedAt: number }>();
@@ -32,6 +34,16 @@ export class RateLimiter {
       ok: false,
       retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerMs / 1000)),
     };
+  }
+
+  /** Like consume, without taking a token: whether one is available now. */
+  peek(key: string): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    if (this.perMinute === 0) return { ok: true };
+    const bucket = this.buckets.get(key);
+    if (!bucket) return { ok: true };
+    const tokens = Math.min(this.burst, bucket.tokens + (this.now() - bucket.updatedAt) * this.ratePerMs);
+    if (tokens >= 1) return { ok: true };
+    return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - tokens) / this.ratePerMs / 1000)) };
   }
 
   /** Forgets full buckets now and then, so the map stays bounded by the active clients. */

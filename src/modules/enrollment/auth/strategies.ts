@@ -5,6 +5,7 @@ import { Strategy as CustomStrategy } from 'passport-custom';
 import { Strategy as BearerStrategy } from 'passport-http-bearer';
 import type { AuthenticatedClient, OperatorPrincipal } from './authenticated-client.js';
 import { DeviceAuthService } from './device-auth.service.js';
+import { FailedAuthLimiter } from './failed-auth-limiter.service.js';
 import { OperatorAuthService } from './operator-auth.service.js';
 
 /** rc.3 devices: mutual TLS with an X.509-SVID in the accepted-client policy. */
@@ -34,11 +35,14 @@ export class HttpSignatureStrategy extends PassportStrategy(CustomStrategy, 'mar
 /** Operators: bearer tokens (the bootstrap admin token or tokens an admin created). */
 @Injectable()
 export class OperatorTokenStrategy extends PassportStrategy(BearerStrategy, 'operator-token') {
-  constructor(private readonly auth: OperatorAuthService) {
-    super();
+  constructor(
+    private readonly auth: OperatorAuthService,
+    private readonly failures: FailedAuthLimiter,
+  ) {
+    super({ passReqToCallback: true });
   }
 
-  validate(token: string): Promise<OperatorPrincipal> {
-    return this.auth.authenticate(token);
+  validate(req: Request, token: string): Promise<OperatorPrincipal> {
+    return this.failures.run(req, () => this.auth.authenticate(token));
   }
 }

@@ -5,7 +5,8 @@ import * as x509 from '@peculiar/x509';
  * X.509-SVID validation for rc.3 callers (spec §3.1, identity/svids.md): the chain must lead from the
  * leaf to one of the current trust anchors through CA certificates, every certificate on the path
  * must be within its validity period, and the leaf must be an end-entity certificate (`cA=false`, no
- * keyCertSign/cRLSign) with exactly one URI SAN whose scheme is `spiffe`. Pure: no I/O, no caching.
+ * keyCertSign/cRLSign, digitalSignature when a key usage is present, clientAuth when an extended key
+ * usage is present) with exactly one URI SAN whose scheme is `spiffe`. Pure: no I/O, no caching.
  */
 export type SvidResult = { ok: true; spiffeId: string } | { ok: false; reason: string };
 
@@ -55,16 +56,30 @@ function withinValidity(cert: X509Certificate, now: Date): boolean {
 }
 
 function leafShape(leaf: X509Certificate): SvidResult {
-  if (leaf.ca) return { ok: false, reason: 'the client certificate is a CA certificate (cA=true)' };
   let parsed: x509.X509Certificate;
   try {
     parsed = new x509.X509Certificate(leaf.raw);
   } catch {
     return { ok: false, reason: 'the client certificate cannot be parsed' };
   }
+  // Read cA from basicConstraints itself: node's `X509Certificate.ca` is OpenSSL's X509_check_ca,
+  // which answers false for `CA:TRUE` when a key usage without keyCertSign is present.
+  if (leaf.ca || parsed.getExtension(x509.BasicConstraintsExtension)?.ca === true) {
+    return { ok: false, reason: 'the client certificate is a CA certificate (cA=true)' };
+  }
   const usage = parsed.getExtension(x509.KeyUsagesExtension);
   if (usage && (usage.usages & (x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign)) !== 0) {
     return { ok: false, reason: 'the client certificate may sign certificates (keyCertSign/cRLSign)' };
+  }
+  if (usage && (usage.usages & x509.KeyUsageFlags.digitalSignature) === 0) {
+    return { ok: false, reason: 'the key usage of an X.509-SVID leaf must include digitalSignature' };
+  }
+  const eku = parsed.getExtension(x509.ExtendedKeyUsageExtension);
+  if (eku && !eku.usages.includes(x509.ExtendedKeyUsage.clientAuth)) {
+    return {
+      ok: false,
+      reason: 'the extended key usage of the client certificate does not include clientAuth',
+    };
   }
   const san = parsed.getExtension(x509.SubjectAlternativeNameExtension);
   const uris = (san?.names.items ?? []).filter((n) => n.type === 'url').map((n) => n.value);
