@@ -6,6 +6,7 @@ import { NotAuthorizedError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { DeviceAuthService } from './auth/device-auth.service.js';
 import { RateLimiter } from './auth/rate-limiter.js';
+import { TrustedProxies } from './auth/trusted-proxies.js';
 import { type ClientRow, ClientRepository } from './client.repository.js';
 import {
   CertificateAlreadyOnboardedError,
@@ -66,6 +67,7 @@ export interface OnboardingResult {
 export class OnboardingService {
   private readonly logger = new Logger(OnboardingService.name);
   private readonly limiter: RateLimiter;
+  private readonly proxies: TrustedProxies;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -74,6 +76,7 @@ export class OnboardingService {
     private readonly deviceAuth: DeviceAuthService,
   ) {
     this.limiter = new RateLimiter(config.onboarding.perMinute, config.onboarding.burst);
+    this.proxies = new TrustedProxies(config.tls.trustedProxies);
   }
 
   /** The WFM root CA, base64 of PEM (`GET /api/v1/onboarding/certificate`). */
@@ -83,7 +86,7 @@ export class OnboardingService {
 
   async onboard(body: unknown, req: RawBodyRequest): Promise<OnboardingResult> {
     // First, before any parsing or signature work: nobody is authenticated yet.
-    const admitted = this.limiter.consume(onboardingAddressKey(req.socket.remoteAddress));
+    const admitted = this.limiter.consume(onboardingAddressKey(this.proxies.sourceAddress(req)));
     if (!admitted.ok) throw new OnboardingRateLimitedError(admitted.retryAfterSeconds);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new InvalidOnboardingRequestError('The onboarding request must be a JSON object');
