@@ -27,6 +27,8 @@ export interface AppConfig {
      * `@authority`/`@target-uri` must name one of them. An entry without a port matches any port.
      */
     readonly publicHosts: readonly PublicHost[];
+    /** False when publicHosts are the defaults (the server certificate's names are then added). */
+    readonly publicHostsConfigured: boolean;
   };
   readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly redis: { readonly url: string };
@@ -410,6 +412,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       corsOrigins,
       bodyLimitBytes: 1024 * 1024,
       publicHosts,
+      publicHostsConfigured: get(env, 'WFM_PUBLIC_HOSTS') !== undefined,
     },
     database: { url: databaseUrl, poolSize, migrateOnStart },
     redis: { url: redisUrl },

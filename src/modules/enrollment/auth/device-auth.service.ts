@@ -5,7 +5,7 @@ import type { Request } from 'express';
 import { verifyRequestSignature } from '../../../common/http-signatures/index.js';
 import type { RawBodyRequest } from '../../../common/http/body-reader.middleware.js';
 import { InvalidRequestError, TooManyRequestsError } from '../../../common/problem/domain-error.js';
-import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
+import { APP_CONFIG, type AppConfig, type PublicHost } from '../../../config/config.js';
 import { RedisService } from '../../../infra/redis/redis.module.js';
 import { ClientDirectory } from '../client-directory.service.js';
 import {
@@ -45,6 +45,7 @@ export class DeviceAuthService {
   private readonly socketChains = new WeakMap<TLSSocket, X509Certificate[]>();
   private readonly limiter: RateLimiter;
   private readonly replays: ReplayCache;
+  private hosts?: readonly PublicHost[];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -162,6 +163,18 @@ export class DeviceAuthService {
     );
     if (!authority.ok) throw new InvalidCredentialsError(authority.reason);
     return `${scheme}://${host}${req.originalUrl}`;
+  }
+
+  /** WFM_PUBLIC_HOSTS; by default also the names in the server certificate (known once TLS is loaded). */
+  private publicHosts(): readonly PublicHost[] {
+    if (this.hosts) return this.hosts;
+    const { publicHosts, publicHostsConfigured } = this.config.http;
+    if (publicHostsConfigured) return (this.hosts = publicHosts);
+    const names = this.trust.serverNames();
+    if (names === undefined) return publicHosts; // TLS material not loaded yet: do not cache
+    const known = new Set(publicHosts.map((h) => h.host));
+    const extra = names.filter((name) => !known.has(name)).map((host) => ({ host }));
+    return (this.hosts = [...publicHosts, ...extra]);
   }
 
   private admit(client: ClientRecord, req: Request, spiffeId?: string): AuthenticatedClient {

@@ -57,6 +57,21 @@ export class TrustStore implements OnModuleDestroy {
     this.watch(material.trustBundleSource);
   }
 
+  /**
+   * The DNS names and IP addresses (lower-case, IPv6 compressed) in the WFM's own server certificate:
+   * devices address the WFM by them, so they are default public hosts (WFM_PUBLIC_HOSTS unset).
+   */
+  serverNames(): string[] | undefined {
+    if (!this.material) return undefined;
+    const leaf = parsePemBundle(this.material.certChainPem)[0];
+    const names: string[] = [];
+    for (const entry of leaf?.subjectAltName?.split(', ') ?? []) {
+      if (entry.startsWith('DNS:')) names.push(entry.slice(4).toLowerCase());
+      else if (entry.startsWith('IP Address:')) names.push(normalizeIp(entry.slice(11)));
+    }
+    return names;
+  }
+
   /** Fetches the trust bundle now (URL mode); rejects, keeping the current anchors, when that fails. */
   async refreshFromUrl(): Promise<void> {
     if (!this.urlSource) throw new Error('no WFM_TRUST_BUNDLE_URL is configured');
@@ -125,6 +140,10 @@ export class TrustStore implements OnModuleDestroy {
 }
 
 /** TLS options of the device/operator port (also used when the context is swapped). */
+function normalizeIp(ip: string): string {
+  return ip.includes(':') ? new URL(`http://[${ip}]/`).hostname.slice(1, -1) : ip;
+}
+
 export function tlsContextOptions(material: TlsMaterial, config: AppConfig) {
   return {
     cert: material.certChainPem,
