@@ -49,6 +49,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     OperatorGuard,
     DeviceAuthService,
     OperatorAuthService,
+    OperatorTokenRepository,
   ],
 })
 export class EnrollmentModule {}
