@@ -40,6 +40,8 @@ interface SseStream {
   retry?: string;
   comments: string[];
   messages: SseMessage[];
+  /** Whether the server ended the stream. */
+  ended: boolean;
   /** Waits until at least `count` messages arrived; resolves with all of them. */
   next(count: number, timeoutMs?: number): Promise<SseMessage[]>;
   close(): void;
@@ -99,6 +101,7 @@ function openStream(
         body: '',
         comments: [],
         messages: [],
+        ended: false,
         async next(count, timeoutMs = 10_000) {
           const end = Date.now() + timeoutMs;
           while (stream.messages.length < count) {
@@ -123,6 +126,7 @@ function openStream(
       res.on('data', (chunk: string) => {
         buffer = parseBlocks(buffer + chunk, stream);
       });
+      res.on('end', () => (stream.ended = true));
       res.on('error', () => undefined);
       resolve(stream);
     });
@@ -400,6 +404,36 @@ describe('operator event stream (SSE)', () => {
     expect((await openStream(wfm, PATH, bearer(viewer.token))).status).toBe(401);
   });
 
+  it('ends open streams within a second when their operator token is revoked', async () => {
+    const viewer = await createOperatorToken('viewer');
+    const other = await createOperatorToken('viewer');
+    const viaStreamToken = await openStream(
+      wfm,
+      `${PATH}?token=${encodeURIComponent(await streamToken(viewer.token))}`,
+    );
+    const viaBearer = await openStream(wfm, PATH, bearer(viewer.token));
+    const unrelated = await openStream(wfm, PATH, bearer(other.token));
+    const bootstrap = await openStream(wfm, PATH, admin());
+    const all = [viaStreamToken, viaBearer, unrelated, bootstrap];
+    expect(all.map((s) => s.status)).toEqual([200, 200, 200, 200]);
+    await publish({ data: { phase: 'before' } });
+    for (const stream of all) await stream.next(1);
+
+    const revoke = await wfm.call(`/operator/v1/tokens/${viewer.id}`, { method: 'DELETE', headers: admin() });
+    expect(revoke.status).toBe(204);
+    const revokedAt = Date.now();
+    expect(await until(() => Promise.resolve(viaStreamToken.ended && viaBearer.ended), 1_500)).toBe(true);
+    expect(Date.now() - revokedAt).toBeLessThan(1_200);
+
+    // nothing more reaches the revoked streams; the others keep theirs
+    await publish({ data: { phase: 'after' } });
+    await unrelated.next(2);
+    await bootstrap.next(2);
+    await sleep(200);
+    expect([viaStreamToken.messages.length, viaBearer.messages.length]).toEqual([1, 1]);
+    expect([unrelated.ended, bootstrap.ended]).toEqual([false, false]);
+  });
+
   it('authenticates before validating, then answers 400 for a bad Last-Event-ID and 422 for a bad filter', async () => {
     expect((await openStream(wfm, `${PATH}?type=bad%20type`)).status).toBe(401);
     const badHeader = await openStream(wfm, PATH, { ...admin(), 'last-event-id': 'abc' });
@@ -511,6 +545,25 @@ describe('operator event stream across instances', () => {
     await sleep(300);
     expect(onSecond.messages).toHaveLength(21);
     expect(onFirst.messages).toHaveLength(21);
+  });
+
+  it('ends a stream on one instance within a second of a revocation on the other', async () => {
+    const created = await first.call('/operator/v1/tokens', {
+      method: 'POST',
+      headers: { ...bearer(first.adminToken), 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `cross-revoke-${Date.now()}`, role: 'viewer' }),
+    });
+    const viewer = created.json<{ id: string; token: string }>();
+    const onSecond = await openStream(second, PATH, bearer(viewer.token));
+    expect(onSecond.status).toBe(200);
+    const revoke = await first.call(`/operator/v1/tokens/${viewer.id}`, {
+      method: 'DELETE',
+      headers: bearer(first.adminToken),
+    });
+    expect(revoke.status).toBe(204);
+    const revokedAt = Date.now();
+    expect(await until(() => Promise.resolve(onSecond.ended), 1_500)).toBe(true);
+    expect(Date.now() - revokedAt).toBeLessThan(1_200);
   });
 
   it('keeps delivering by polling while an instance has lost Redis', async () => {

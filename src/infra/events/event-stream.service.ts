@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Response } from 'express';
 import { Gauge } from 'prom-client';
 import { InvalidRequestError, ServiceUnavailableError } from '../../common/problem/domain-error.js';
+import { OperatorTokenRepository } from '../../modules/enrollment/operator-token.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { EventStreamQueryDto, OperatorEventDto } from './dto/operator-event.dto.js';
 import { type EventFilter, EventLogService, type OperatorEvent } from './event-log.service.js';
@@ -13,6 +14,12 @@ export const HEARTBEAT_MS = 15_000;
 /** A reader this far behind is disconnected; it resumes with Last-Event-ID, so nothing is lost. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /**
+ * How often the operator tokens behind the open streams are checked against the database (one query
+ * for all of them): a revocation, made on any instance, ends the streams opened with that token or
+ * with a stream token obtained with it within this time plus one query.
+ */
+export const REVOCATION_CHECK_MS = 500;
+/**
  * Sent once the replay after a resume point is complete and the stream is live: a comment, which
  * EventSource ignores, that lets a reader such as `margo-wfm get events` stop after the history.
  */
@@ -22,6 +29,8 @@ const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
 export interface StreamRequest {
   filter: EventFilter;
   afterId?: bigint;
+  /** The created operator token the stream was opened with (directly or via a stream token). */
+  tokenId?: string;
 }
 
 /** The JSON an SSE `data:` line carries. */
@@ -65,12 +74,18 @@ export function parseStreamRequest(query: EventStreamQueryDto, lastEventIdHeader
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly logger = new Logger(EventStreamService.name);
-  private readonly open = new Set<() => void>();
+  /** Each open stream's close function, with the operator token it depends on (if any). */
+  private readonly open = new Map<() => void, string | undefined>();
+  private readonly revocationCheck: NodeJS.Timeout;
+  private checking = false;
 
   constructor(
     private readonly events: EventLogService,
+    private readonly tokens: OperatorTokenRepository,
     metrics: MetricsService,
   ) {
+    this.revocationCheck = setInterval(() => void this.closeRevoked(), REVOCATION_CHECK_MS);
+    this.revocationCheck.unref();
     const open = this.open;
     new Gauge({
       name: 'wfm_sse_subscribers',
@@ -138,7 +153,7 @@ export class EventStreamService implements OnModuleDestroy {
       }, HEARTBEAT_MS);
       heartbeat.unref();
       res.on('close', close);
-      this.open.add(close);
+      this.open.set(close, request.tokenId);
     });
   }
 
@@ -153,8 +168,31 @@ export class EventStreamService implements OnModuleDestroy {
     res.write(`retry: ${RETRY_MS}\n\n`);
   }
 
+  /**
+   * Ends the streams whose operator token was revoked (or deleted). One query per tick for every
+   * open stream; a failed query is retried at the next tick (the streams stay open meanwhile: a
+   * database that cannot be read also refuses every new stream and request).
+   */
+  async closeRevoked(): Promise<void> {
+    if (this.checking) return;
+    const ids = new Set([...this.open.values()].filter((id) => id !== undefined));
+    if (ids.size === 0) return;
+    this.checking = true;
+    try {
+      const active = await this.tokens.activeIds([...ids]);
+      for (const [close, tokenId] of [...this.open]) {
+        if (tokenId !== undefined && !active.has(tokenId)) close();
+      }
+    } catch (error) {
+      this.logger.warn({ msg: 'cannot check the operator tokens of open streams', error: String(error) });
+    } finally {
+      this.checking = false;
+    }
+  }
+
   /** Ends every stream (shutdown); clients reconnect to another instance. */
   onModuleDestroy(): void {
-    for (const close of [...this.open]) close();
+    clearInterval(this.revocationCheck);
+    for (const close of [...this.open.keys()]) close();
   }
 }

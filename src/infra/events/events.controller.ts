@@ -28,7 +28,8 @@ const STREAM_DESCRIPTION = [
   'The comment line `: live` marks the end of the replay (sent once, also when nothing was replayed).',
   'Authentication: an operator bearer token (any role), or — for EventSource, which cannot send',
   'headers — a stream token from POST /operator/v1/events/token in `?token=` or the `wfm_sse` cookie.',
-  'Credentials are checked when the stream opens.',
+  'Credentials are checked when the stream opens; revoking the operator token (or the one a stream',
+  'token was obtained with) ends its open streams within a second.',
 ].join(' ');
 
 @ApiTags('Operator: events')
@@ -67,9 +68,14 @@ export class EventsController {
   streamEvents(
     @Query() query: EventStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentOperator() operator: OperatorPrincipal,
     @Res() res: Response,
   ): Promise<void> {
-    return this.streams.stream(res, parseStreamRequest(query, lastEventId));
+    const request = parseStreamRequest(query, lastEventId);
+    return this.streams.stream(res, {
+      ...request,
+      ...(operator.tokenId !== undefined ? { tokenId: operator.tokenId } : {}),
+    });
   }
 
   @Post('token')

@@ -26,6 +26,22 @@ export const MANIFEST_BATCH = 500;
 export const BATCH_SIZE = 1_000;
 /** BullMQ runs jobs without a priority first; among prioritised ones, lower numbers first. */
 const BATCH_PRIORITY = 10;
+/** A request never waits longer than this for Redis; what was not enqueued, the sweeper enqueues. */
+export const ENQUEUE_TIMEOUT_MS = 500;
+
+/** Resolves with `work`'s value, or rejects after `ms` (the pending call's outcome is ignored). */
+async function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => undefined);
+  }
+}
 
 @Injectable()
 export class DeploymentJobs {
@@ -33,11 +49,37 @@ export class DeploymentJobs {
 
   constructor(@InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue) {}
 
-  /** One run per deployment at a time; changes during a run schedule exactly one more. */
-  async recomputeDeployment(deploymentId: string): Promise<void> {
-    await this.queue.add('recompute-deployment', { deploymentId } satisfies RecomputeDeploymentJob, {
+  /**
+   * One run per deployment at a time; changes during a run schedule exactly one more. Bounded in
+   * time and never throws: false when Redis did not take it, and the sweeper enqueues it later
+   * (the deployment's recomputed revision stays below its revision until a run completes).
+   */
+  async recomputeDeployment(deploymentId: string): Promise<boolean> {
+    const add = this.queue.add('recompute-deployment', { deploymentId } satisfies RecomputeDeploymentJob, {
       deduplication: { id: `deployment|${deploymentId}`, keepLastIfActive: true },
     });
+    try {
+      await bounded(add, ENQUEUE_TIMEOUT_MS);
+      return true;
+    } catch (error) {
+      this.logger.warn({
+        msg: 'could not enqueue a deployment recomputation; the sweeper will',
+        deploymentId,
+        error: String(error),
+      });
+      return false;
+    }
+  }
+
+  /** A request's batch: bounded in time like recomputeDeployment; false when it was not enqueued. */
+  async tryRecomputeBatches(deploymentId: string, devices: RecomputeBatchJob['devices']): Promise<boolean> {
+    try {
+      await bounded(this.recomputeBatches(deploymentId, devices), ENQUEUE_TIMEOUT_MS);
+      return true;
+    } catch (error) {
+      this.logger.warn({ msg: 'could not enqueue a recompute batch', deploymentId, error: String(error) });
+      return false;
+    }
   }
 
   async recomputeBatches(deploymentId: string, devices: RecomputeBatchJob['devices']): Promise<void> {

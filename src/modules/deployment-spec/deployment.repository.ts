@@ -48,6 +48,34 @@ export class DeploymentRepository {
     return this.prisma.deployment.create({ data });
   }
 
+  /** The current revision, also of a deleted deployment (undefined: no such row). */
+  async revisionOf(id: string): Promise<number | undefined> {
+    const row = await this.prisma.deployment.findUnique({ where: { id }, select: { revision: true } });
+    return row?.revision;
+  }
+
+  /** Records that a recompute-deployment ran for `revision` (never moves backwards). */
+  async markRecomputed(id: string, revision: number): Promise<void> {
+    await this.prisma.deployment.updateMany({
+      where: { id, recomputedRevision: { lt: revision } },
+      data: { recomputedRevision: revision },
+    });
+  }
+
+  /** Asks the sweeper for a full recomputation (an enqueue failed). */
+  async markRecomputePending(id: string): Promise<void> {
+    await this.prisma.deployment.updateMany({ where: { id }, data: { recomputedRevision: 0 } });
+  }
+
+  /** Deployments (deleted ones too) whose last change was not recomputed, changed before `before`. */
+  async pendingRecompute(before: Date, take: number): Promise<string[]> {
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM deployment
+      WHERE recomputed_revision < revision AND updated_at < ${before}
+      ORDER BY updated_at LIMIT ${take}`;
+    return rows.map((row) => row.id);
+  }
+
   findById(id: string, db: Db = this.prisma): Promise<DeploymentRow | null> {
     return db.deployment.findFirst({ where: { id, deletedAt: null } });
   }

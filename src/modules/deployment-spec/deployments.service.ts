@@ -227,7 +227,9 @@ export class DeploymentsService {
       throw new SemanticError(`The overrides are invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
     const updated = await this.deployments.setOverrides(target.id, values);
-    await this.jobs.recomputeBatches(id, [{ clientId: client.id, deviceId }]);
+    if (!(await this.jobs.tryRecomputeBatches(id, [{ clientId: client.id, deviceId }]))) {
+      await this.deployments.markRecomputePending(id); // the sweeper recomputes the whole deployment
+    }
     return toTargetDto(updated, pkg, row.parameters as Record<string, JsonValue>);
   }
 

@@ -20,7 +20,8 @@ type RecomputeJob =
   | { name: 'recompute-batch'; data: RecomputeBatchJob }
   | { name: 'rebuild-manifest'; data: RebuildManifestJob }
   | { name: 'rebuild-manifests'; data: RebuildManifestsJob }
-  | { name: 'purge-digests'; data: Record<string, never> };
+  | { name: 'purge-digests'; data: Record<string, never> }
+  | { name: 'sweep-deployments'; data: Record<string, never> };
 
 const PURGE_EVERY_MS = 3_600_000;
 
@@ -50,6 +51,12 @@ export class RecomputeProcessor extends WorkerHost implements OnModuleInit, OnAp
       'purge-digests',
       { every: PURGE_EVERY_MS },
       { name: 'purge-digests', data: {} },
+    );
+    // the outbox of deployment changes whose enqueue was lost (Redis away during the request)
+    await this.queue.upsertJobScheduler(
+      'sweep-deployments',
+      { every: this.config.capabilities.sweepIntervalSeconds * 1000 },
+      { name: 'sweep-deployments', data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
     );
   }
 
@@ -84,7 +91,10 @@ export class RecomputeProcessor extends WorkerHost implements OnModuleInit, OnAp
         return;
       }
       case 'recompute-deployment':
-        return this.recompute.recomputeDeployment(item.data.deploymentId);
+        return this.recompute.runDeploymentJob(item.data.deploymentId);
+      case 'sweep-deployments':
+        await this.recompute.sweepDeployments();
+        return;
       case 'recompute-batch':
         return this.recompute.recomputeBatch(item.data.deploymentId, item.data.devices);
       case 'rebuild-manifest':

@@ -46,6 +46,8 @@ export function selectorMatches(selector: Selector, device: DeviceFacts): boolea
 
 /** Client references (id, external id, profile never change) kept per worker before starting over. */
 const CLIENT_CACHE_LIMIT = 200_000;
+/** A change younger than this is left to the job its request enqueued. */
+const SWEEP_GRACE_MS = 2_000;
 
 function k8sName(value: string, max: number): string {
   return value
@@ -178,6 +180,28 @@ export class RecomputeService {
     });
     if (outcome.issued) await this.manifestService.cacheIssued([outcome.issued]);
     await this.events.published(outcome.lastEventId);
+  }
+
+  /** The recompute-deployment job: runs it and records the revision it ran for (the outbox). */
+  async runDeploymentJob(deploymentId: string): Promise<void> {
+    const revision = await this.deployments.revisionOf(deploymentId);
+    await this.recomputeDeployment(deploymentId);
+    if (revision !== undefined) await this.deployments.markRecomputed(deploymentId, revision);
+  }
+
+  /**
+   * The sweeper: re-enqueues deployments whose last change (create, patch, delete) was not
+   * recomputed after a grace period, e.g. because Redis was away when the request enqueued it.
+   */
+  async sweepDeployments(): Promise<number> {
+    const pending = await this.deployments.pendingRecompute(new Date(Date.now() - SWEEP_GRACE_MS), 1_000);
+    let enqueued = 0;
+    for (const id of pending) {
+      if (!(await this.jobs.recomputeDeployment(id))) break;
+      enqueued++;
+    }
+    if (enqueued > 0) this.logger.log({ msg: 'sweeper re-enqueued deployment recomputations', enqueued });
+    return enqueued;
   }
 
   /** After a deployment was created, changed or deleted: fans out to its devices in batches. */

@@ -52,6 +52,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     DeviceAuthService,
     OperatorAuthService,
     FailedAuthLimiter,
+    OperatorTokenRepository,
   ],
 })
 export class EnrollmentModule {}

@@ -45,6 +45,16 @@ export class OperatorTokenRepository {
     return this.prisma.operatorToken.findUnique({ where: { id } });
   }
 
+  /** Which of `ids` still exist and are not revoked (one query, for the open event streams). */
+  async activeIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.prisma.operatorToken.findMany({
+      where: { id: { in: [...ids] }, revokedAt: null },
+      select: { id: true },
+    });
+    return new Set(rows.map((row) => row.id));
+  }
+
   revoke(id: string): Promise<OperatorTokenRow> {
     return this.prisma.operatorToken.update({ where: { id }, data: { revokedAt: new Date() } });
   }
