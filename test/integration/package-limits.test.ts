@@ -58,6 +58,11 @@ describe('application description limits', () => {
     ['30,000 keys in 457 kB (the finding)', manyKeys(30_000), 413],
     ['8,000 keys in 118 kB (under the size limit, over the node limit)', manyKeys(8_000), 400],
     ['4,000 parameters in 90 kB (over the node limit)', manyParameters(4_000), 400],
+    [
+      'flow collections nested 100,000 deep (over the depth limit)',
+      `${head}x: ${'['.repeat(100_000)}\n`,
+      400,
+    ],
   ])('answers %s with a prompt 4xx while device polls stay fast', async (_name, body, status) => {
     const { res, ms, poll, pollMs } = await uploadWhilePolling(body);
     expect(res.status, res.text().slice(0, 300)).toBe(status);

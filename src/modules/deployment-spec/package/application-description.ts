@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, parseDocument } from 'yaml';
 import type { FieldError } from '../../../common/problem/problem-types.js';
 import { ARCHITECTURES, INTERFACES, PERIPHERALS } from '../../device-capability/capabilities.parser.js';
 import { parseQuantity } from '../../device-capability/quantity.js';
@@ -200,8 +200,27 @@ function yamlShape(root: unknown): FieldError | undefined {
   return undefined;
 }
 
+/**
+ * Flow-collection nesting (`[`, `{`) of the YAML source, from the library's lexer (linear; quoted
+ * scalars are single tokens, so brackets inside strings do not count). Checked before composing: the
+ * composer needs seconds and, at ~100,000 levels, more memory than the process has.
+ */
+function flowTooDeep(text: string): boolean {
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      depth += 1;
+      if (depth > MAX_DEPTH) return true;
+    } else if ((token === ']' || token === '}') && depth > 0) depth -= 1;
+  }
+  return false;
+}
+
 /** One YAML document: unique keys, no unknown tags, bounded size and aliases; keeps a numeric version's source. */
 function readYaml(text: string): Read {
+  if (flowTooDeep(text)) {
+    return { ok: false, errors: [{ field: '', message: `is nested more than ${MAX_DEPTH} levels deep` }] };
+  }
   const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
   const problems = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
@@ -1120,7 +1139,9 @@ export function parseApplicationDescription(
     return {
       ok: false,
       status: 413,
-      errors: [{ field: '', message: `is ${size} bytes long; at most ${MAX_DESCRIPTION_BYTES} are accepted` }],
+      errors: [
+        { field: '', message: `is ${size} bytes long; at most ${MAX_DESCRIPTION_BYTES} are accepted` },
+      ],
       detail: `The application description is larger than ${MAX_DESCRIPTION_BYTES / 1024} KiB.`,
     };
   }
