@@ -21,6 +21,14 @@ export interface AppConfig {
     readonly plainHttp: boolean;
     readonly corsOrigins: readonly string[];
     readonly bodyLimitBytes: number;
+    /** Time a client has to send the request line and all header fields, from the connection's start. */
+    readonly headersTimeoutMs: number;
+    /** Time a client has to send a whole request (headers and body); not a bound on the answer. */
+    readonly requestTimeoutMs: number;
+    /** Time an idle keep-alive connection stays open after an answer. */
+    readonly idleTimeoutMs: number;
+    /** Time a client has to complete the TLS handshake after connecting. */
+    readonly handshakeTimeoutMs: number;
   };
   readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly redis: { readonly url: string };
@@ -316,6 +324,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else if (DNS_NAME.test(san)) extraDnsNames.push(san.toLowerCase());
     else problems.push(`WFM_TLS_SANS: ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
   }
+  // connection timeouts (docs/decisions.md, "Connection timeouts"); low minimums so tests can use them
+  const headersTimeoutMs = parseInteger(env, 'WFM_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems);
+  const requestTimeoutMs = parseInteger(env, 'WFM_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, problems);
+  const idleTimeoutMs = parseInteger(env, 'WFM_IDLE_TIMEOUT_MS', 65_000, 100, 3_600_000, problems);
+  const handshakeTimeoutMs = parseInteger(env, 'WFM_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000, problems);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    problems.push('WFM_HEADERS_TIMEOUT_MS: must not exceed WFM_REQUEST_TIMEOUT_MS');
+  }
   const metricsToken = get(env, 'WFM_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
     problems.push('WFM_METRICS_TOKEN: at least 16 characters, no white space');
@@ -330,6 +346,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       plainHttp,
       corsOrigins,
       bodyLimitBytes: 1024 * 1024,
+      headersTimeoutMs,
+      requestTimeoutMs,
+      idleTimeoutMs,
+      handshakeTimeoutMs,
     },
     database: { url: databaseUrl, poolSize, migrateOnStart },
     redis: { url: redisUrl },
