@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
 import { listenError, listeningLines } from './common/http/listening.js';
 import { type DynamicModule, Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -110,20 +111,40 @@ export async function startService(
       },
     );
   };
+  // Connection timeouts (docs/decisions.md, "Connection timeouts"): Node checks the header and request
+  // deadlines every `connectionsCheckingInterval`, so that runs at a quarter of the header timeout (at
+  // most every 2.5 s) for a cut close to the configured value.
+  const timeouts = config.http;
+  const httpOptions: http.ServerOptions = {
+    headersTimeout: timeouts.headersTimeoutMs,
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.idleTimeoutMs,
+    connectionsCheckingInterval: Math.min(2_500, Math.max(50, Math.floor(timeouts.headersTimeoutMs / 4))),
+  };
   const server = tls
     ? https.createServer(
         {
+          ...httpOptions,
           ...tlsContextOptions(tls, config),
           ca: trust.currentPem(),
           requestCert: true,
           rejectUnauthorized: false,
+          handshakeTimeout: timeouts.handshakeTimeoutMs,
         },
         handler,
       )
-    : http.createServer(handler);
-  if (tls) trust.attachServer(server as https.Server);
+    : http.createServer(httpOptions, handler);
+  if (tls) {
+    trust.attachServer(server as https.Server);
+    // A failed or timed-out TLS handshake gets no HTTP answer: without this listener Node hands it to
+    // `clientError`, whose problem answer cannot be written before a handshake, so the socket stayed open.
+    server.on('tlsClientError', (_error: Error, socket: tls.TLSSocket) => socket.destroy());
+  }
   answerClientErrorsWithProblems(server);
-  server.keepAliveTimeout = 65_000;
+  // set again on the server object: older Node 20 releases read only these properties
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
+  server.keepAliveTimeout = timeouts.idleTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       void app.close();

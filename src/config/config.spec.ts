@@ -46,6 +46,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('has documented connection timeouts and keeps the header timeout within the request timeout', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 65_000,
+      handshakeTimeoutMs: 10_000,
+    });
+    expect(() => loadConfig({ WFM_HEADERS_TIMEOUT_MS: '40000' })).toThrow(
+      /WFM_HEADERS_TIMEOUT_MS: must not exceed WFM_REQUEST_TIMEOUT_MS/,
+    );
+    expect(() => loadConfig({ WFM_IDLE_TIMEOUT_MS: '0' })).toThrow(/WFM_IDLE_TIMEOUT_MS/);
+  });
+
   it('lists every bad key in one error', () => {
     let caught: unknown;
     try {

@@ -29,6 +29,15 @@ export interface AppConfig {
     readonly publicHosts: readonly PublicHost[];
     /** False when publicHosts are the defaults (the server certificate's names are then added). */
     readonly publicHostsConfigured: boolean;
+
+    /** Time a client has to send the request line and all header fields, from the connection's start. */
+    readonly headersTimeoutMs: number;
+    /** Time a client has to send a whole request (headers and body); not a bound on the answer. */
+    readonly requestTimeoutMs: number;
+    /** Time an idle keep-alive connection stays open after an answer. */
+    readonly idleTimeoutMs: number;
+    /** Time a client has to complete the TLS handshake after connecting. */
+    readonly handshakeTimeoutMs: number;
   };
   readonly database: { readonly url: string; readonly poolSize: number; readonly migrateOnStart: boolean };
   readonly redis: { readonly url: string };
@@ -397,6 +406,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     else problems.push(`WFM_TLS_SANS: ${JSON.stringify(san)} is neither a DNS name nor an IP address`);
   }
   const publicHosts = parsePublicHosts(env, host, extraDnsNames, extraIps, problems);
+
+  // connection timeouts (docs/decisions.md, "Connection timeouts"); low minimums so tests can use them
+  const headersTimeoutMs = parseInteger(env, 'WFM_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000, problems);
+  const requestTimeoutMs = parseInteger(env, 'WFM_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000, problems);
+  const idleTimeoutMs = parseInteger(env, 'WFM_IDLE_TIMEOUT_MS', 65_000, 100, 3_600_000, problems);
+  const handshakeTimeoutMs = parseInteger(env, 'WFM_HANDSHAKE_TIMEOUT_MS', 10_000, 100, 600_000, problems);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    problems.push('WFM_HEADERS_TIMEOUT_MS: must not exceed WFM_REQUEST_TIMEOUT_MS');
+  }
   const metricsToken = get(env, 'WFM_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
     problems.push('WFM_METRICS_TOKEN: at least 16 characters, no white space');
@@ -413,6 +431,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bodyLimitBytes: 1024 * 1024,
       publicHosts,
       publicHostsConfigured: get(env, 'WFM_PUBLIC_HOSTS') !== undefined,
+
+      headersTimeoutMs,
+      requestTimeoutMs,
+      idleTimeoutMs,
+      handshakeTimeoutMs,
     },
     database: { url: databaseUrl, poolSize, migrateOnStart },
     redis: { url: redisUrl },

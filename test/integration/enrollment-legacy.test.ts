@@ -309,7 +309,7 @@ describe('legacy profile, onboarding mode "auto"', () => {
         'high-s raw': Buffer.concat([fixed(r), fixed(n - s)]),
         'high-s der': der(r, n - s),
       };
-      const first = await request(url, { ca: wfm.serverCa, headers });
+      const first = await request(url, { ca: wfm.serverCa, headers: { ...headers } });
       expect(first.status).toBe(200);
       for (const [name, bytes] of Object.entries(forms)) {
         const replay = await request(url, {

@@ -11,6 +11,12 @@ import { toPackageDto } from './deployment-spec.mapper.js';
 import { parseApplicationDescription } from './package/application-description.js';
 import { PackageRepository, type PackageRow } from './package.repository.js';
 
+const DESCRIPTION_PROBLEMS = {
+  400: [ProblemType.invalidRequest, 'Invalid request'],
+  413: [ProblemType.aboutBlank, 'Content Too Large'],
+  422: [ProblemType.semanticError, 'Semantic error'],
+} as const;
+
 /** Application packages (ApplicationDescriptions): validated on upload, versions kept, immutable once stored. */
 @Injectable()
 export class PackagesService {
@@ -30,13 +36,8 @@ export class PackagesService {
     const format = type === 'application/json' || type.endsWith('+json') ? 'json' : 'yaml';
     const result = parseApplicationDescription(source.toString('utf8'), format);
     if (!result.ok) {
-      throw new DomainError(
-        result.status,
-        result.status === 400 ? ProblemType.invalidRequest : ProblemType.semanticError,
-        result.status === 400 ? 'Invalid request' : 'Semantic error',
-        result.detail,
-        { errors: result.errors },
-      );
+      const [type, title] = DESCRIPTION_PROBLEMS[result.status];
+      throw new DomainError(result.status, type, title, result.detail, { errors: result.errors });
     }
     // the input limit on strings (docs/decisions.md, "Input limits"), also for YAML: PostgreSQL
     // cannot store NUL or unpaired surrogates, which YAML escapes (\0, \ud800) can produce

@@ -1,4 +1,4 @@
-import { isScalar, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Lexer, parseDocument } from 'yaml';
 import type { FieldError } from '../../../common/problem/problem-types.js';
 import { ARCHITECTURES, INTERFACES, PERIPHERALS } from '../../device-capability/capabilities.parser.js';
 import { parseQuantity } from '../../device-capability/quantity.js';
@@ -34,12 +34,19 @@ import {
 
 export type DescriptionParseResult =
   | { ok: true; pkg: ApplicationPackage; document: JsonValue }
-  | { ok: false; status: 400 | 422; errors: FieldError[]; detail: string };
+  | { ok: false; status: 400 | 413 | 422; errors: FieldError[]; detail: string };
 
 export const APPLICATION_ID = /^[a-z0-9-]{1,200}$/;
 export const COMPONENT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const EXTENSION = /^x-[a-z][a-z0-9-]*-extensions$/;
 const JSON_POINTER = /^(?:\/(?:[^~/]|~[01])*)+$/;
+/**
+ * Largest description accepted, in UTF-8 bytes (checked before any parsing). Real descriptions are a few
+ * kB; the bound keeps the (linear, synchronous) YAML parse of one upload well under a second.
+ */
+export const MAX_DESCRIPTION_BYTES = 128 * 1024;
+/** YAML/JSON nodes (scalars, maps, sequences, aliases) allowed in a description, checked before validation. */
+export const MAX_NODES = 10_000;
 /** Alias expansions allowed while turning YAML into data (defeats "billion laughs" documents). */
 const MAX_ALIAS_COUNT = 20;
 /** Nesting allowed in a document (bounds every recursion over it). */
@@ -129,7 +136,9 @@ function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
 // ---------------------------------------------------------------------------------------------------
 
 /** The first problem that keeps a parsed value from being plain JSON data, if any. */
-function nonJson(value: unknown, at: string, depth: number): FieldError | undefined {
+function nonJson(value: unknown, at: string, depth: number, count = { nodes: 0 }): FieldError | undefined {
+  count.nodes += 1;
+  if (count.nodes > MAX_NODES) return { field: '', message: `has more than ${MAX_NODES} nodes` };
   if (depth > MAX_DEPTH) return { field: at, message: `is nested more than ${MAX_DEPTH} levels deep` };
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
   if (typeof value === 'number') {
@@ -137,7 +146,7 @@ function nonJson(value: unknown, at: string, depth: number): FieldError | undefi
   }
   if (Array.isArray(value)) {
     for (const [i, item] of value.entries()) {
-      const problem = nonJson(item, `${at}/${i}`, depth + 1);
+      const problem = nonJson(item, `${at}/${i}`, depth + 1, count);
       if (problem) return problem;
     }
     return undefined;
@@ -147,15 +156,72 @@ function nonJson(value: unknown, at: string, depth: number): FieldError | undefi
     return { field: at, message: 'is not representable as JSON (binary, date or other tagged value)' };
   }
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    const problem = nonJson(item, `${at}/${escapePointer(key)}`, depth + 1);
+    const problem = nonJson(item, `${at}/${escapePointer(key)}`, depth + 1, count);
     if (problem) return problem;
   }
   return undefined;
 }
 
-/** One YAML document: unique keys, no unknown tags, bounded aliases; keeps a numeric version's source text. */
+/**
+ * One walk over the parsed YAML tree, linear in its size: at most MAX_NODES nodes, at most MAX_DEPTH
+ * levels, and no repeated scalar key in a map. The yaml library's own `uniqueKeys` check compares each
+ * key with every earlier key of its map (quadratic: 30,000 keys took 24 s), so it is off and this walk
+ * does it with a set instead, with the library's notion of equality (scalar values compared with ===).
+ */
+function yamlShape(root: unknown): FieldError | undefined {
+  const stack: { node: unknown; at: string; depth: number }[] = [{ node: root, at: '', depth: 0 }];
+  let nodes = 0;
+  while (stack.length > 0) {
+    const { node, at, depth } = stack.pop()!;
+    if (node === null || node === undefined) continue;
+    nodes += 1;
+    if (nodes > MAX_NODES) return { field: '', message: `has more than ${MAX_NODES} nodes` };
+    if (depth > MAX_DEPTH) return { field: at, message: `is nested more than ${MAX_DEPTH} levels deep` };
+    if (isMap(node)) {
+      const keys = new Set<unknown>();
+      for (const pair of node.items) {
+        const key = pair.key;
+        const name = isScalar(key) ? String(key.value) : '';
+        if (isScalar(key)) {
+          nodes += 1;
+          if (keys.has(key.value)) return { field: `${at}/${escapePointer(name)}`, message: 'duplicate key' };
+          keys.add(key.value);
+        } else stack.push({ node: key, at, depth: depth + 1 });
+        stack.push({ node: pair.value, at: `${at}/${escapePointer(name)}`, depth: depth + 1 });
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => stack.push({ node: item, at: `${at}/${i}`, depth: depth + 1 }));
+    } else if (isPair(node)) {
+      stack.push({ node: node.key, at, depth: depth + 1 }, { node: node.value, at, depth: depth + 1 });
+    } else if (!isScalar(node) && !isAlias(node)) {
+      return { field: at, message: 'is not plain YAML data' };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Flow-collection nesting (`[`, `{`) of the YAML source, from the library's lexer (linear; quoted
+ * scalars are single tokens, so brackets inside strings do not count). Checked before composing: the
+ * composer needs seconds and, at ~100,000 levels, more memory than the process has.
+ */
+function flowTooDeep(text: string): boolean {
+  let depth = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      depth += 1;
+      if (depth > MAX_DEPTH) return true;
+    } else if ((token === ']' || token === '}') && depth > 0) depth -= 1;
+  }
+  return false;
+}
+
+/** One YAML document: unique keys, no unknown tags, bounded size and aliases; keeps a numeric version's source. */
 function readYaml(text: string): Read {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  if (flowTooDeep(text)) {
+    return { ok: false, errors: [{ field: '', message: `is nested more than ${MAX_DEPTH} levels deep` }] };
+  }
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: true });
   const problems = [...doc.errors, ...doc.warnings];
   if (problems.length > 0) {
     return {
@@ -163,6 +229,8 @@ function readYaml(text: string): Read {
       errors: problems.map((p) => ({ field: '', message: p.message.split('\n')[0].replace(/:$/, '') })),
     };
   }
+  const shape = yamlShape(doc.contents);
+  if (shape) return { ok: false, errors: [shape] };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -1066,6 +1134,17 @@ export function parseApplicationDescription(
   contentType: 'yaml' | 'json',
 ): DescriptionParseResult {
   const source = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  const size = Buffer.byteLength(source, 'utf8');
+  if (size > MAX_DESCRIPTION_BYTES) {
+    return {
+      ok: false,
+      status: 413,
+      errors: [
+        { field: '', message: `is ${size} bytes long; at most ${MAX_DESCRIPTION_BYTES} are accepted` },
+      ],
+      detail: `The application description is larger than ${MAX_DESCRIPTION_BYTES / 1024} KiB.`,
+    };
+  }
   let read: Read;
   try {
     read = contentType === 'yaml' ? readYaml(source) : readJson(source);
