@@ -562,12 +562,9 @@ describe('canonicalSignature (issue #13, finding 1)', () => {
     const data = Buffer.from('base');
     const raw = nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
     const int = (bytes: Buffer) => {
-      const trimmed = Buffer.from(
-        BigInt(`0x${bytes.toString('hex')}`)
-          .toString(16)
-          .padStart(2, '0'),
-        'hex',
-      );
+      // minimal big-endian bytes; an odd-length hex string would silently lose its last nibble
+      const hex = BigInt(`0x${bytes.toString('hex')}`).toString(16);
+      const trimmed = Buffer.from(hex.length % 2 === 0 ? hex : `0${hex}`, 'hex');
       const body = trimmed[0] >= 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : trimmed;
       return Buffer.concat([Buffer.from([0x02, body.length]), body]);
     };
