@@ -156,11 +156,7 @@ export class DeviceAuthService {
     const forwardedHost = proxied ? firstHeader(req.headers['x-forwarded-host']) : undefined;
     const scheme = forwardedProto ?? (this.config.http.plainHttp ? 'http' : 'https');
     const host = forwardedHost ?? req.headers.host ?? '';
-    const authority = checkAuthority(
-      host,
-      scheme === 'http' ? 'http' : 'https',
-      this.config.http.publicHosts,
-    );
+    const authority = checkAuthority(host, scheme === 'http' ? 'http' : 'https', this.publicHosts());
     if (!authority.ok) throw new InvalidCredentialsError(authority.reason);
     return `${scheme}://${host}${req.originalUrl}`;
   }
