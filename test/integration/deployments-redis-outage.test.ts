@@ -102,6 +102,10 @@ describe('deployment changes while Redis is unreachable', () => {
     });
     expect(res.status, res.text()).toBe(200);
     expect(Date.now() - started).toBeLessThan(3_000);
+    // the device's poll skips the manifest cache after the bound and reads PostgreSQL
+    const polled = Date.now();
+    expect((await device.getManifest()).status).toBe(200);
+    expect(Date.now() - polled).toBeLessThan(3_000);
     await proxy.cut();
     await proxy.restore();
     // the change reaches the device's rendering without another request
