@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import { sha256Digest } from '../../client/digest.js';
+import { sha256Digest } from '../../common/digest.js';
 import { ServiceUnavailableError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { RedisService } from '../../infra/redis/redis.module.js';

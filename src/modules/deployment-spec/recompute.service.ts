@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { sha256Digest } from '../../client/digest.js';
+import { sha256Digest } from '../../common/digest.js';
 import { ClientsService, type ClientRef } from '../enrollment/clients.service.js';
 import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
 import type {

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { sha256Digest } from '../../../client/digest.js';
+import { sha256Digest } from '../../../common/digest.js';
 import { readTar } from '../../../client/tar.js';
 import { buildBundle, buildTar } from './bundle.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sha256Digest } from '../../../client/digest.js';
+import { sha256Digest } from '../../../common/digest.js';
 import { buildStateManifest, type StateManifestInput } from './manifest.js';
 
 const d1 = `sha256:${'a'.repeat(64)}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { sha256Digest } from '../../../client/digest.js';
+import { sha256Digest } from '../../../common/digest.js';
 import type { DeploymentProfile, JsonValue, RenderInput } from '../domain.js';
 import { SpecSegmentCache, renderApplicationDeployment, validateRenderedDeployment } from './render.js';
 
