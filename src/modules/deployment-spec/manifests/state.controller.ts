@@ -7,6 +7,17 @@ import { CurrentClient, LegacyDevice, Rc3Device } from '../../enrollment/auth/gu
 import { BUNDLE_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, ManifestService } from './manifest.service.js';
 import { sendDocument, sendManifest } from './state.responses.js';
 
+/**
+ * The Margo state-manifest and content API (spec §1.1 rc.3, §1.2 legacy): the manifest poll, one
+ * ApplicationDeployment's YAML, and the bundle, for both profiles, all answered by ManifestService.
+ *
+ * Fast path: the rc.3 poll `GET /api/v1/deployments` usually does not reach this controller. The HTTP
+ * server (bootstrap.ts) first offers every request to `pollFastPath` (poll-fast-path.ts), which answers
+ * its 200 and 304 cases without Express/Nest, with the same DeviceAuthService, `ManifestService.poll`,
+ * response writer (`sendManifest` in state.responses.ts), request id, access line and metric. A
+ * breakpoint here therefore only fires for the rc.3 poll's other answers (401/403, 406, 503), which
+ * the fast path hands back to the normal pipeline, and for the legacy poll and the content routes.
+ */
 const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 const ApiManifest = () =>
@@ -110,7 +121,7 @@ const ApiBundle = () =>
     ApiResponse({ status: 304, description: 'If-None-Match matched' }),
   );
 
-/** The Margo state-manifest and content API (spec §1.1 rc.3, §1.2 legacy); both profiles, one service. */
+/** The routes of both profiles share these handlers. */
 abstract class StateApi {
   constructor(protected readonly manifests: ManifestService) {}
 

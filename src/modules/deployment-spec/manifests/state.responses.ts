@@ -1,17 +1,23 @@
+import type { ServerResponse } from 'node:http';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import type { Response } from 'express';
 import { ifNoneMatchMatches } from './http-conditions.js';
 import { MANIFEST_MEDIA_TYPE, type ManifestAnswer } from './manifest.service.js';
 
-/** Writes a manifest answer: exact bytes, exact Content-Type, ETag, Cache-Control: private (never immutable). */
-export function sendManifest(res: Response, answer: ManifestAnswer): void {
+/**
+ * The one writer of a manifest poll answer, used by the Nest state controller and the poll fast path
+ * (poll-fast-path.ts) alike: exact bytes, exact Content-Type, ETag, Cache-Control: private (never
+ * immutable). A plain Node response, so the fast path needs no Express.
+ */
+export function sendManifest(res: ServerResponse, answer: ManifestAnswer): void {
   res.setHeader('ETag', answer.etag);
   res.setHeader('Cache-Control', 'private');
   if (answer.status === 304) {
-    res.status(304).end();
+    res.statusCode = 304;
+    res.end();
     return;
   }
-  res.status(200);
+  res.statusCode = 200;
   res.setHeader('Content-Type', MANIFEST_MEDIA_TYPE);
   res.setHeader('Content-Length', String(answer.body.length));
   res.end(answer.body);
