@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { bounded } from '../../../common/bounded.js';
 import {
   RECOMPUTE_QUEUE,
   type RebuildManifestJob,
@@ -18,20 +19,6 @@ const BATCH_PRIORITY = 10;
 /** A request never waits longer than this for Redis; what was not enqueued, the sweeper enqueues. */
 export const ENQUEUE_TIMEOUT_MS = 500;
 
-/** Resolves with `work`'s value, or rejects after `ms` (the pending call's outcome is ignored). */
-async function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from Redis within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => undefined);
-  }
-}
-
 @Injectable()
 export class DeploymentJobs {
   private readonly logger = new Logger(DeploymentJobs.name);
@@ -48,7 +35,7 @@ export class DeploymentJobs {
       deduplication: { id: `deployment|${deploymentId}`, keepLastIfActive: true },
     });
     try {
-      await bounded(add, ENQUEUE_TIMEOUT_MS);
+      await bounded(add, ENQUEUE_TIMEOUT_MS, 'Redis');
       return true;
     } catch (error) {
       this.logger.warn({
@@ -63,7 +50,7 @@ export class DeploymentJobs {
   /** A request's batch: bounded in time like recomputeDeployment; false when it was not enqueued. */
   async tryRecomputeBatches(deploymentId: string, devices: RecomputeBatchJob['devices']): Promise<boolean> {
     try {
-      await bounded(this.recomputeBatches(deploymentId, devices), ENQUEUE_TIMEOUT_MS);
+      await bounded(this.recomputeBatches(deploymentId, devices), ENQUEUE_TIMEOUT_MS, 'Redis');
       return true;
     } catch (error) {
       this.logger.warn({ msg: 'could not enqueue a recompute batch', deploymentId, error: String(error) });

@@ -127,6 +127,8 @@ describe('decidePlacement', () => {
     expect(decidePlacement(input({ key: { clientId: 'client-1', deviceId: 'edge-02' } }))).toEqual({
       kind: 'skip',
     });
+    const otherGone = { key: { clientId: 'client-1', deviceId: 'edge-02' }, facts: undefined };
+    expect(decidePlacement(input({ ...otherGone, existing: placedBefore }))).toEqual({ kind: 'skip' });
   });
 
   it('a device without capabilities: not placeable when new, removed when it had a target, nothing twice', () => {

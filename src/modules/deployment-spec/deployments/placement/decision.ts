@@ -101,6 +101,13 @@ export interface DecisionInput {
 export function decidePlacement(input: DecisionInput): PlacementDecision {
   const { deployment, key, facts, existing } = input;
   if (!input.clientKnown) return { kind: 'skip' };
+  const selector = deployment.selector as Selector | null;
+  if (
+    !selector &&
+    (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
+  ) {
+    return { kind: 'skip' }; // not this deployment's device (checked first: also when the device is gone)
+  }
   if (!facts) {
     if (existing?.placement === 'removed') return { kind: 'skip' };
     return {
@@ -114,13 +121,6 @@ export function decidePlacement(input: DecisionInput): PlacementDecision {
       clearDigest: true,
       changed: existing !== undefined,
     };
-  }
-  const selector = deployment.selector as Selector | null;
-  if (
-    !selector &&
-    (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
-  ) {
-    return { kind: 'skip' }; // not this deployment's device
   }
   if (selector && !selectorMatches(selector, facts)) {
     if (!existing || existing.placement === 'removed') return { kind: 'skip' };
