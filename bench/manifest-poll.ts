@@ -306,8 +306,8 @@ await h.run(async () => {
     '',
     detailTable(results),
     '',
-    existsSync(join(REPO_ROOT, 'src', 'modules', 'deployment-spec', 'poll-fast-path.ts'))
-      ? '- The 304 and 200 polls are answered by `pollFastPath` (src/modules/deployment-spec/poll-fast-path.ts) ' +
+    existsSync(join(REPO_ROOT, 'src', 'modules', 'deployment-spec', 'manifests', 'poll-fast-path.ts'))
+      ? '- The 304 and 200 polls are answered by `pollFastPath` (src/modules/deployment-spec/manifests/poll-fast-path.ts) ' +
         'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
       : '- All three routes go through the full Express/Nest pipeline (middleware, Passport, guard, interceptors).',
     '- 304 path (`ManifestService.poll`): guard (SVID from the socket, cached validation, accepted-client ' +

@@ -8,6 +8,7 @@ import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
+import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
 import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
 import { StatusModule } from './modules/status/status.module.js';
 
@@ -15,7 +16,6 @@ import { StatusModule } from './modules/status/status.module.js';
 export class AppModule {
   /** `extraModules`: for tests that mount probe routes behind the real guards. */
   static forRoot(config: AppConfig, extraModules: (Type | DynamicModule)[] = []): DynamicModule {
-    const deploymentSpec = DeploymentSpecModule.forRoot(config.roles);
     return {
       module: AppModule,
       imports: [
@@ -26,10 +26,11 @@ export class AppModule {
         MetricsModule,
         EventsModule,
         HealthModule,
+        // the feature modules, each depending only on those listed before it
         EnrollmentModule,
-        // also brings DeviceCapabilityModule, whose recompute queue it consumes
-        deploymentSpec,
-        StatusModule.forRoot(deploymentSpec),
+        DeviceCapabilityModule.forRoot(config.roles),
+        DeploymentSpecModule.forRoot(config.roles),
+        StatusModule.forRoot(config.roles),
         ...extraModules,
       ],
     };

@@ -20,8 +20,8 @@ import { loadTlsMaterial, type TlsMaterial } from './infra/tls/tls-material.js';
 import { TrustStore, tlsContextOptions } from './modules/enrollment/identity/trust-store.service.js';
 import { DeviceAuthService } from './modules/enrollment/auth/device-auth.service.js';
 import { deviceApiFallback } from './modules/enrollment/device-api-fallback.js';
-import { ManifestService } from './modules/deployment-spec/manifest.service.js';
-import { pollFastPath } from './modules/deployment-spec/poll-fast-path.js';
+import { ManifestService } from './modules/deployment-spec/manifests/manifest.service.js';
+import { pollFastPath } from './modules/deployment-spec/manifests/poll-fast-path.js';
 import { MetricsService } from './infra/metrics/metrics.service.js';
 import { answerClientErrorsWithProblems } from './common/http/client-error.js';
 

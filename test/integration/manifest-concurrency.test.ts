@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rc3Client } from '../../src/client/margo-client.js';
 import { issueClientSvid } from '../../src/client/identities.js';
-import { ManifestService } from '../../src/modules/deployment-spec/manifest.service.js';
+import { ManifestService } from '../../src/modules/deployment-spec/manifests/manifest.service.js';
 import { request } from '../../src/client/transport.js';
 import { type ServiceProcess, spawnService } from '../support/process.js';
 import { capabilities } from '../support/capabilities.js';

@@ -1,54 +1,83 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../config/config.js';
 import { QueueModule } from '../../infra/queue/queue.module.js';
-import { RECOMPUTE_QUEUE } from '../device-capability/device-capability.jobs.js';
+import { RECOMPUTE_QUEUE } from '../../infra/queue/recompute-queue.js';
 import { DeviceCapabilityModule } from '../device-capability/device-capability.module.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
-import { DeploymentRepository } from './deployment.repository.js';
-import { DeploymentJobs } from './deployment-spec.jobs.js';
-import { DeploymentsService } from './deployments.service.js';
-import { ManifestRepository } from './manifest.repository.js';
-import { ManifestService } from './manifest.service.js';
-import {
-  OperatorDeploymentsController,
-  OperatorPackagesController,
-} from './operator-deployments.controller.js';
-import { PackageRepository } from './package.repository.js';
-import { PackagesService } from './packages.service.js';
-import { RecomputeProcessor } from './recompute.processor.js';
-import { RecomputeService } from './recompute.service.js';
-import { LegacyStateController, Rc3StateController } from './state.controller.js';
+import { DeploymentJobs } from './deployments/deployment.jobs.js';
+import { DeploymentRepository } from './deployments/deployment.repository.js';
+import { DeploymentsService } from './deployments/deployments.service.js';
+import { ListedTargetsAdapter } from './deployments/listed-targets.adapter.js';
+import { DeploymentPackageUsage } from './deployments/package-usage.adapter.js';
+import { RecomputeProcessor } from './deployments/recompute.processor.js';
+import { RecomputeService } from './deployments/recompute.service.js';
+import { LISTED_TARGETS } from './manifests/listed-targets.port.js';
+import { ManifestRepository } from './manifests/manifest.repository.js';
+import { ManifestService } from './manifests/manifest.service.js';
+import { LegacyStateController, Rc3StateController } from './manifests/state.controller.js';
+import { OperatorPackagesController } from './packages/operator-packages.controller.js';
+import { PackageRepository } from './packages/package.repository.js';
+import { PACKAGE_USAGE } from './packages/package-usage.port.js';
+import { PackagesService } from './packages/packages.service.js';
+
+const modules = new Map<string, DynamicModule>();
 
 /**
- * What should run where: application packages, operator deployments, capability-aware placement,
- * per-device ApplicationDeployments, and the Margo state-manifest API. Consumes the `recompute` queue
- * (worker role). Exports the manifest and deployment services for the status module.
+ * What should run where, in three parts that talk through services and the two ports bound below
+ * (each folder owns its tables; none reads another's):
+ *
+ * - `packages/` — application packages: ApplicationDescription validation (`application-description.ts`),
+ *   parameter values, `PackagesService`, `POST/GET/DELETE /operator/v1/applications`
+ *   (`operator-packages.controller.ts`). Table `application_package`. Asks deployments/ how often a
+ *   version is used through `PACKAGE_USAGE`.
+ * - `manifests/` — what each device polls: `ManifestService` (compose, issue, poll, documents, bundles,
+ *   purge), its Redis poll cache, RFC 8785 / bundle rendering, HTTP conditions, and the device routes
+ *   `GET /api/v1/deployments…` (`state.controller.ts`, which also documents the poll fast path,
+ *   `poll-fast-path.ts`). Tables `client_manifest`, `manifest_issue`, `bundle`, `rendered_document`.
+ *   Learns which targets a manifest lists through `LISTED_TARGETS` (`listed-targets.port.ts`).
+ * - `deployments/` — operator intent and placement: `DeploymentsService` (create, patch, delete,
+ *   overrides), `RecomputeService` (load, decide, write, announce) with its pure decision core in
+ *   `placement/` (`decision.ts`, `placement.ts`, `eligibility.ts`) and YAML rendering in `render/`;
+ *   the `recompute` queue's producer (`deployment.jobs.ts`) and consumer (`recompute.processor.ts`,
+ *   worker role; catalogue in infra/queue/recompute-queue.ts). Tables `deployment`, `deployment_target`.
+ *
+ * The operator deployment routes (`/operator/v1/deployments`) are served by the status module, which
+ * adds each target's status to DeploymentsService's answers. Exports the deployment and manifest
+ * services for it.
  */
 @Module({})
 export class DeploymentSpecModule {
+  /** One module per roles (AppModule and StatusModule import the same one). */
   static forRoot(roles: AppConfig['roles']): DynamicModule {
-    const deviceCapability = DeviceCapabilityModule.forRoot(roles);
-    return {
+    const key = `${roles.api}|${roles.worker}`;
+    const existing = modules.get(key);
+    if (existing) return existing;
+    const module: DynamicModule = {
       module: DeploymentSpecModule,
-      imports: [EnrollmentModule, deviceCapability, QueueModule.registerQueue(RECOMPUTE_QUEUE)],
-      controllers: [
-        Rc3StateController,
-        LegacyStateController,
-        OperatorPackagesController,
-        OperatorDeploymentsController,
+      imports: [
+        EnrollmentModule,
+        DeviceCapabilityModule.forRoot(roles),
+        QueueModule.registerQueue(RECOMPUTE_QUEUE),
       ],
+      controllers: [Rc3StateController, LegacyStateController, OperatorPackagesController],
       providers: [
         PackageRepository,
-        DeploymentRepository,
-        ManifestRepository,
         PackagesService,
-        DeploymentsService,
+        { provide: PACKAGE_USAGE, useExisting: DeploymentPackageUsage },
+        ManifestRepository,
         ManifestService,
+        { provide: LISTED_TARGETS, useExisting: ListedTargetsAdapter },
+        DeploymentRepository,
+        DeploymentPackageUsage,
+        ListedTargetsAdapter,
+        DeploymentsService,
         RecomputeService,
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),
       ],
-      exports: [ManifestService, DeploymentsService, deviceCapability],
+      exports: [ManifestService, DeploymentsService],
     };
+    modules.set(key, module);
+    return module;
   }
 }

@@ -3,35 +3,25 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { throttledErrorLogger } from '../../infra/queue/connection-errors.js';
+import { RECOMPUTE_QUEUE, type RecomputeDeviceJob } from '../../infra/queue/recompute-queue.js';
 import { CapabilityMetrics } from './capability.metrics.js';
 
-/**
- * The trigger the rest of the system reacts to: after a device's capabilities change (or it is
- * deleted), a `recompute-device` job on the `recompute` queue. The deployment-spec module consumes it.
- */
-export const RECOMPUTE_QUEUE = 'recompute';
+/** This module's own queue: the periodic sweep of devices whose recomputation was not enqueued. */
 export const SWEEP_QUEUE = 'capability-sweep';
-
-export interface RecomputeDeviceJob {
-  /** Internal client id. */
-  clientId: string;
-  deviceId: string;
-  /** The capability version that asked for this run (the handler reads the current state anyway). */
-  capabilityVersion: number;
-  /** Epoch ms of the report that caused it (recompute latency metric). */
-  reportedAt: number;
-}
-
-export type RecomputeJobName = 'recompute-device';
 
 const ENQUEUE_TIMEOUT_MS = 500;
 
+/**
+ * The trigger the rest of the system reacts to: after a device's capabilities change (or it is
+ * deleted), a `recompute-device` job on the `recompute` queue (infra/queue/recompute-queue.ts), which
+ * the deployment-spec module consumes.
+ */
 @Injectable()
 export class RecomputeProducer {
   private readonly logger = new Logger(RecomputeProducer.name);
 
   constructor(
-    @InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue<RecomputeDeviceJob, void, RecomputeJobName>,
+    @InjectQueue(RECOMPUTE_QUEUE) private readonly queue: Queue<RecomputeDeviceJob, void, 'recompute-device'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly metrics: CapabilityMetrics,
   ) {

@@ -1,27 +1,34 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../../config/config.js';
 import { QueueModule } from '../../infra/queue/queue.module.js';
+import { RECOMPUTE_QUEUE } from '../../infra/queue/recompute-queue.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
 import { Rc3CapabilitiesController, LegacyCapabilitiesController } from './capabilities.controller.js';
 import { CapabilitySweepProcessor } from './capability-sweep.processor.js';
 import { CapabilityMetrics } from './capability.metrics.js';
-import { RECOMPUTE_QUEUE, RecomputeProducer, SWEEP_QUEUE } from './device-capability.jobs.js';
+import { RecomputeProducer, SWEEP_QUEUE } from './device-capability.jobs.js';
 import { DeviceCapabilityService } from './device-capability.service.js';
 import { DeviceInventoryService } from './device-inventory.service.js';
 import { DeviceRepository } from './device.repository.js';
 import { OperatorDevicesController } from './operator-devices.controller.js';
 import { SweepQueueErrorLogger } from './queue-error-logger.js';
 
+const modules = new Map<string, DynamicModule>();
+
 /**
  * What each device has: the Margo capability-reporting API (both profiles), the device inventory
- * with history, and the `recompute-device` trigger. Exports DeviceCapabilityService for the
- * deployment-spec module (which consumes the recompute queue).
+ * with history, the facts placement reads (`device-facts.ts`), and the `recompute-device` trigger on
+ * the `recompute` queue (infra/queue/recompute-queue.ts). Tables `device`, `device_capability_change`. Exports
+ * DeviceCapabilityService for the deployment-spec and status modules.
  */
 @Module({})
 export class DeviceCapabilityModule {
-  /** Imported once per application, by DeploymentSpecModule (which consumes its recompute queue). */
+  /** One module per roles (AppModule, DeploymentSpecModule and StatusModule import the same one). */
   static forRoot(roles: AppConfig['roles']): DynamicModule {
-    return {
+    const key = `${roles.api}|${roles.worker}`;
+    const existing = modules.get(key);
+    if (existing) return existing;
+    const module: DynamicModule = {
       module: DeviceCapabilityModule,
       imports: [
         EnrollmentModule,
@@ -40,5 +47,7 @@ export class DeviceCapabilityModule {
       ],
       exports: [DeviceCapabilityService],
     };
+    modules.set(key, module);
+    return module;
   }
 }

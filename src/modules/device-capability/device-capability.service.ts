@@ -10,7 +10,7 @@ import { RecomputeProducer } from './device-capability.jobs.js';
 import { DeviceNotFoundError, GatewayNotFoundError } from './device-capability.errors.js';
 import { type DeviceFields, DeviceRepository, type DeviceRow } from './device.repository.js';
 import { toDeviceFacts } from './device.mapper.js';
-import type { DeviceFacts } from '../deployment-spec/domain.js';
+import type { DeviceFacts } from './device-facts.js';
 
 export interface ReportOutcome {
   created: boolean;

@@ -1,4 +1,5 @@
-import type { DeviceFacts, JsonValue } from '../deployment-spec/domain.js';
+import type { DeviceFacts } from './device-facts.js';
+import type { JsonValue } from '../../common/json-value.js';
 import type { DeviceChangeRow, DeviceFactsRow, DeviceRow } from './device.repository.js';
 import type { DeviceChangeDto, DeviceDetailDto, DeviceSummaryDto } from './dto/device.dto.js';
 

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../common/http/page.js';
 import { NotFoundError } from '../../common/problem/domain-error.js';
 import { DeviceCapabilityService } from '../device-capability/device-capability.service.js';
-import { DeploymentsService } from '../deployment-spec/deployments.service.js';
+import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
+import { ClientsService } from '../enrollment/clients.service.js';
 import type { StatusEntryDto, StatusSummaryDto } from './dto/status.dto.js';
 import { type StatusReportRow, StatusRepository, type StatusRow } from './status.repository.js';
 import { StatusService } from './status.service.js';
@@ -31,6 +32,7 @@ export class StatusQueryService {
     private readonly status: StatusService,
     private readonly deployments: DeploymentsService,
     private readonly capabilities: DeviceCapabilityService,
+    private readonly clients: ClientsService,
   ) {}
 
   /** History of one operator deployment's targets (optionally one device), newest first. */
@@ -39,7 +41,7 @@ export class StatusQueryService {
     deviceId: string | undefined,
     query: PageQueryDto,
   ): Promise<Page<StatusEntryDto>> {
-    const deployment = await this.deployments.get(deploymentId);
+    const deployment = (await this.deployments.get(deploymentId)).dto;
     const targets = deployment.targets.filter((t) => deviceId === undefined || t.deviceId === deviceId);
     if (deviceId !== undefined && targets.length === 0) {
       throw new NotFoundError(`Deployment ${deploymentId} has no target device ${deviceId}`);
@@ -131,7 +133,7 @@ export class StatusQueryService {
     const rows = page.items;
     const ids = [...new Set(rows.map((r) => r.clientId))];
     const refs = new Map(
-      (await Promise.all(ids.map((id) => this.deployments.clientRef(id))))
+      (await Promise.all(ids.map((id) => this.clients.findRef(id))))
         .filter((r) => r !== null)
         .map((r) => [r.id, r.externalId]),
     );

@@ -1,6 +1,10 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
-import { TARGET_STATUS } from '../deployment-spec/target-status.port.js';
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../../config/config.js';
+import { DeploymentSpecModule } from '../deployment-spec/deployment-spec.module.js';
+import { DeviceCapabilityModule } from '../device-capability/device-capability.module.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
+import { DeploymentViewsService } from './deployment-views.service.js';
+import { OperatorDeploymentsController } from './operator-deployments.controller.js';
 import { OperatorStatusController } from './operator-status.controller.js';
 import { LegacyStatusController, Rc3StatusController } from './status.controller.js';
 import { StatusMetrics } from './status.metrics.js';
@@ -11,26 +15,31 @@ import { StatusService } from './status.service.js';
 
 /**
  * What actually happened: the Margo status-reporting API (both profiles), the current and
- * historical status per target, derived states and fleet rollups. Global so that it can provide
- * TARGET_STATUS to the deployment-spec module it depends on.
+ * historical status per target, derived states and fleet rollups, and the operator deployment routes
+ * (`operator-deployments.controller.ts`), whose answers show each target's status next to the
+ * deployment-spec module's intent (`deployment-views.service.ts`). Depends on deployment-spec, never
+ * the reverse. Tables `deployment_status`, `deployment_status_report`.
  */
-@Global()
 @Module({})
 export class StatusModule {
-  static forRoot(deploymentSpec: DynamicModule): DynamicModule {
+  static forRoot(roles: AppConfig['roles']): DynamicModule {
     return {
       module: StatusModule,
-      imports: [EnrollmentModule, deploymentSpec],
-      controllers: [Rc3StatusController, LegacyStatusController, OperatorStatusController],
+      imports: [EnrollmentModule, DeploymentSpecModule.forRoot(roles), DeviceCapabilityModule.forRoot(roles)],
+      controllers: [
+        OperatorDeploymentsController,
+        Rc3StatusController,
+        LegacyStatusController,
+        OperatorStatusController,
+      ],
       providers: [
         StatusRepository,
         StatusService,
         StatusQueryService,
+        DeploymentViewsService,
         StatusMetrics,
         StatusGauges,
-        { provide: TARGET_STATUS, useExisting: StatusService },
       ],
-      exports: [TARGET_STATUS],
     };
   }
 }

@@ -4,10 +4,9 @@ import { InvalidRequestError, SemanticError } from '../../common/problem/domain-
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
 import { ClientsService } from '../enrollment/clients.service.js';
-import type { TargetRow } from '../deployment-spec/deployment.repository.js';
-import { DeploymentsService } from '../deployment-spec/deployments.service.js';
-import { ManifestService } from '../deployment-spec/manifest.service.js';
-import type { TargetStatusPort, TargetStatusView } from '../deployment-spec/target-status.port.js';
+import type { TargetRow } from '../deployment-spec/deployments/deployment-rows.js';
+import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
+import { ManifestService } from '../deployment-spec/manifests/manifest.service.js';
 import { type DerivedState, deriveState } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
@@ -15,6 +14,19 @@ import { StatusMetrics } from './status.metrics.js';
 import { EventLogService } from '../../infra/events/event-log.service.js';
 
 const HISTORY_LIMIT = 200;
+
+/** Reported and derived status of one deployment target (the operator's deployment views show it). */
+export interface TargetStatusView {
+  status: {
+    state: string;
+    adoptedManifestVersion: string | null;
+    reportedAt: string;
+    error: unknown;
+    components: unknown;
+    inconsistent: boolean;
+  } | null;
+  derivedState: string;
+}
 
 export interface ReportOutcome {
   first: boolean;
@@ -27,7 +39,7 @@ export interface ReportOutcome {
  * regression (D12), and the derived state per target that operators act on.
  */
 @Injectable()
-export class StatusService implements TargetStatusPort {
+export class StatusService {
   private readonly logger = new Logger(StatusService.name);
 
   constructor(
@@ -155,6 +167,7 @@ export class StatusService implements TargetStatusPort {
     await this.manifests.rebuild(client, adopted + 1n);
   }
 
+  /** Each target's status view, keyed by target id. */
   async viewOf(targets: TargetRow[]): Promise<Map<string, TargetStatusView>> {
     const rows = await this.statuses.forTargets(
       targets.map((t) => ({ clientId: t.clientId, deploymentId: t.id, deviceId: t.deviceId })),

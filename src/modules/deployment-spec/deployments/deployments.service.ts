@@ -1,0 +1,360 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { decodeCursor, encodeCursor } from '../../../common/http/cursor.js';
+import { mergePatch } from '../../../common/http/merge-patch.js';
+import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
+import { SemanticError } from '../../../common/problem/domain-error.js';
+import type { FieldError } from '../../../common/problem/problem-types.js';
+import { ClientsService } from '../../enrollment/clients.service.js';
+import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
+import { DeploymentRepository } from './deployment.repository.js';
+import type { DeploymentRow, TargetRow } from './deployment-rows.js';
+import { DeploymentNotFoundError } from './deployment.errors.js';
+import { DeploymentJobs } from './deployment.jobs.js';
+import { toDeploymentDto, toDeploymentSummaryDto, toTargetDto } from './deployment.mapper.js';
+import type {
+  DeploymentCreateDto,
+  DeploymentDto,
+  DeploymentListQueryDto,
+  DeploymentPatchDto,
+  DeploymentSummaryDto,
+  DeploymentTargetDto,
+  DeploymentTargetPageDto,
+  DeploymentTargetQueryDto,
+  SelectorDto,
+} from './dto/deployment.dto.js';
+import { effectiveParameters, validateParameterValues } from '../packages/parameter-values.js';
+import { PackagesService } from '../packages/packages.service.js';
+import type { Selector } from './placement/decision.js';
+
+const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
+const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
+
+/** The (internal client id, deviceId) key of a targets-page cursor. */
+function targetKey(cursor: string): { clientId: string; deviceId: string } {
+  const [clientId, deviceId] = decodeCursor(cursor, ([client]) => /^[0-9a-f-]{36}$/.test(client));
+  return { clientId, deviceId };
+}
+
+/**
+ * A deployment as the operator API shows it, with the target rows its `targets` were mapped from (in
+ * the same order), so that the status module can add each target's status (DeploymentViewsService).
+ */
+export interface DeploymentDetail {
+  dto: DeploymentDto;
+  targets: TargetRow[];
+}
+
+/** A page of a deployment's targets with the rows they were mapped from (in the same order). */
+export interface TargetPage {
+  page: DeploymentTargetPageDto;
+  rows: TargetRow[];
+}
+
+/** Operator intent: deployments of a package version to one device or to a selector. */
+@Injectable()
+export class DeploymentsService {
+  private readonly logger = new Logger(DeploymentsService.name);
+
+  constructor(
+    private readonly deployments: DeploymentRepository,
+    private readonly packages: PackagesService,
+    private readonly clients: ClientsService,
+    private readonly jobs: DeploymentJobs,
+  ) {}
+
+  async create(input: DeploymentCreateDto): Promise<DeploymentDetail> {
+    const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
+    const errors = [
+      ...this.checkProfile(pkg, input.profileId, '/profileId'),
+      ...validateParameterValues(pkg, input.parameters ?? {}, { pointerPrefix: '/parameters' }),
+    ];
+    let targetClientId: string | null = null;
+    let targetDeviceId: string | null = null;
+    let selector: Selector | null = null;
+    if (
+      input.target.selector &&
+      (input.target.clientId !== undefined || input.target.deviceId !== undefined)
+    ) {
+      throw new SemanticError(
+        'A target is either one device ({clientId, deviceId}) or a selector, not both',
+        [{ field: '/target', message: 'give clientId and deviceId, or selector' }],
+      );
+    }
+    if (input.target.selector) {
+      errors.push(...this.checkSelector(input.target.selector));
+      selector = await this.toSelector(input.target.selector);
+    } else {
+      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile);
+      targetClientId = client.id;
+      targetDeviceId = input.target.deviceId!;
+    }
+    if (errors.length > 0) {
+      throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const row = await this.deployments.create({
+      applicationId: pkg.applicationId,
+      packageId: pkgRow.id,
+      profileId: input.profileId ?? null,
+      parameters: (input.parameters ?? {}) as object,
+      targetClientId,
+      targetDeviceId,
+      selector: selector ? (selector as object) : undefined,
+      onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+    });
+    this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
+    await this.jobs.recomputeDeployment(row.id);
+    return this.dto(row);
+  }
+
+  async get(id: string): Promise<DeploymentDetail> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    return this.dto(row);
+  }
+
+  /** Deployments without their targets (a count per placement instead): cheap whatever the fleet size. */
+  async list(query: DeploymentListQueryDto): Promise<Page<DeploymentSummaryDto>> {
+    const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
+    const rows = await this.deployments.list({
+      applicationId: query.applicationId,
+      after,
+      take: query.limit + 1,
+    });
+    const page = pageOf(
+      rows,
+      query.limit,
+      (r) => [r.createdAt, r.id],
+      (r) => r,
+    );
+    const counts = await this.deployments.targetCounts(page.items.map((r) => r.id));
+    const items = await Promise.all(
+      page.items.map(async (row) => {
+        const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
+        return toDeploymentSummaryDto(row, pkgRow, pkg, await this.targetOf(row), counts.get(row.id) ?? {});
+      }),
+    );
+    return { items, next: page.next };
+  }
+
+  /** One page of a deployment's targets (keyset pagination in client, device order). */
+  async targets(id: string, query: DeploymentTargetQueryDto): Promise<TargetPage> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    const { pkg } = await this.packages.byId(row.packageId);
+    const rows = await this.deployments.targetsPage(id, {
+      placement: query.placement,
+      after: query.after ? targetKey(query.after) : undefined,
+      limit: query.limit + 1,
+    });
+    const page = rows.slice(0, query.limit);
+    const parameters = row.parameters as Record<string, JsonValue>;
+    const last = page[page.length - 1];
+    return {
+      page: {
+        items: page.map((t) => toTargetDto(t, pkg, parameters)),
+        next: rows.length > query.limit && last ? encodeCursor([last.clientId, last.deviceId]) : null,
+      },
+      rows: page,
+    };
+  }
+
+  /**
+   * Parameters, version, profile or policy, as a JSON Merge Patch (RFC 7396): members left out stay,
+   * `parameters` merges into the stored values (a key set to null removes that value, so the package
+   * default applies again). One atomic UPDATE bumps the revision (no lock held while
+   * validating), so concurrent changes are all applied in some order and the highest revision wins.
+   */
+  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDetail> {
+    const current = await this.deployments.findById(id);
+    if (!current) throw new DeploymentNotFoundError(id);
+    const { row: pkgRow, pkg } = input.version
+      ? await this.packages.resolve(current.applicationId, input.version)
+      : await this.packages.byId(current.packageId);
+    if (input.version === null) {
+      throw new SemanticError('The package version cannot be removed', [
+        { field: '/version', message: 'must be a version of the package, not null' },
+      ]);
+    }
+    const parameters = (
+      input.parameters === undefined
+        ? current.parameters
+        : input.parameters === null
+          ? {}
+          : mergePatch(current.parameters, input.parameters)
+    ) as Record<string, unknown>;
+    const profileId = input.profileId === undefined ? current.profileId : input.profileId;
+    const errors = [
+      ...this.checkProfile(pkg, profileId ?? undefined, '/profileId'),
+      ...validateParameterValues(pkg, parameters, { pointerPrefix: '/parameters' }),
+      ...(await this.checkImmutable(id, pkg, parameters)),
+    ];
+    if (errors.length > 0) {
+      throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const row = await this.deployments.update(id, {
+      packageId: pkgRow.id,
+      parameters: parameters as object,
+      profileId,
+      onCapabilityLoss:
+        input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
+      revision: { increment: 1 },
+    });
+    await this.jobs.recomputeDeployment(id);
+    return this.dto(row);
+  }
+
+  /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
+  async remove(id: string): Promise<void> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } });
+    await this.jobs.recomputeDeployment(id);
+  }
+
+  /** Device-level parameter overrides, layered over the deployment values. */
+  async setOverrides(
+    id: string,
+    clientId: string,
+    deviceId: string,
+    values: Record<string, unknown>,
+  ): Promise<DeploymentTargetDto> {
+    const row = await this.deployments.findById(id);
+    if (!row) throw new DeploymentNotFoundError(id);
+    const client = await this.clients.resolveRef(clientId);
+    const target = await this.deployments.findTarget(id, client.id, deviceId);
+    if (!target) throw new DeploymentNotFoundError(`${id} has no target ${clientId}/${deviceId}`);
+    const { pkg } = await this.packages.byId(row.packageId);
+    const errors = validateParameterValues(pkg, values, {
+      pointerPrefix: '/parameters',
+      lockedImmutable: (target.lockedImmutable ?? undefined) as Record<string, JsonValue> | undefined,
+    });
+    if (errors.length > 0) {
+      throw new SemanticError(`The overrides are invalid: ${errors[0].field} ${errors[0].message}`, errors);
+    }
+    const updated = await this.deployments.setOverrides(target.id, values);
+    if (!(await this.jobs.tryRecomputeBatches(id, [{ clientId: client.id, deviceId }]))) {
+      await this.deployments.markRecomputePending(id); // the sweeper recomputes the whole deployment
+    }
+    return toTargetDto(updated, pkg, row.parameters as Record<string, JsonValue>);
+  }
+
+  private async dto(row: DeploymentRow): Promise<DeploymentDetail> {
+    const { row: pkgRow, pkg } = await this.packages.byId(row.packageId);
+    const targets = await this.deployments.targetsOfDeployment(row.id);
+    return { dto: toDeploymentDto(row, pkgRow, pkg, await this.targetOf(row), targets), targets };
+  }
+
+  /** The operator's target as given: `{clientId, deviceId}` or `{selector}`, with external client ids. */
+  private async targetOf(row: DeploymentRow): Promise<Record<string, unknown>> {
+    if (row.selector) {
+      const { clientId, ...rest } = row.selector as Selector;
+      return {
+        selector: {
+          ...rest,
+          ...(clientId ? { clientId: (await this.clients.findRef(clientId))?.externalId } : {}),
+        },
+      };
+    }
+    return {
+      clientId: (await this.clients.findRef(row.targetClientId!))?.externalId,
+      deviceId: row.targetDeviceId,
+    };
+  }
+
+  /** For the status module: the target a device reports on (by its ApplicationDeployment id), or null. */
+  async targetForStatus(
+    clientId: string,
+    targetId: string,
+  ): Promise<{ target: TargetRow; components: string[] } | null> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(targetId)) return null;
+    const target = await this.deployments.findTargetById(targetId);
+    if (!target || target.clientId !== clientId) return null;
+    const deployment = await this.deployments.findById(target.deploymentId);
+    if (!deployment) return { target, components: [] };
+    const { pkg } = await this.packages.byId(deployment.packageId);
+    const profile = pkg.profiles.find((p) => p.id === target.profileId);
+    return { target, components: profile?.componentNames ?? [] };
+  }
+
+  /** For the status module: every live target with its operator deployment and application. */
+  allTargets(): Promise<(TargetRow & { applicationId: string })[]> {
+    return this.deployments.liveTargets();
+  }
+
+  private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
+    if (profileId === undefined || pkg.profiles.some((p) => p.id === profileId)) return [];
+    return [
+      {
+        field: at,
+        message: `the package has no profile ${profileId} (it has ${pkg.profiles.map((p) => p.id).join(', ')})`,
+      },
+    ];
+  }
+
+  private checkSelector(selector: SelectorDto): FieldError[] {
+    const errors: FieldError[] = [];
+    for (const kind of ['labelSelector', 'propertySelector'] as const) {
+      (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
+        const at = `/target/selector/${kind}/matchExpressions/${i}`;
+        if (OPERATORS_WITH_VALUES.has(e.operator) && !(e.values && e.values.length > 0)) {
+          errors.push({ field: `${at}/values`, message: `${e.operator} needs values` });
+        }
+        if (
+          NUMERIC_OPERATORS.has(e.operator) &&
+          !(e.values?.length === 1 && typeof e.values[0] === 'number')
+        ) {
+          errors.push({ field: `${at}/values`, message: `${e.operator} needs exactly one number` });
+        }
+        if (kind === 'propertySelector' && !e.key.startsWith('/')) {
+          errors.push({ field: `${at}/key`, message: 'must be a JSON pointer such as /vendor' });
+        }
+      });
+    }
+    for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
+      if (!['string', 'number', 'boolean'].includes(typeof value)) {
+        errors.push({
+          field: `/target/selector/matchLabels/${key}`,
+          message: 'must be a string, number or boolean',
+        });
+      }
+    }
+    return errors;
+  }
+
+  private async toSelector(dto: SelectorDto): Promise<Selector> {
+    return {
+      ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
+      ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),
+      ...(dto.propertySelector
+        ? { propertySelector: dto.propertySelector as Selector['propertySelector'] }
+        : {}),
+      ...(dto.clientId ? { clientId: (await this.clients.resolveRef(dto.clientId)).id } : {}),
+    };
+  }
+
+  /** An immutable parameter keeps the value it had when it was first used to install (per target). */
+  private async checkImmutable(
+    id: string,
+    pkg: ApplicationPackage,
+    parameters: Record<string, unknown>,
+  ): Promise<FieldError[]> {
+    const targets = await this.deployments.targetsOfDeployment(id);
+    for (const target of targets) {
+      if (!target.lockedImmutable) continue;
+      const locked = target.lockedImmutable as Record<string, JsonValue>;
+      const effective = effectiveParameters(pkg, [
+        parameters as Record<string, JsonValue>,
+        target.overrides as Record<string, JsonValue>,
+      ]);
+      const values = Object.fromEntries(
+        Object.keys(locked).map((name) => [name, effective[name]?.value ?? null]),
+      );
+      const errors = validateParameterValues(pkg, values, {
+        pointerPrefix: '/parameters',
+        lockedImmutable: locked,
+      });
+      if (errors.length > 0) return errors;
+    }
+    return [];
+  }
+}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import {
+  type DeploymentDetail,
+  DeploymentsService,
+} from '../deployment-spec/deployments/deployments.service.js';
+import type { TargetRow } from '../deployment-spec/deployments/deployment-rows.js';
+import type {
+  DeploymentCreateDto,
+  DeploymentDto,
+  DeploymentPatchDto,
+  DeploymentTargetDto,
+  DeploymentTargetPageDto,
+  DeploymentTargetQueryDto,
+} from '../deployment-spec/deployments/dto/deployment.dto.js';
+import { StatusService, type TargetStatusView } from './status.service.js';
+
+/** A target as the operator sees it: its reported status and derived state first, then the intent. */
+function withStatus(dto: DeploymentTargetDto, view: TargetStatusView | undefined): DeploymentTargetDto {
+  return view ? { status: view.status, derivedState: view.derivedState, ...dto } : dto;
+}
+
+/**
+ * The operator's view of deployments: what deployment-spec says should run (DeploymentsService),
+ * each target with what its device reported and the state derived from it.
+ */
+@Injectable()
+export class DeploymentViewsService {
+  constructor(
+    private readonly deployments: DeploymentsService,
+    private readonly status: StatusService,
+  ) {}
+
+  async create(input: DeploymentCreateDto): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.create(input));
+  }
+
+  async get(id: string): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.get(id));
+  }
+
+  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.patch(id, input));
+  }
+
+  async targets(id: string, query: DeploymentTargetQueryDto): Promise<DeploymentTargetPageDto> {
+    const { page, rows } = await this.deployments.targets(id, query);
+    const views = await this.views(rows);
+    return { ...page, items: page.items.map((t, i) => withStatus(t, views.get(rows[i].id))) };
+  }
+
+  private async withStatus({ dto, targets }: DeploymentDetail): Promise<DeploymentDto> {
+    const views = await this.views(targets);
+    return { ...dto, targets: dto.targets.map((t, i) => withStatus(t, views.get(targets[i].id))) };
+  }
+
+  private views(targets: TargetRow[]): Promise<Map<string, TargetStatusView>> {
+    return this.status.viewOf(targets);
+  }
+}

@@ -1,0 +1,148 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Put,
+  Query,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
+import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
+import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import { OperatorAuth } from '../enrollment/auth/guards.js';
+import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
+import {
+  DeploymentCreateDto,
+  DeploymentDto,
+  DeploymentListQueryDto,
+  DeploymentPatchDto,
+  DeploymentSummaryPageDto,
+  DeploymentTargetDto,
+  DeploymentTargetPageDto,
+  DeploymentTargetQueryDto,
+  ParameterOverridesDto,
+} from '../deployment-spec/deployments/dto/deployment.dto.js';
+import { DeploymentViewsService } from './deployment-views.service.js';
+
+/**
+ * The operator deployments API. It is served by the status module, not by deployment-spec, because
+ * its answers show each target's reported and derived status next to the intent: deployment-spec
+ * owns the intent (DeploymentsService, which these routes call for every change) and status adds
+ * what devices reported (DeploymentViewsService). Status depends on deployment-spec, never the reverse.
+ */
+@ApiTags('Operator: deployments')
+@Controller('operator/v1/deployments')
+export class OperatorDeploymentsController {
+  constructor(
+    private readonly deployments: DeploymentsService,
+    private readonly views: DeploymentViewsService,
+  ) {}
+
+  @Post()
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
+  })
+  @ApiBody({ type: DeploymentCreateDto, examples: DEPLOYMENT_CREATE_EXAMPLES })
+  @ApiCreatedResponse({ type: DeploymentDto, description: 'Created; targets are placed shortly' })
+  @ApiProblems(404, 422)
+  createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
+    return this.views.create(body);
+  }
+
+  @Get()
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
+  @ApiOkResponse({ type: DeploymentSummaryPageDto })
+  @ApiProblems(422)
+  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryPageDto> {
+    return this.deployments.list(query);
+  }
+
+  @Get(':id/targets')
+  @OperatorAuth('viewer')
+  @ApiOperation({
+    summary: "A page of a deployment's targets (keyset pagination; optionally one placement)",
+  })
+  @ApiOkResponse({ type: DeploymentTargetPageDto })
+  @ApiProblems(404, 422)
+  listTargets(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Query() query: DeploymentTargetQueryDto,
+  ): Promise<DeploymentTargetPageDto> {
+    return this.views.targets(id, query);
+  }
+
+  @Get(':id')
+  @OperatorAuth('viewer')
+  @ApiOperation({
+    summary: 'One deployment with every target: placement, reasons, digest, effective parameters',
+  })
+  @ApiOkResponse({ type: DeploymentDto })
+  @ApiProblems(404)
+  getDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentDto> {
+    return this.views.get(id);
+  }
+
+  @Patch(':id')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
+    description:
+      'The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: ' +
+      'members left out stay as they are; `parameters` merges into the deployment-level values, a key set ' +
+      'to null removes that value (the package default applies again), object values merge recursively.',
+  })
+  @ApiConsumes('application/merge-patch+json', 'application/json')
+  @ApiBody({ type: DeploymentPatchDto, examples: DEPLOYMENT_PATCH_EXAMPLES })
+  @ApiOkResponse({ type: DeploymentDto, description: 'The deployment after the change' })
+  @ApiProblems(404, 422)
+  updateDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: DeploymentPatchDto,
+  ): Promise<DeploymentDto> {
+    return this.views.patch(id, body);
+  }
+
+  @Delete(':id')
+  @HttpCode(202)
+  @OperatorAuth('operator')
+  @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
+  @ApiAcceptedResponse()
+  @ApiProblems(404)
+  deleteDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
+    return this.deployments.remove(id);
+  }
+
+  @Put(':id/devices/:clientId/*deviceId/parameters')
+  @OperatorAuth('operator')
+  @ApiOperation({
+    summary: 'Device-level parameter overrides for one target (layered over the deployment values)',
+  })
+  @ApiParam({ name: 'deviceId', description: 'May contain / (gateway hierarchy)' })
+  @ApiOkResponse({ type: DeploymentTargetDto })
+  @ApiProblems(404, 422)
+  setDeviceParameters(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('clientId') clientId: string,
+    @Param('deviceId') deviceId: string | string[],
+    @Body() body: ParameterOverridesDto,
+  ): Promise<DeploymentTargetDto> {
+    const device = Array.isArray(deviceId) ? deviceId.join('/') : deviceId;
+    return this.deployments.setOverrides(id, clientId, device, body.parameters);
+  }
+}
