@@ -73,4 +73,42 @@ describe('deployment changes while Redis is unreachable', () => {
       true,
     );
   });
+
+  it('answers a change promptly when Redis stops answering without an error (a stalled link)', async () => {
+    const res0 = await wfm.call('/operator/v1/deployments', {
+      method: 'POST',
+      headers: admin(),
+      body: JSON.stringify({
+        applicationId: 'com-example-line-monitor',
+        parameters: { greeting: 'Hi', siteId: 'DE-002' },
+        target: { clientId: 'outage-line', deviceId: 'press-1' },
+      }),
+    });
+    expect(res0.status, res0.text()).toBe(201);
+    const id = res0.json<{ id: string }>().id;
+    const digest = async () =>
+      (await wfm.call(`/operator/v1/deployments/${id}`, { headers: admin() })).json<{
+        targets: { placement: string; digest: string | null }[];
+      }>().targets[0]?.digest ?? null;
+    expect(await until(async () => (await digest()) !== null, 20_000)).toBe(true);
+    const before = await digest();
+
+    proxy.stall();
+    const started = Date.now();
+    const res = await wfm.call(`/operator/v1/deployments/${id}`, {
+      method: 'PATCH',
+      headers: { ...admin(), 'content-type': 'application/merge-patch+json' },
+      body: JSON.stringify({ parameters: { greeting: 'Hello' } }),
+    });
+    expect(res.status, res.text()).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    // the device's poll skips the manifest cache after the bound and reads PostgreSQL
+    const polled = Date.now();
+    expect((await device.getManifest()).status).toBe(200);
+    expect(Date.now() - polled).toBeLessThan(3_000);
+    await proxy.cut();
+    await proxy.restore();
+    // the change reaches the device's rendering without another request
+    expect(await until(async () => ![null, before].includes(await digest()), 20_000)).toBe(true);
+  });
 });

@@ -303,6 +303,43 @@ describe('deployment specs and the state manifest', () => {
     other.close();
   });
 
+  it("keeps a direct deployment to its one device when another client's device is removed", async () => {
+    // regression: direct deployments were stored with a JSON-null selector, so every device's
+    // recomputation took them for selector deployments and a removed device of another client
+    // became a stray "removed" target of this client's deployment
+    const mine = await rc3Client(wfm, 'line-d');
+    await mine.putCapabilities('solo-1', capabilities('solo-1'));
+    const direct = await deploy({
+      applicationId: 'com-example-line-monitor',
+      parameters: { siteId: 'DE-010' },
+      target: { clientId: 'line-d', deviceId: 'solo-1' },
+    });
+    const other = await rc3Client(wfm, 'line-c');
+    await other.putCapabilities('ghost-1', capabilities('ghost-1', {}, { ghost: 'yes' }));
+    // a selector deployment on the other device shows when its recomputations have run
+    const probe = await deploy({
+      applicationId: 'com-example-line-monitor',
+      parameters: { siteId: 'DE-011' },
+      target: { selector: { matchLabels: { ghost: 'yes' } } },
+    });
+    await until(
+      () => targetsOf(probe),
+      (t) => t.length === 1 && t[0].placement === 'placed',
+    );
+    expect((await other.deleteCapabilities('ghost-1')).status).toBe(204);
+    await until(
+      () => targetsOf(probe),
+      (t) => t.length === 1 && t[0].placement === 'removed',
+    );
+    const targets = await targetsOf(direct);
+    expect(targets.map((t) => [t.clientId, t.deviceId])).toEqual([['line-d', 'solo-1']]);
+    for (const id of [direct, probe]) {
+      await wfm.call(`/operator/v1/deployments/${id}`, { method: 'DELETE', headers: admin() });
+    }
+    other.close();
+    mine.close();
+  });
+
   it('marks a device that stops fitting not-placeable with reasons (kept or removed per policy), and places it again when it fits', async () => {
     await device.putCapabilities('small-1', capabilities('small-1', { supportedDeploymentTypes: ['helm'] }));
     const keepId = await deploy({

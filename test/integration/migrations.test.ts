@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkDrift } from '../../src/infra/database/drift.js';
 import { migrate, MIGRATIONS_DIR, SCHEMA_PATH, SNAPSHOT_PATH } from '../../src/infra/database/migrator.js';
@@ -63,5 +65,56 @@ describe('Prisma migrations', () => {
     );
     expect(rows.rows.map((r: { migration_name: string }) => r.migration_name).sort()).toEqual(names);
     expect(await migrate(url)).toEqual([]);
+  });
+
+  it('the direct-deployment selector migration turns JSON null into NULL and drops only stray targets', async () => {
+    const name = uniqueDatabaseName('wfm_mig');
+    created.push(name);
+    const url = withDatabase(TEST_DATABASE_URL, name);
+    await ensureDatabase(url);
+    await migrate(url);
+    const sql = await readFile(
+      join(MIGRATIONS_DIR, '20261202190000_direct_deployment_selector_null', 'migration.sql'),
+      'utf8',
+    );
+    const [direct, selector, mine, theirs] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const left = await withClient(url, async (c) => {
+      // the rows as the old code wrote them: a direct deployment with a JSON-null selector
+      await c.query(
+        `INSERT INTO deployment (id, application_id, package_id, parameters, target_client_id, target_device_id, selector, updated_at)
+         VALUES ($1, 'app', $3, '{}', $4, 'd1', 'null'::jsonb, now()),
+                ($2, 'app', $3, '{}', NULL, NULL, '{"matchLabels":{}}'::jsonb, now())`,
+        [direct, selector, randomUUID(), mine],
+      );
+      const target = (deployment: string, client: string, device: string, placement: string) =>
+        c.query(
+          `INSERT INTO deployment_target (id, deployment_id, client_id, client_external_id, device_id, placement, updated_at)
+           VALUES ($1, $2, $3, 'x', $4, $5, now())`,
+          [randomUUID(), deployment, client, device, placement],
+        );
+      await target(direct, mine, 'd1', 'placed');
+      await target(direct, theirs, 'd2', 'removed'); // the stray one
+      await target(selector, theirs, 'd2', 'removed');
+      await c.query(sql);
+      const selectors = await c.query<{ id: string; selector: unknown }>(
+        'SELECT id, selector FROM deployment ORDER BY id',
+      );
+      const targets = await c.query('SELECT deployment_id, device_id FROM deployment_target');
+      return { selectors: selectors.rows, targets: targets.rows };
+    });
+    expect(left.selectors.find((r) => r.id === direct)?.selector).toBeNull();
+    expect(left.selectors.find((r) => r.id === selector)?.selector).toEqual({
+      matchLabels: {},
+    });
+    expect(
+      left.targets
+        .map((r: { deployment_id: string; device_id: string }) => [r.deployment_id, r.device_id])
+        .sort(),
+    ).toEqual(
+      [
+        [direct, 'd1'],
+        [selector, 'd2'],
+      ].sort(),
+    );
   });
 });

@@ -7,6 +7,8 @@ import net from 'node:net';
 export class TcpProxy {
   private server?: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  /** While set, bytes are swallowed in both directions: a link that black-holes instead of failing. */
+  private stalled = false;
   port = 0;
 
   constructor(
@@ -22,8 +24,12 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => s.destroy());
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      const forward = (from: net.Socket, to: net.Socket) =>
+        from.on('data', (chunk) => {
+          if (!this.stalled && !to.destroyed) to.write(chunk);
+        });
+      forward(client, upstream);
+      forward(upstream, client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -45,7 +51,16 @@ export class TcpProxy {
   }
 
   async restore(): Promise<void> {
+    this.stalled = false;
     await this.start(this.port);
+  }
+
+  /**
+   * Keeps every connection open but forwards nothing (a peer that stopped answering, a dropped route):
+   * the client sees no error, only silence. End with `cut()` then `restore()`, since bytes were lost.
+   */
+  stall(): void {
+    this.stalled = true;
   }
 
   async stop(): Promise<void> {

@@ -45,7 +45,9 @@ export class DeploymentRepository {
   }
 
   create(data: Prisma.DeploymentUncheckedCreateInput): Promise<DeploymentRow> {
-    return this.prisma.deployment.create({ data });
+    // A direct deployment's selector is SQL NULL, never JSON null (which made every device a candidate).
+    const selector = data.selector === null || data.selector === undefined ? Prisma.DbNull : data.selector;
+    return this.prisma.deployment.create({ data: { ...data, selector } });
   }
 
   /** The current revision, also of a deleted deployment (undefined: no such row). */
@@ -122,7 +124,7 @@ export class DeploymentRepository {
              updated_at AS "updatedAt", deleted_at AS "deletedAt"
         FROM deployment
        WHERE deleted_at IS NULL
-         AND ((target_client_id = ${clientId}::uuid AND target_device_id = ${deviceId}) OR selector IS NOT NULL)`;
+         AND ((target_client_id = ${clientId}::uuid AND target_device_id = ${deviceId}) OR (selector IS NOT NULL AND selector <> 'null'::jsonb))`;
   }
 
   /** One page of a deployment's targets in (client, device) order, after the `after` key. */

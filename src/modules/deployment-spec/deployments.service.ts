@@ -94,7 +94,7 @@ export class DeploymentsService {
       parameters: (input.parameters ?? {}) as object,
       targetClientId,
       targetDeviceId,
-      selector: selector as object | undefined,
+      selector: selector ? (selector as object) : undefined,
       onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
     });
     this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });

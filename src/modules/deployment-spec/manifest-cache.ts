@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { bounded, REDIS_CALL_TIMEOUT_MS } from '../../common/bounded.js';
 
 /**
  * The poll path's cache: per client, the current (ETag, manifestVersion, body) in one Redis hash, so
@@ -41,7 +42,11 @@ export class ManifestCache {
   /** ETag and version only (the 304 path); undefined on a miss, null when Redis is unavailable. */
   async head(clientId: string): Promise<CachedManifest | undefined | null> {
     try {
-      const [etag, version] = await this.redis.hmget(this.key(clientId), 'etag', 'version');
+      const [etag, version] = await bounded(
+        this.redis.hmget(this.key(clientId), 'etag', 'version'),
+        REDIS_CALL_TIMEOUT_MS,
+        'Redis',
+      );
       return etag && version ? { etag, version: BigInt(version) } : undefined;
     } catch {
       return null;
@@ -50,7 +55,7 @@ export class ManifestCache {
 
   async body(clientId: string): Promise<Buffer | null> {
     try {
-      return await this.redis.hgetBuffer(this.key(clientId), 'body');
+      return await bounded(this.redis.hgetBuffer(this.key(clientId), 'body'), REDIS_CALL_TIMEOUT_MS, 'Redis');
     } catch {
       return null;
     }
@@ -78,7 +83,11 @@ export class ManifestCache {
 
   async put(clientId: string, version: bigint, etag: string, body: Buffer): Promise<void> {
     try {
-      await this.redis.eval(SET_IF_NEWER, 1, this.key(clientId), version.toString(), etag, body, TTL_MS);
+      await bounded(
+        this.redis.eval(SET_IF_NEWER, 1, this.key(clientId), version.toString(), etag, body, TTL_MS),
+        REDIS_CALL_TIMEOUT_MS,
+        'Redis',
+      );
     } catch (error) {
       this.logger.warn({
         msg: 'could not update the manifest cache; it expires by itself',

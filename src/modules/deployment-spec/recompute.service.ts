@@ -392,6 +392,12 @@ export class RecomputeService {
       storageBytes: 0n,
       renderedRevision: existing?.renderedRevision ?? null,
     };
+    if (
+      !selector &&
+      (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
+    ) {
+      return undefined; // not this deployment's device (checked first: also when the device is gone)
+    }
     if (!facts) {
       if (existing?.placement === 'removed') return undefined;
       const reason = existing
@@ -405,12 +411,6 @@ export class RecomputeService {
         reasons: [reason],
       };
       return { write, changed: existing !== undefined };
-    }
-    if (
-      !selector &&
-      (deployment.targetClientId !== key.clientId || deployment.targetDeviceId !== key.deviceId)
-    ) {
-      return undefined; // not this deployment's device
     }
     if (selector && !selectorMatches(selector, facts)) {
       if (!existing || existing.placement === 'removed') return undefined;

@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { RedisService } from '../../infra/redis/redis.module.js';
+import { bounded, REDIS_CALL_TIMEOUT_MS } from '../../common/bounded.js';
 import type { ClientProfileName, ClientRecord } from './auth/authenticated-client.js';
 import { ClientRepository, type ClientRow } from './client.repository.js';
 
@@ -109,7 +110,7 @@ export class ClientDirectory implements OnModuleInit, OnModuleDestroy {
     const key = `${profile}:${externalId}`;
     this.cache.delete(key);
     try {
-      await this.redis.client.publish(this.channel, key);
+      await bounded(this.redis.client.publish(this.channel, key), REDIS_CALL_TIMEOUT_MS, 'Redis');
     } catch (error) {
       this.logger.warn({
         msg: 'could not publish a client change; other instances catch up within 1 s of reconnecting',
