@@ -3,13 +3,14 @@ import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
-import { EventsModule } from './infra/events/events.module.js';
+import { EventLogModule } from './infra/events/event-log.module.js';
 import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
 import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
 import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
 import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
+import { EventsModule } from './modules/events/events.module.js';
 import { StatusModule } from './modules/status/status.module.js';
 
 @Module({})
@@ -24,6 +25,7 @@ export class AppModule {
         RedisModule,
         QueueModule.forRoot(),
         MetricsModule,
+        EventLogModule,
         EventsModule,
         HealthModule,
         // the feature modules, each depending only on those listed before it

@@ -2,8 +2,8 @@
 // types generated from it (src/api-client/operator-api.d.ts); commit both.
 import 'reflect-metadata';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { CLIENT_TYPES_PATH, generateClientTypes } from '../common/openapi/client-types.js';
-import { generateOpenApiText } from '../common/openapi/generate.js';
+import { CLIENT_TYPES_PATH, generateClientTypes } from './openapi/client-types.js';
+import { generateOpenApiText } from './openapi/generate.js';
 import { loadConfig } from '../config/config.js';
 
 const text = await generateOpenApiText(loadConfig({ ...process.env, WFM_ROLES: 'api,worker' }));

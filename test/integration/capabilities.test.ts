@@ -250,5 +250,12 @@ describe('device capabilities over real TLS', () => {
     expect(second.items[0].deviceId > first.items[0].deviceId).toBe(true);
     const bad = await wfm.call('/operator/v1/devices?minMemory=lots', { headers: bearer(wfm.adminToken) });
     expect(bad.status).toBe(422);
+    // a cursor whose row id is not a UUID is the client's mistake (422 on /after), not a 500
+    const notUuid = Buffer.from(JSON.stringify(['gpu-box', '-'.repeat(36)])).toString('base64url');
+    const badCursor = await wfm.call(`/operator/v1/devices?after=${notUuid}`, {
+      headers: bearer(wfm.adminToken),
+    });
+    expect(badCursor.status).toBe(422);
+    expect(badCursor.json()).toMatchObject({ errors: [{ field: '/after' }] });
   });
 });

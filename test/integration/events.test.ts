@@ -7,8 +7,8 @@ import {
   KEEP_EVENTS,
   type NewOperatorEvent,
 } from '../../src/infra/events/event-log.service.js';
-import { EventTokenService } from '../../src/infra/events/event-token.service.js';
-import { EventsModule } from '../../src/infra/events/events.module.js';
+import { EventTokenService } from '../../src/modules/events/event-token.service.js';
+import { EventsModule } from '../../src/modules/events/events.module.js';
 import { TEST_REDIS_URL } from '../support/env.js';
 import { bearer } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_TYPES_PATH, generateClientTypes } from '../../src/common/openapi/client-types.js';
-import { firstOpenApiDifference, generateOpenApiText } from '../../src/common/openapi/generate.js';
+import { CLIENT_TYPES_PATH, generateClientTypes } from '../../src/bin/openapi/client-types.js';
+import { firstOpenApiDifference, generateOpenApiText } from '../../src/bin/openapi/generate.js';
 import { loadConfig } from '../../src/config/config.js';
 
 describe('OpenAPI drift check', () => {

@@ -1,3 +1,4 @@
+import { escapePointer } from '../json/json-reader.js';
 import type { FieldError } from '../problem/problem-types.js';
 
 /**
@@ -70,10 +71,6 @@ export function badStringReason(value: string): string | undefined {
     if (c >= 0xdc00 && c <= 0xdfff) return 'must not contain an unpaired surrogate (not valid Unicode)';
   }
   return undefined;
-}
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
 /**

@@ -1,9 +1,7 @@
+import { isObject } from '../json/json-reader.js';
+
 /** A JSON value as JSON.parse makes it. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function isObject(value: unknown): value is Record<string, Json> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * JSON Merge Patch (RFC 7396, section 2): members of an object patch merge into the target
@@ -11,8 +9,8 @@ function isObject(value: unknown): value is Record<string, Json> {
  * object (arrays included) replaces the target. Pure: neither argument is changed.
  */
 export function mergePatch(target: unknown, patch: unknown): Json {
-  if (!isObject(patch)) return patch as Json;
-  const result: Record<string, Json> = isObject(target) ? { ...target } : {};
+  if (!isObject<Json>(patch)) return patch as Json;
+  const result: Record<string, Json> = isObject<Json>(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key];
     else result[key] = mergePatch(result[key], value);

@@ -1,10 +1,7 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { escapePointer } from '../json/json-reader.js';
 import { SemanticError } from './domain-error.js';
 import type { FieldError } from './problem-types.js';
-
-function escapePointer(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
-}
 
 /** Flattens class-validator errors into `errors[]` with JSON pointers into the body. */
 export function toFieldErrors(errors: ValidationError[], prefix = ''): FieldError[] {

@@ -19,7 +19,7 @@ export interface NewEventRow {
   data: Prisma.InputJsonObject;
 }
 
-/** The operator event log (`operator_event`) and the stream-token key in `wfm_meta`. */
+/** The operator event log (`operator_event`). */
 @Injectable()
 export class EventRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -101,12 +101,5 @@ export class EventRepository {
     return this.prisma.$executeRaw`
       DELETE FROM operator_event
       WHERE id <= (SELECT max(id) FROM operator_event) - ${BigInt(keep)}`;
-  }
-
-  /** Reads a `wfm_meta` value, storing `initial` first when the key is new (race-free across instances). */
-  async metaValue(key: string, initial: string): Promise<string> {
-    await this.prisma.wfmMeta.createMany({ data: [{ key, value: initial }], skipDuplicates: true });
-    const row = await this.prisma.wfmMeta.findUniqueOrThrow({ where: { key } });
-    return row.value;
   }
 }

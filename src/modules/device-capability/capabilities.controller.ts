@@ -1,4 +1,4 @@
-import { Controller, Delete, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
+import { applyDecorators, Controller, Delete, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import {
   ApiBody,
   ApiCreatedResponse,
@@ -29,6 +29,44 @@ const DEVICE_ID_PARAM = {
   example: 'gw-1/plc-3',
 };
 
+const LEGACY_REPORT_SUMMARY = "Report a device's capabilities; 201 on create and on update (legacy contract)";
+
+const CAPABILITIES_BODY = ApiBody({
+  type: DeviceCapabilitiesManifestDto,
+  examples: { device: { value: CAPABILITIES_EXAMPLE } },
+});
+
+/** Stores one capability report; `deviceId` undefined: the oldest legacy form (`properties.id` names it). */
+function report(
+  capabilities: DeviceCapabilityService,
+  client: AuthenticatedClient,
+  deviceId: string | string[] | undefined,
+  req: RawBodyRequest,
+): Promise<{ created: boolean }> {
+  return capabilities.report(
+    client,
+    deviceId === undefined ? undefined : joinDeviceId(deviceId),
+    jsonBody(req),
+    req.rawBody ?? Buffer.alloc(0),
+  );
+}
+
+/**
+ * What the four legacy report routes (POST and PUT, with and without a device id in the path) have
+ * in common: a signed legacy device, the capability body, and 201 on create and on update alike.
+ */
+function LegacyCapabilityReport(summary: string, deviceIdInPath: boolean): MethodDecorator {
+  return applyDecorators(
+    HttpCode(201),
+    LegacyDevice(),
+    ApiOperation({ summary }),
+    ...(deviceIdInPath ? [ApiParam(DEVICE_ID_PARAM)] : []),
+    CAPABILITIES_BODY,
+    ApiCreatedResponse({ description: 'Stored' }),
+    ApiProblems(404, 413, 422),
+  );
+}
+
 @ApiTags('Device API (rc.3)')
 @Controller('api/v1/capabilities')
 export class Rc3CapabilitiesController {
@@ -38,7 +76,7 @@ export class Rc3CapabilitiesController {
   @Rc3Device()
   @ApiOperation({ summary: "Report a device's capabilities (201 created, 200 updated)" })
   @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
+  @CAPABILITIES_BODY
   @ApiCreatedResponse({ description: 'Created' })
   @ApiOkResponse({ description: 'Updated (or unchanged)' })
   @ApiProblems(400, 404, 413, 422)
@@ -48,12 +86,7 @@ export class Rc3CapabilitiesController {
     @Req() req: RawBodyRequest,
     @Res() res: Response,
   ): Promise<void> {
-    const outcome = await this.capabilities.report(
-      client,
-      joinDeviceId(deviceId),
-      jsonBody(req),
-      req.rawBody ?? Buffer.alloc(0),
-    );
+    const outcome = await report(this.capabilities, client, deviceId, req);
     res.status(outcome.created ? 201 : 200).end();
   }
 
@@ -78,73 +111,44 @@ export class LegacyCapabilitiesController {
   constructor(private readonly capabilities: DeviceCapabilityService) {}
 
   @Post()
-  @HttpCode(201)
-  @LegacyDevice()
-  @ApiOperation({ summary: 'Report capabilities (oldest form: the device id comes from properties.id); 201' })
-  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
-  @ApiCreatedResponse({ description: 'Stored' })
-  @ApiProblems(404, 413, 422)
-  async postCapabilitiesWithoutDeviceId(
+  @LegacyCapabilityReport(
+    'Report capabilities (oldest form: the device id comes from properties.id); 201',
+    false,
+  )
+  postCapabilitiesWithoutDeviceId(
     @CurrentClient() client: AuthenticatedClient,
     @Req() req: RawBodyRequest,
   ): Promise<void> {
-    await this.capabilities.report(client, undefined, jsonBody(req), req.rawBody ?? Buffer.alloc(0));
+    return this.store(client, undefined, req);
   }
 
   @Put()
-  @HttpCode(201)
-  @LegacyDevice()
-  @ApiOperation({ summary: 'Report capabilities (oldest form); 201' })
-  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
-  @ApiCreatedResponse({ description: 'Stored' })
-  @ApiProblems(404, 413, 422)
-  async putCapabilitiesWithoutDeviceId(
+  @LegacyCapabilityReport('Report capabilities (oldest form); 201', false)
+  putCapabilitiesWithoutDeviceId(
     @CurrentClient() client: AuthenticatedClient,
     @Req() req: RawBodyRequest,
   ): Promise<void> {
-    await this.capabilities.report(client, undefined, jsonBody(req), req.rawBody ?? Buffer.alloc(0));
+    return this.store(client, undefined, req);
   }
 
   @Post('*deviceId')
-  @HttpCode(201)
-  @LegacyDevice()
-  @ApiOperation({ summary: "Report a device's capabilities; 201 on create and on update (legacy contract)" })
-  @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
-  @ApiCreatedResponse({ description: 'Stored' })
-  @ApiProblems(404, 413, 422)
-  async postLegacyCapabilities(
+  @LegacyCapabilityReport(LEGACY_REPORT_SUMMARY, true)
+  postLegacyCapabilities(
     @CurrentClient() client: AuthenticatedClient,
     @Param('deviceId') deviceId: string | string[],
     @Req() req: RawBodyRequest,
   ): Promise<void> {
-    await this.capabilities.report(
-      client,
-      joinDeviceId(deviceId),
-      jsonBody(req),
-      req.rawBody ?? Buffer.alloc(0),
-    );
+    return this.store(client, deviceId, req);
   }
 
   @Put('*deviceId')
-  @HttpCode(201)
-  @LegacyDevice()
-  @ApiOperation({ summary: "Report a device's capabilities; 201 on create and on update (legacy contract)" })
-  @ApiParam(DEVICE_ID_PARAM)
-  @ApiBody({ type: DeviceCapabilitiesManifestDto, examples: { device: { value: CAPABILITIES_EXAMPLE } } })
-  @ApiCreatedResponse({ description: 'Stored' })
-  @ApiProblems(404, 413, 422)
-  async putLegacyCapabilities(
+  @LegacyCapabilityReport(LEGACY_REPORT_SUMMARY, true)
+  putLegacyCapabilities(
     @CurrentClient() client: AuthenticatedClient,
     @Param('deviceId') deviceId: string | string[],
     @Req() req: RawBodyRequest,
   ): Promise<void> {
-    await this.capabilities.report(
-      client,
-      joinDeviceId(deviceId),
-      jsonBody(req),
-      req.rawBody ?? Buffer.alloc(0),
-    );
+    return this.store(client, deviceId, req);
   }
 
   @Delete('*deviceId')
@@ -159,5 +163,14 @@ export class LegacyCapabilitiesController {
     @Param('deviceId') deviceId: string | string[],
   ): Promise<void> {
     return this.capabilities.remove(client, joinDeviceId(deviceId));
+  }
+
+  /** The one handler of the four report routes: the answer is 201 whether the report created or updated. */
+  private async store(
+    client: AuthenticatedClient,
+    deviceId: string | string[] | undefined,
+    req: RawBodyRequest,
+  ): Promise<void> {
+    await report(this.capabilities, client, deviceId, req);
   }
 }

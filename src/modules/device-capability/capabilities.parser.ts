@@ -1,5 +1,12 @@
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { isDeviceId, MAX_ID_LENGTH } from '../../common/http/input-limits.js';
+import {
+  Collector,
+  escapePointer,
+  EXTENSION_KEY,
+  isObject,
+  type JsonObject,
+} from '../../common/json/json-reader.js';
 import { parseQuantity } from './quantity.js';
 
 /**
@@ -10,7 +17,6 @@ import { parseQuantity } from './quantity.js';
  * anything else unknown, a wrong enum or a wrong type is an error with a JSON pointer. Pure.
  */
 
-const EXTENSION = /^x-[a-z][a-z0-9-]*-extensions$/;
 export const ARCHITECTURES = ['amd64', 'arm64', 'arm'] as const;
 const ARCH_ALIASES: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64' };
 export const PERIPHERALS = ['gpu', 'display', 'camera', 'microphone', 'speaker'] as const;
@@ -61,23 +67,9 @@ export interface CapabilityModel {
 
 export type ParseResult = { ok: true; model: CapabilityModel } | { ok: false; errors: FieldError[] };
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const sortedUnique = (values: string[]) => [...new Set(values)].sort();
 
-class Collector {
-  readonly errors: FieldError[] = [];
-  add(field: string, message: string): void {
-    this.errors.push({ field, message });
-  }
-}
-
-function escape(key: string): string {
-  return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function str(c: Collector, obj: Json, key: string, at: string, required: boolean): string | undefined {
+function str(c: Collector, obj: JsonObject, key: string, at: string, required: boolean): string | undefined {
   const value = obj[key];
   if (value === undefined) {
     if (required) c.add(`${at}/${key}`, 'is required');
@@ -88,12 +80,6 @@ function str(c: Collector, obj: Json, key: string, at: string, required: boolean
     return undefined;
   }
   return value;
-}
-
-function unknownKeys(c: Collector, obj: Json, at: string, known: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!known.includes(key) && !EXTENSION.test(key)) c.add(`${at}/${escape(key)}`, 'is not a known field');
-  }
 }
 
 function enumArray(
@@ -156,7 +142,7 @@ function peripherals(c: Collector, value: unknown, at: string): CapabilityModel[
       c.add(p, 'must be an object');
       return [];
     }
-    unknownKeys(c, item, p, ['type', 'manufacturer', 'model']);
+    c.unknownKeys(item, p, ['type', 'manufacturer', 'model']);
     const type = item.type;
     if (typeof type !== 'string' || !(PERIPHERALS as readonly string[]).includes(type)) {
       c.add(`${p}/type`, `must be one of ${PERIPHERALS.join(', ')}`);
@@ -179,7 +165,7 @@ function interfaces(c: Collector, value: unknown, at: string): string[] {
       c.add(p, 'must be an object');
       return [];
     }
-    unknownKeys(c, item, p, ['type']);
+    c.unknownKeys(item, p, ['type']);
     if (typeof item.type !== 'string' || !(INTERFACES as readonly string[]).includes(item.type)) {
       c.add(`${p}/type`, `must be one of ${INTERFACES.join(', ')}`);
       return [];
@@ -200,7 +186,7 @@ function cpus(c: Collector, value: unknown, at: string): CpuEntry[] {
       c.add(p, 'must be an object');
       return [];
     }
-    unknownKeys(c, item, p, ['cores', 'architecture']);
+    c.unknownKeys(item, p, ['cores', 'architecture']);
     if (typeof item.cores !== 'number' || !Number.isFinite(item.cores) || item.cores <= 0) {
       c.add(`${p}/cores`, 'must be a positive number');
       return [];
@@ -225,14 +211,17 @@ function labels(c: Collector, value: unknown): Record<string, LabelValue> {
       (typeof v === 'number' && Number.isFinite(v)) ||
       (Array.isArray(v) && (v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number')));
     if (!ok) {
-      c.add(`/labels/${escape(key)}`, 'must be a string, number, boolean, or an array of strings or numbers');
+      c.add(
+        `/labels/${escapePointer(key)}`,
+        'must be a string, number, boolean, or an array of strings or numbers',
+      );
     } else out[key] = v;
   }
   return out;
 }
 
 /** The older legacy shape: `roles` + `resources{cpu, memory, storage, peripherals, interfaces}`. */
-function legacyResources(c: Collector, props: Json, at: string) {
+function legacyResources(c: Collector, props: JsonObject, at: string) {
   const roles = enumArray(c, props.roles ?? [], `${at}/roles`, LEGACY_ROLES);
   const res = props.resources;
   if (res === undefined) return { roles, hosting: false as const };
@@ -241,10 +230,10 @@ function legacyResources(c: Collector, props: Json, at: string) {
     return { roles, hosting: false as const };
   }
   const r = `${at}/resources`;
-  unknownKeys(c, res, r, ['cpu', 'memory', 'storage', 'peripherals', 'interfaces']);
+  c.unknownKeys(res, r, ['cpu', 'memory', 'storage', 'peripherals', 'interfaces']);
   const entries: CpuEntry[] = [];
   if (isObject(res.cpu)) {
-    unknownKeys(c, res.cpu, `${r}/cpu`, ['cores', 'architecture', 'architectures']);
+    c.unknownKeys(res.cpu, `${r}/cpu`, ['cores', 'architecture', 'architectures']);
     const cores = res.cpu.cores;
     if (typeof cores !== 'number' || cores <= 0) c.add(`${r}/cpu/cores`, 'must be a positive number');
     const archs =
@@ -288,7 +277,7 @@ export interface ParseOptions {
 export function parseCapabilities(body: unknown, options: ParseOptions): ParseResult {
   const c = new Collector();
   if (!isObject(body)) return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
-  unknownKeys(c, body, '', ['properties', 'labels', 'apiVersion', 'kind']);
+  c.unknownKeys(body, '', ['properties', 'labels', 'apiVersion', 'kind']);
   if (options.profile === 'legacy') {
     // workload-management-api-1.0.0.yaml, DeviceCapabilitiesManifest: `apiVersion` is required (D2).
     if (body.apiVersion === undefined) c.add('/apiVersion', 'is required');
@@ -302,7 +291,7 @@ export function parseCapabilities(body: unknown, options: ParseOptions): ParseRe
   const at = '/properties';
   const legacyShape =
     options.profile === 'legacy' && (props.roles !== undefined || props.resources !== undefined);
-  unknownKeys(c, props, at, [
+  c.unknownKeys(props, at, [
     'id',
     'vendor',
     'modelNumber',
@@ -324,8 +313,8 @@ export function parseCapabilities(body: unknown, options: ParseOptions): ParseRe
   const modelNumber = str(c, props, 'modelNumber', at, true);
   const serialNumber = str(c, props, 'serialNumber', at, true);
   const labelValues = labels(c, body.labels);
-  const extensions = Object.fromEntries(Object.entries(body).filter(([k]) => EXTENSION.test(k)));
-  const propertyExtensions = Object.fromEntries(Object.entries(props).filter(([k]) => EXTENSION.test(k)));
+  const extensions = Object.fromEntries(Object.entries(body).filter(([k]) => EXTENSION_KEY.test(k)));
+  const propertyExtensions = Object.fromEntries(Object.entries(props).filter(([k]) => EXTENSION_KEY.test(k)));
   if (Object.keys(propertyExtensions).length > 0) extensions['properties'] = propertyExtensions;
 
   let model: Omit<

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { decodeCursor, encodeCursor } from '../../common/http/cursor.js';
+import { decodeKey, pageOf } from '../../common/http/page.js';
 import { NotFoundError, SemanticError } from '../../common/problem/domain-error.js';
 import { ConflictError } from '../../common/problem/domain-error.js';
 import { DeviceRepository, type DeviceListFilter } from './device.repository.js';
@@ -34,12 +34,7 @@ export class DeviceInventoryService {
       limit: query.limit + 1,
     };
     const rows = await this.devices.list(filter);
-    const page = rows.slice(0, query.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toDeviceSummary),
-      next: rows.length > query.limit && last ? encodeCursor([last.deviceId, last.id]) : null,
-    };
+    return pageOf(rows, query.limit, (row) => [row.deviceId, row.id], toDeviceSummary);
   }
 
   async get(clientId: string, deviceId: string, profile?: string): Promise<DeviceDetailDto> {
@@ -74,7 +69,7 @@ export class DeviceInventoryService {
   }
 
   private cursor(value: string): { deviceId: string; id: string } {
-    const [deviceId, id] = decodeCursor(value, ([, rowId]) => /^[0-9a-f-]{36}$/.test(rowId));
+    const [deviceId, id] = decodeKey(value, ['string', 'uuid']);
     return { deviceId, id };
   }
 }

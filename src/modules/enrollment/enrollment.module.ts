@@ -52,7 +52,6 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     DeviceAuthService,
     OperatorAuthService,
     FailedAuthLimiter,
-    OperatorTokenRepository,
   ],
 })
 export class EnrollmentModule {}

@@ -1,4 +1,5 @@
 import { DEVICE_ID_RULE, isDeviceId, MAX_BIGINT, MAX_ID_LENGTH } from '../../common/http/input-limits.js';
+import { Collector, isObject, pointerTo } from '../../common/json/json-reader.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 
 /**
@@ -19,8 +20,6 @@ const SEVERITY: Record<DeploymentState, number> = {
   removed: 1,
 };
 
-const EXTENSION = /^x-[a-z][a-z0-9-]*-extensions$/;
-
 export interface StatusError {
   code?: string;
   source?: string;
@@ -36,36 +35,31 @@ export interface StatusReport {
   components: { name: string; state: DeploymentState; error?: StatusError }[];
 }
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const ERROR_FIELDS = ['code', 'source', 'message'] as const;
 
-function parseError(value: unknown, at: string, errors: FieldError[]): StatusError | undefined {
+function parseError(value: unknown, at: string, c: Collector): StatusError | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) {
-    errors.push({ field: at, message: 'must be an object {code, source, message}' });
+    c.add(at, 'must be an object {code, source, message}');
     return undefined;
   }
   const out: StatusError = {};
-  for (const key of Object.keys(value)) {
-    if (!['code', 'source', 'message'].includes(key)) {
-      errors.push({ field: `${at}/${key}`, message: 'is not a known field' });
-    }
-  }
-  for (const key of ['code', 'source', 'message'] as const) {
+  c.unknownKeys(value, at, ERROR_FIELDS, false);
+  for (const key of ERROR_FIELDS) {
     const v = value[key];
     if (v === undefined) continue;
     if (typeof v === 'string') out[key] = v;
     else if (key === 'code' && typeof v === 'number') out.code = String(v);
-    else errors.push({ field: `${at}/${key}`, message: 'must be a string' });
+    else c.add(`${at}/${key}`, 'must be a string');
   }
   return out;
 }
 
-function parseState(value: unknown, at: string, errors: FieldError[]): DeploymentState | undefined {
+function parseState(value: unknown, at: string, c: Collector): DeploymentState | undefined {
   if (typeof value === 'string' && (STATES as readonly string[]).includes(value)) {
     return value as DeploymentState;
   }
-  errors.push({ field: at, message: `must be one of ${STATES.join(', ')}` });
+  c.add(at, `must be one of ${STATES.join(', ')}`);
   return undefined;
 }
 
@@ -80,7 +74,7 @@ export function parseStatusReport(
   raw: Buffer,
   options: { pathDeploymentId: string; requireAdoptedVersion: boolean },
 ): { ok: true; report: StatusReport } | { ok: false; errors: FieldError[] } {
-  const errors: FieldError[] = [];
+  const c = new Collector();
   if (!isObject(body)) return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
   const known = [
     'deploymentId',
@@ -91,41 +85,31 @@ export function parseStatusReport(
     'apiVersion',
     'kind',
   ];
-  for (const key of Object.keys(body)) {
-    if (!known.includes(key) && !EXTENSION.test(key)) {
-      errors.push({ field: `/${key}`, message: 'is not a known field' });
-    }
-  }
+  c.unknownKeys(body, '', known);
   if (typeof body.deploymentId !== 'string' || body.deploymentId === '') {
-    errors.push({ field: '/deploymentId', message: 'is required' });
+    c.add('/deploymentId', 'is required');
   } else if (body.deploymentId.length > MAX_ID_LENGTH) {
     // orphan reports are stored under the id as sent (D12): bounded like every other id
-    errors.push({ field: '/deploymentId', message: `must be at most ${MAX_ID_LENGTH} characters` });
+    c.add('/deploymentId', `must be at most ${MAX_ID_LENGTH} characters`);
   } else if (body.deploymentId !== options.pathDeploymentId) {
-    errors.push({
-      field: '/deploymentId',
-      message: `must equal the deploymentId in the path (${options.pathDeploymentId})`,
-    });
+    c.add('/deploymentId', `must equal the deploymentId in the path (${options.pathDeploymentId})`);
   }
   if (body.deviceId !== undefined && !isDeviceId(body.deviceId)) {
-    errors.push({ field: '/deviceId', message: `must be a DeviceId: ${DEVICE_ID_RULE}` });
+    c.add('/deviceId', `must be a DeviceId: ${DEVICE_ID_RULE}`);
   }
   let adopted: bigint | undefined;
   const v = body.adoptedManifestVersion;
   if (v === undefined || v === null) {
     if (options.requireAdoptedVersion) {
-      errors.push({ field: '/adoptedManifestVersion', message: 'is required' });
+      c.add('/adoptedManifestVersion', 'is required');
     }
   } else if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-    errors.push({ field: '/adoptedManifestVersion', message: 'must be an integer ≥ 1' });
+    c.add('/adoptedManifestVersion', 'must be an integer ≥ 1');
   } else {
     const exact = Number.isSafeInteger(v) ? BigInt(v) : (exactVersion(raw.toString('utf8')) ?? BigInt(v));
     // stored as a PostgreSQL bigint: anything above 2^63 − 1 (also 1e30) is not a manifest version
     if (exact > MAX_BIGINT) {
-      errors.push({
-        field: '/adoptedManifestVersion',
-        message: 'must be at most 9223372036854775807 (2^63 − 1)',
-      });
+      c.add('/adoptedManifestVersion', 'must be at most 9223372036854775807 (2^63 − 1)');
     } else {
       adopted = exact;
     }
@@ -133,50 +117,42 @@ export function parseStatusReport(
   let state: DeploymentState | undefined;
   let error: StatusError | undefined;
   if (!isObject(body.status)) {
-    errors.push({ field: '/status', message: 'is required: {state, error?}' });
+    c.add('/status', 'is required: {state, error?}');
   } else {
-    for (const key of Object.keys(body.status)) {
-      if (!['state', 'error'].includes(key)) {
-        errors.push({ field: `/status/${key}`, message: 'is not a known field' });
-      }
-    }
-    state = parseState(body.status.state, '/status/state', errors);
-    error = parseError(body.status.error, '/status/error', errors);
+    c.unknownKeys(body.status, '/status', ['state', 'error'], false);
+    state = parseState(body.status.state, '/status/state', c);
+    error = parseError(body.status.error, '/status/error', c);
   }
   const components: StatusReport['components'] = [];
   if (body.components === undefined) {
     if (options.requireAdoptedVersion) {
-      errors.push({ field: '/components', message: 'is required (one entry per component)' });
+      c.add('/components', 'is required (one entry per component)');
     }
   } else if (!Array.isArray(body.components)) {
-    errors.push({ field: '/components', message: 'must be an array' });
+    c.add('/components', 'must be an array');
   } else {
-    body.components.forEach((c, i) => {
-      const at = `/components/${i}`;
-      if (!isObject(c)) {
-        errors.push({ field: at, message: 'must be an object {name, state, error?}' });
+    body.components.forEach((item, i) => {
+      const at = pointerTo('/components', i);
+      if (!isObject(item)) {
+        c.add(at, 'must be an object {name, state, error?}');
         return;
       }
-      for (const key of Object.keys(c)) {
-        if (!['name', 'state', 'error'].includes(key)) {
-          errors.push({ field: `${at}/${key}`, message: 'is not a known field' });
-        }
+      c.unknownKeys(item, at, ['name', 'state', 'error'], false);
+      if (typeof item.name !== 'string' || item.name === '') {
+        c.add(`${at}/name`, 'is required');
       }
-      if (typeof c.name !== 'string' || c.name === '') {
-        errors.push({ field: `${at}/name`, message: 'is required' });
-      }
-      const componentState = parseState(c.state, `${at}/state`, errors);
-      const componentError = parseError(c.error, `${at}/error`, errors);
-      if (typeof c.name === 'string' && componentState) {
+      const componentState = parseState(item.state, `${at}/state`, c);
+      const componentError = parseError(item.error, `${at}/error`, c);
+      if (typeof item.name === 'string' && componentState) {
         components.push({
-          name: c.name,
+          name: item.name,
           state: componentState,
           ...(componentError ? { error: componentError } : {}),
         });
       }
     });
   }
-  if (errors.length > 0 || !state) return { ok: false, errors };
+  if (!c.ok || !state) return { ok: false, errors: c.errors };
   return {
     ok: true,
     report: {

@@ -37,4 +37,9 @@ export class OperatorAuthService {
     const row = await this.tokens.findById(tokenId);
     return row !== null && row.revokedAt === null;
   }
+
+  /** Which of these created operator tokens still exist and are not revoked (one query for all). */
+  activeTokenIds(tokenIds: readonly string[]): Promise<Set<string>> {
+    return this.tokens.activeIds(tokenIds);
+  }
 }

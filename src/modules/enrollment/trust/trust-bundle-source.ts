@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { isObject, type JsonObject } from '../../../common/json/json-reader.js';
 
 /**
  * Client for the Margo Trust Bundle API (rc.3, served by the MIS role): follows the discovery document at
@@ -87,8 +88,6 @@ const realClock: TrustBundleClock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
-
-type Json = Record<string, unknown>;
 
 interface ParsedBundle {
   anchorsPem: string[];
@@ -360,7 +359,7 @@ function parseBundle(body: unknown, url: URL): ParsedBundle {
 }
 
 /** One x509-svid entry: exactly one CA certificate in `x5c`, matching the entry's key parameters. */
-function parseAnchor(entry: Json, where: string): X509Certificate {
+function parseAnchor(entry: JsonObject, where: string): X509Certificate {
   const invalid = (reason: string, cause?: unknown) =>
     new TrustBundleError('invalid-anchor', `${where}: ${reason}`, { cause });
   const x5c = entry.x5c;
@@ -382,7 +381,7 @@ function parseAnchor(entry: Json, where: string): X509Certificate {
   return cert;
 }
 
-function keyMatches(entry: Json, cert: X509Certificate): boolean {
+function keyMatches(entry: JsonObject, cert: X509Certificate): boolean {
   let jwk: JsonWebKey;
   try {
     jwk = cert.publicKey.export({ format: 'jwk' });
@@ -392,7 +391,7 @@ function keyMatches(entry: Json, cert: X509Certificate): boolean {
   return JWK_KEY_FIELDS.every((field) => jwk[field] === undefined || entry[field] === jwk[field]);
 }
 
-function optionalCount(body: Json, field: string, url: URL): number | undefined {
+function optionalCount(body: JsonObject, field: string, url: URL): number | undefined {
   const value = body[field];
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
@@ -443,10 +442,6 @@ function stoppedError(cause?: unknown): TrustBundleError {
 function positive(value: number, name: string): number {
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function asError(value: unknown): Error {

@@ -3,7 +3,7 @@ import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-ex
 import { AppModule } from '../../app.module.js';
 import { configureApp } from '../../app.setup.js';
 import type { AppConfig } from '../../config/config.js';
-import { buildOpenApiDocument, serializeOpenApi } from './build-document.js';
+import { buildOpenApiDocument, serializeOpenApi } from '../../common/openapi/build-document.js';
 
 /** Builds the application (without listening) and returns the OpenAPI document as committed text. */
 export async function generateOpenApiText(config: AppConfig): Promise<string> {

@@ -12,8 +12,8 @@ import {
 } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import type { OperatorPrincipal } from '../../modules/enrollment/auth/authenticated-client.js';
-import { CurrentOperator, OperatorAuth } from '../../modules/enrollment/auth/guards.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { EventStreamQueryDto, OperatorEventDto, StreamTokenDto } from './dto/operator-event.dto.js';
 import { EventStreamGuard } from './event-stream.guard.js';
 import { EventStreamService, HEARTBEAT_MS, parseStreamRequest, RETRY_MS } from './event-stream.service.js';

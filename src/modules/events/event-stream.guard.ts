@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import type { OperatorPrincipal } from '../../modules/enrollment/auth/authenticated-client.js';
-import { FailedAuthLimiter } from '../../modules/enrollment/auth/failed-auth-limiter.service.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { FailedAuthLimiter } from '../enrollment/auth/failed-auth-limiter.service.js';
 import { EventTokenService } from './event-token.service.js';
 
 /**

@@ -2,10 +2,14 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { Response } from 'express';
 import { Gauge } from 'prom-client';
 import { InvalidRequestError, ServiceUnavailableError } from '../../common/problem/domain-error.js';
-import { OperatorTokenRepository } from '../../modules/enrollment/operator-token.repository.js';
-import { MetricsService } from '../metrics/metrics.service.js';
+import { OperatorAuthService } from '../enrollment/auth/operator-auth.service.js';
+import { MetricsService } from '../../infra/metrics/metrics.service.js';
 import type { EventStreamQueryDto, OperatorEventDto } from './dto/operator-event.dto.js';
-import { type EventFilter, EventLogService, type OperatorEvent } from './event-log.service.js';
+import {
+  type EventFilter,
+  EventLogService,
+  type OperatorEvent,
+} from '../../infra/events/event-log.service.js';
 
 /** Browsers wait this long before reconnecting (sent as `retry:`). */
 export const RETRY_MS = 3_000;
@@ -81,7 +85,7 @@ export class EventStreamService implements OnModuleDestroy {
 
   constructor(
     private readonly events: EventLogService,
-    private readonly tokens: OperatorTokenRepository,
+    private readonly operators: OperatorAuthService,
     metrics: MetricsService,
   ) {
     this.revocationCheck = setInterval(() => void this.closeRevoked(), REVOCATION_CHECK_MS);
@@ -179,7 +183,7 @@ export class EventStreamService implements OnModuleDestroy {
     if (ids.size === 0) return;
     this.checking = true;
     try {
-      const active = await this.tokens.activeIds([...ids]);
+      const active = await this.operators.activeTokenIds([...ids]);
       for (const [close, tokenId] of [...this.open]) {
         if (tokenId !== undefined && !active.has(tokenId)) close();
       }

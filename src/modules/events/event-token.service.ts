@@ -1,10 +1,10 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import type { OperatorPrincipal } from '../../modules/enrollment/auth/authenticated-client.js';
-import { OperatorAuthService } from '../../modules/enrollment/auth/operator-auth.service.js';
-import { InvalidCredentialsError } from '../../modules/enrollment/enrollment.errors.js';
-import { EventRepository } from './event.repository.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { OperatorAuthService } from '../enrollment/auth/operator-auth.service.js';
+import { InvalidCredentialsError } from '../enrollment/enrollment.errors.js';
+import { StreamKeyRepository } from './stream-key.repository.js';
 
 /** Lifetime of a stream token (and of its cookie). */
 export const STREAM_TOKEN_TTL_SECONDS = 300;
@@ -81,7 +81,7 @@ export class EventTokenService {
   private key?: Promise<Buffer>;
 
   constructor(
-    private readonly events: EventRepository,
+    private readonly keys: StreamKeyRepository,
     private readonly operators: OperatorAuthService,
   ) {}
 
@@ -172,7 +172,7 @@ export class EventTokenService {
 
   /** Loads (creating on first use) the shared key; a failed load is retried on the next call. */
   private signingKey(): Promise<Buffer> {
-    this.key ??= this.events
+    this.key ??= this.keys
       .metaValue(KEY_NAME, randomBytes(32).toString('base64url'))
       .then((value) => Buffer.from(value, 'base64url'))
       .catch((error: unknown) => {
