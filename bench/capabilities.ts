@@ -23,78 +23,59 @@
  * throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { ClientSvid } from '../src/client/identities.js';
 import https from 'node:https';
+import { join } from 'node:path';
+import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { capabilityBody, insertDevicesSql } from './lib/devices.js';
 import {
+  activityBetween,
+  activitySum,
   type DatabaseActivity,
   forEachLimit,
   Harness,
-  positive,
   postgresCpuBetween,
   procMemory,
 } from './lib/harness.js';
 import type { ServerChild, ServerStats, WfmReady } from './lib/ipc.js';
-import {
-  type ConnectionGroup,
-  mergeLoads,
-  percentile,
-  type RequestContext,
-  runConnectionGroups,
-} from './lib/load.js';
-import {
-  type CaseResult,
-  fmt,
-  mainTable,
-  type Measured,
-  ms,
-  table,
-  updateReadme,
-  writeResult,
-} from './lib/report.js';
+import { type ConnectionGroup, percentile, type RequestContext, runConnectionGroups } from './lib/load.js';
+import { type CaseResult, fmt, mainTable, type Measured, ms, table } from './lib/report.js';
+import { alternate, caseResult, sumStats, windowSummary } from './lib/rounds.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '50' },
-    clients: { type: 'string', default: '20' },
-    devices: { type: 'string', default: '1000' },
-    inventory: { type: 'string', default: '100000' },
-    'list-requests': { type: 'string', default: '300' },
-    parts: { type: 'string', default: 'reports,inventory' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('capabilities', {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '2' },
+  concurrency: { type: 'string', default: '50' },
+  clients: { type: 'string', default: '20' },
+  devices: { type: 'string', default: '1000' },
+  inventory: { type: 'string', default: '100000' },
+  'list-requests': { type: 'string', default: '300' },
+  parts: { type: 'string', default: 'reports,inventory' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
-const DURATION_S = positive('duration', args.duration, 60);
-const WARMUP_S = positive('warmup', args.warmup, 30);
-const ROUNDS = Math.round(positive('rounds', args.rounds, 10));
-const INTER_ROUND_WARMUP_S = 0.5;
-const CONCURRENCY = Math.round(positive('concurrency', args.concurrency, 500));
-const CLIENTS = Math.round(positive('clients', args.clients, 500));
-const DEVICES = Math.round(positive('devices', args.devices, 100_000));
-const INVENTORY = Math.round(positive('inventory', args.inventory, 1_000_000));
-const LIST_REQUESTS = Math.round(positive('list-requests', args['list-requests'], 10_000));
+const PLAN = {
+  durationS: positive('duration', args.duration, 60),
+  warmupS: positive('warmup', args.warmup, 30),
+  rounds: count('rounds', args.rounds, 10),
+};
+const CONCURRENCY = count('concurrency', args.concurrency, 500);
+const CLIENTS = count('clients', args.clients, 500);
+const DEVICES = count('devices', args.devices, 100_000);
+const INVENTORY = count('inventory', args.inventory, 1_000_000);
+const LIST_REQUESTS = count('list-requests', args['list-requests'], 10_000);
 const PARTS = args.parts.split(',');
 const DRAIN_TIMEOUT_MS = 60_000;
 const INVENTORY_CLIENTS = 1000;
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/capabilities.js',
-  ...process.argv.slice(2),
-].join(' ');
 const UPDATES_README =
   !args['cpu-prof'] && !args['no-readme'] && PARTS.includes('reports') && PARTS.includes('inventory');
 const SECTION = '## Capability reports and the device inventory (device-capability)';
 
-const h = new Harness('capabilities', 180 + 2 * (WARMUP_S + DURATION_S) + DRAIN_TIMEOUT_MS / 250);
+const h = new Harness('capabilities', 180 + 2 * (PLAN.warmupS + PLAN.durationS) + DRAIN_TIMEOUT_MS / 250);
 
 // ---------------------------------------------------------------------------------------------------
 // (a) capability reports
@@ -225,28 +206,8 @@ async function measureWindow(
       api: serverStats,
       worker: workerStats,
       postgresCpuMs: postgresCpuBetween(pgAtStart, pgNow),
-      db: dbAtStart ? activityDelta(dbAtStart, dbNow) : dbNow,
+      db: dbAtStart ? activityBetween(dbAtStart, dbNow) : dbNow,
     },
-  };
-}
-
-function sumStats(parts: ServerStats[]): ServerStats {
-  return parts.reduce(
-    (a, b) => ({
-      handshakes: a.handshakes + b.handshakes,
-      resumed: a.resumed + b.resumed,
-      cpuMs: a.cpuMs + b.cpuMs,
-      wallMs: a.wallMs + b.wallMs,
-    }),
-    { handshakes: 0, resumed: 0, cpuMs: 0, wallMs: 0 },
-  );
-}
-
-function mergeMeasured(parts: Measured[]): Measured {
-  return {
-    load: mergeLoads(parts.map((m) => m.load)),
-    server: sumStats(parts.map((m) => m.server)),
-    clientCpuMs: parts.reduce((n, m) => n + m.clientCpuMs, 0),
   };
 }
 
@@ -256,28 +217,6 @@ function mergeDetail(parts: SideStats[]): SideStats {
     worker: sumStats(parts.map((p) => p.worker)),
     postgresCpuMs: parts.reduce((n, p) => n + p.postgresCpuMs, 0),
     db: parts.map((p) => p.db).reduce((a, b) => activitySum(a, b)),
-  };
-}
-
-function activityDelta(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
-  return {
-    commits: b.commits - a.commits,
-    returned: b.returned - a.returned,
-    fetched: b.fetched - a.fetched,
-    inserted: b.inserted - a.inserted,
-    updated: b.updated - a.updated,
-    deleted: b.deleted - a.deleted,
-  };
-}
-
-function activitySum(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
-  return {
-    commits: a.commits + b.commits,
-    returned: a.returned + b.returned,
-    fetched: a.fetched + b.fetched,
-    inserted: a.inserted + b.inserted,
-    updated: a.updated + b.updated,
-    deleted: a.deleted + b.deleted,
   };
 }
 
@@ -345,22 +284,18 @@ async function reportsPart(
   const groupsOf = (loads: ClientLoad[]) =>
     loads.map((l, i) => l.group(svids.get(clientIds[i])!, connectionsOf(i)));
 
-  const parts: Record<'wfm' | 'baseline', Measured[]> = { wfm: [], baseline: [] };
   const details: Record<'wfm' | 'baseline', SideStats[]> = { wfm: [], baseline: [] };
   const drainSeconds: (number | undefined)[] = [];
-  const sliceS = DURATION_S / ROUNDS;
-  h.log(`${ROUNDS} × ${sliceS.toFixed(1)} s per side after ${WARMUP_S} s warm-up, C=${CONCURRENCY}`);
-  const order: ('wfm' | 'baseline')[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    order.push(...(r % 2 === 0 ? (['wfm', 'baseline'] as const) : (['baseline', 'wfm'] as const)));
-  }
-  const seen = { wfm: 0, baseline: 0 };
-  for (const side of order) {
+  h.log(
+    `${PLAN.rounds} × ${(PLAN.durationS / PLAN.rounds).toFixed(1)} s per side after ${PLAN.warmupS} s warm-up, ` +
+      `C=${CONCURRENCY}`,
+  );
+  let wfmWindows = 0;
+  const parts = await alternate(PLAN, async (side, warmupS, sliceS) => {
     // the worker works off the previous WFM window first, so it does not run during a baseline window
     const drained = await h.waitQueueIdle(DRAIN_TIMEOUT_MS);
-    if (side === 'baseline' || seen.wfm > 0) drainSeconds.push(drained);
-    const warmupS = seen[side] === 0 ? WARMUP_S : INTER_ROUND_WARMUP_S;
-    seen[side] += 1;
+    if (side === 'baseline' || wfmWindows > 0) drainSeconds.push(drained);
+    if (side === 'wfm') wfmWindows += 1;
     const port = side === 'wfm' ? ready.port : baseline.port;
     const { measured, detail } = await measureWindow(
       side,
@@ -371,13 +306,10 @@ async function reportsPart(
       sliceS,
       tls.caPem,
     );
-    parts[side].push(measured);
     details[side].push(detail);
-    h.log(
-      `  ${side}: ${measured.load.rps.toFixed(0)} req/s, p50 ${measured.load.p50Ms.toFixed(1)} ms, ` +
-        `p99 ${measured.load.p99Ms.toFixed(1)} ms, ${measured.load.errors} errors`,
-    );
-  }
+    h.log(windowSummary(side, measured));
+    return measured;
+  });
   const drainedAtEnd = await h.waitQueueIdle(DRAIN_TIMEOUT_MS);
   drainSeconds.push(drainedAtEnd);
 
@@ -426,20 +358,18 @@ async function reportsPart(
   const overlaps = wfmLoads.reduce((n, l) => n + l.overlaps, 0);
   if (overlaps > 0) verification.push(`- Requests that had to reuse a device still in flight: ${overlaps}.`);
 
-  const caseResult: CaseResult = {
-    title: `PUT /api/v1/capabilities/{deviceId}, kept-alive mTLS, ${CLIENTS} clients, ${DEVICES} devices`,
-    concurrency: CONCURRENCY,
-    wfm: mergeMeasured(parts.wfm),
-    baseline: mergeMeasured(parts.baseline),
-    roundRatios: parts.wfm.map((w, r) => w.load.rps / parts.baseline[r].load.rps),
-  };
+  const result = caseResult(
+    `PUT /api/v1/capabilities/{deviceId}, kept-alive mTLS, ${CLIENTS} clients, ${DEVICES} devices`,
+    CONCURRENCY,
+    parts,
+  );
   return {
-    caseResult,
+    caseResult: result,
     wfmDetail: mergeDetail(details.wfm),
     baselineDetail: mergeDetail(details.baseline),
     drainSeconds,
     verification,
-    statusCounts: caseResult.wfm.load.errorKinds,
+    statusCounts: result.wfm.load.errorKinds,
   };
 }
 
@@ -809,10 +739,7 @@ await h.run(async () => {
     ['worker', procMemoryLine(worker.pid)],
   ];
 
-  const lines: string[] = [
-    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
-    '',
-  ];
+  const lines: string[] = [h.measuredWith(COMMAND), ''];
   if (reports) {
     const r = reports;
     lines.push(
@@ -826,7 +753,7 @@ await h.run(async () => {
         'validation, a transaction (lock, update, history entry, history trim) and a recompute job. No device is ' +
         'reported on two connections at once. Baseline: a bare Node `https.createServer` with the same certificate ' +
         'and TLS options, the same client certificates and bodies, that reads the body and answers 200. Ratio = WFM / ' +
-        `baseline requests/s (in brackets: lowest–highest of the ${ROUNDS} alternating rounds).`,
+        `baseline requests/s (in brackets: lowest–highest of the ${PLAN.rounds} alternating rounds).`,
       '',
       mainTable([r.caseResult]),
       '',
@@ -923,11 +850,13 @@ await h.run(async () => {
   const plansText = inventory
     ? `\n\n## Filter first, slowest kind\n\n\`\`\`text\n${inventory.slowest.filterFirst.plan}\n\`\`\`\n\n## All plans\n\n${inventory.plans.map((p) => `### ${p.kind}: ${queryString(p.query)}\n\n\`\`\`text\n${p.plan}\n\`\`\``).join('\n\n')}\n`
     : '';
-  const file = await writeResult(
-    h.resultsDir,
-    `capabilities-${h.stamp}.md`,
-    `# Capabilities benchmark, ${h.started.toISOString()}\n\n${section}${plansText}`,
-  );
+  await h.publish({
+    name: 'capabilities',
+    heading: 'Capabilities benchmark',
+    section,
+    readmeSection: UPDATES_README ? SECTION : undefined,
+    appendix: plansText.replace(/^\n/, ''),
+  });
   if (inventory) {
     await writeFile(
       join(h.resultsDir, `capabilities-${h.stamp}-samples.json`),
@@ -941,9 +870,6 @@ await h.run(async () => {
       ),
     );
   }
-  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-  process.stdout.write(`\n${section}\n`);
-  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
 });
 
 /** PostgreSQL work per answered report in the WFM windows (API and worker together). */

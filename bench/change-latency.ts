@@ -27,46 +27,42 @@
  */
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
 import { baselineDeploymentId, startChangeLatencyBaseline } from './lib/change-latency-baseline.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { capabilityBody } from './lib/devices.js';
 import {
   type DatabaseActivity,
   forEachLimit,
   Harness,
-  positive,
   postgresCpuBetween,
   procMemory,
   sleep,
 } from './lib/harness.js';
 import type { ServerChild } from './lib/ipc.js';
 import { percentile } from './lib/load.js';
-import { fmt, ms, table, updateReadme, writeResult } from './lib/report.js';
+import { fmt, ms, table } from './lib/report.js';
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '50,500' },
-    duration: { type: 'string', default: '20' },
-    clients: { type: 'string', default: '50' },
-    devices: { type: 'string', default: '500' },
-    'poll-ms': { type: 'string', default: '25' },
-    'debounce-ms': { type: 'string', default: '100' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('change-latency', {
+  rates: { type: 'string', default: '50,500' },
+  duration: { type: 'string', default: '20' },
+  clients: { type: 'string', default: '50' },
+  devices: { type: 'string', default: '500' },
+  'poll-ms': { type: 'string', default: '25' },
+  'debounce-ms': { type: 'string', default: '100' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
 const RATES = args.rates.split(',').map((r) => positive('rates', r, 10_000));
 const DURATION_S = positive('duration', args.duration, 120);
-const CLIENTS = Math.round(positive('clients', args.clients, 1000));
-const DEVICES = Math.round(positive('devices', args.devices, 100_000));
+const CLIENTS = count('clients', args.clients, 1000);
+const DEVICES = count('devices', args.devices, 100_000);
 const POLL_MS = positive('poll-ms', args['poll-ms'], 10_000);
 const DEBOUNCE_MS = Math.round(Number(args['debounce-ms']));
 if (!Number.isFinite(DEBOUNCE_MS) || DEBOUNCE_MS < 0 || DEBOUNCE_MS > 60_000) {
@@ -75,10 +71,6 @@ if (!Number.isFinite(DEBOUNCE_MS) || DEBOUNCE_MS < 0 || DEBOUNCE_MS > 60_000) {
 const GIVE_UP_MS = 10_000;
 const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
 const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && args.rates === '50,500';
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/change-latency.js',
-  ...process.argv.slice(2),
-].join(' ');
 const SECTION = '## From a capability change to the served manifest (device-capability → deployment-spec)';
 
 const h = new Harness('change-latency', 180 + RATES.length * (2 * DURATION_S + 80));
@@ -676,7 +668,7 @@ await h.run(async () => {
         ` with the recompute debounce at ${DEBOUNCE_MS} ms.`;
     }
     const section = [
-      `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
+      h.measuredWith(COMMAND),
       '',
       `What it measures: ${CLIENTS} accepted rc.3 clients with ${DEVICES} devices in all (${DEVICES / CLIENTS} per client), one ` +
         'selector deployment of `linePackage()` on all of them. A change flips one device between ' +
@@ -786,11 +778,12 @@ await h.run(async () => {
       ...h.machineLines(COMMAND),
       `- Peak resident memory (VmHWM): API ${fmt(procMemory(api.pid)?.peakMiB ?? NaN)} MiB, worker ${fmt(procMemory(worker.pid)?.peakMiB ?? NaN)} MiB`,
     ].join('\n');
-    const file = await writeResult(
-      h.resultsDir,
-      `change-latency-${h.stamp}.md`,
-      `# Change latency benchmark, ${h.started.toISOString()}\n\n${section}\n`,
-    );
+    await h.publish({
+      name: 'change-latency',
+      heading: 'Change latency benchmark',
+      section,
+      readmeSection: UPDATES_README ? SECTION : undefined,
+    });
     const samples = (run: Run) =>
       run.changes.map((c) => ({
         device: `${c.device.client.id}/${c.device.deviceId}`,
@@ -811,9 +804,6 @@ await h.run(async () => {
         })),
       ),
     );
-    if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-    process.stdout.write(`\n${section}\n`);
-    h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
   } finally {
     for (const c of [...wfm.clients, ...base.clients]) c.agent.destroy();
   }

@@ -25,16 +25,15 @@
  * creates the throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
 import { fork } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { linePackage } from '../test/support/packages.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { insertDevicesSql } from './lib/devices.js';
 import {
+  activityBetween,
   type DatabaseActivity,
   Harness,
-  positive,
   postgresCpuBetween,
   procMemory,
   resetPeakMemory,
@@ -42,37 +41,31 @@ import {
 } from './lib/harness.js';
 import type { ServerChild, WfmReady } from './lib/ipc.js';
 import type { BaselineJob, BaselineMessage, BaselineResult } from './lib/render-fleet-baseline.js';
-import { fmt, table, updateReadme, writeResult } from './lib/report.js';
+import { fmt, table } from './lib/report.js';
 
-const { values: args } = parseArgs({
-  options: {
-    fleets: { type: 'string', default: '10000,100000' },
-    /** Worker process counts to measure, one after the other (the API stays one process). */
-    workers: { type: 'string', default: '1,2' },
-    /** Seconds a fleet below 50,000 devices may take before it is stopped. */
-    'limit-10k': { type: 'string', default: '150' },
-    /** Seconds a fleet of 50,000 devices or more may take before it is stopped. */
-    'limit-100k': { type: 'string', default: '285' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('render-fleet', {
+  fleets: { type: 'string', default: '10000,100000' },
+  /** Worker process counts to measure, one after the other (the API stays one process). */
+  workers: { type: 'string', default: '1,2' },
+  /** Seconds a fleet below 50,000 devices may take before it is stopped. */
+  'limit-10k': { type: 'string', default: '150' },
+  /** Seconds a fleet of 50,000 devices or more may take before it is stopped. */
+  'limit-100k': { type: 'string', default: '285' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
-const FLEETS = args.fleets.split(',').map((f) => Math.round(positive('fleets', f, 1_000_000)));
+const FLEETS = args.fleets.split(',').map((f) => count('fleets', f, 1_000_000));
 const WORKERS = args.workers
   .split(',')
-  .map((w) => Math.round(positive('workers', w, 8)))
+  .map((w) => count('workers', w, 8))
   .sort((a, b) => a - b);
 const LIMIT_SMALL_S = positive('limit-10k', args['limit-10k'], 3600);
 const LIMIT_LARGE_S = positive('limit-100k', args['limit-100k'], 3600);
 const limitOf = (size: number) => (size < 50_000 ? LIMIT_SMALL_S : LIMIT_LARGE_S);
 const UPDATES_README =
   !args['cpu-prof'] && !args['no-readme'] && args.fleets === '10000,100000' && args.workers === '1,2';
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/render-fleet.js',
-  ...process.argv.slice(2),
-].join(' ');
 const SECTION = '## Rolling a selector deployment out to a fleet (deployment-spec)';
 /**
  * A Postgres backend flushes its statistics to pg_stat_database when it goes idle, but at most once a
@@ -183,18 +176,6 @@ async function seed(db: pg.Client, size: number, tag: string): Promise<void> {
   await db.query('ANALYZE client');
 }
 
-/** The activity between two snapshots, without `ownTransactions` of this bench's own connections. */
-function delta(a: DatabaseActivity, b: DatabaseActivity, ownTransactions: number): DatabaseActivity {
-  return {
-    commits: b.commits - a.commits - ownTransactions,
-    returned: b.returned - a.returned,
-    fetched: b.fetched - a.fetched,
-    inserted: b.inserted - a.inserted,
-    updated: b.updated - a.updated,
-    deleted: b.deleted - a.deleted,
-  };
-}
-
 async function rollOut(
   size: number,
   ready: WfmReady,
@@ -295,7 +276,7 @@ async function rollOut(
     await sleep(STATS_FLUSH_MS);
     // +1: the read of dbBefore is a transaction that committed after its own snapshot
     const ownTransactions = benchQueries - queriesBefore + 1;
-    db = delta(dbBefore, await h.databaseActivity(), ownTransactions);
+    db = activityBetween(dbBefore, await h.databaseActivity(), ownTransactions);
   }
   const peak = {
     worker: sum(workers.map((w) => procMemory(w.pid)?.peakMiB ?? NaN)),
@@ -657,7 +638,7 @@ await h.run(async () => {
   ).filter((line) => line !== '');
 
   const lines = [
-    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
+    h.measuredWith(COMMAND),
     '',
     'What it measures: per fleet, that many rc.3 clients with one hosting device each are seeded with SQL (all ' +
       'labelled `fleet: fleet-<size>`, 2–8 cores amd64/arm64, 4–16Gi memory, deployment type compose, so the ' +
@@ -726,12 +707,10 @@ await h.run(async () => {
   }
   lines.push('### Machine', '', ...h.machineLines(COMMAND));
   const section = lines.join('\n');
-  const file = await writeResult(
-    h.resultsDir,
-    `render-fleet-${h.stamp}.md`,
-    `# Fleet rendering benchmark, ${h.started.toISOString()}\n\n${section}\n`,
-  );
-  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-  process.stdout.write(`\n${section}\n`);
-  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
+  await h.publish({
+    name: 'render-fleet',
+    heading: 'Fleet rendering benchmark',
+    section,
+    readmeSection: UPDATES_README ? SECTION : undefined,
+  });
 });
