@@ -6,7 +6,7 @@
  *
  *   npx tsc -p bench/tsconfig.json && node dist-bench/bench/mtls-guard.js [--duration 8] [--warmup 2]
  *     [--rounds 4] [--concurrency 50] [--handshake-concurrency 8] [--keepalive-generator autocannon|node]
- *     [--cases keep-alive,full-handshake,resumed] [--cpu-prof]
+ *     [--cases keep-alive,full-handshake,resumed] [--cpu-prof] [--no-readme]
  *
  * Only a run of all three cases without --cpu-prof rewrites the section in bench/README.md; every run
  * writes bench/results/mtls-guard-<timestamp>.md (and, with --cpu-prof, the service's .cpuprofile).
@@ -41,6 +41,8 @@ const { args, command: COMMAND } = benchCli('mtls-guard', {
   cases: { type: 'string', default: 'keep-alive,full-handshake,resumed' },
   /** Profile the service's process (V8 CPU profile into bench/results/, for `where the time goes`). */
   'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
 const PLAN = {
@@ -69,7 +71,7 @@ const ALL_CASES: { title: string; mode: ConnectionMode; concurrency: number }[] 
 const CASES = ALL_CASES.filter((c) => args.cases.split(',').includes(c.mode));
 if (CASES.length === 0) fail('--cases: a comma list of keep-alive, full-handshake, resumed');
 /** Only a complete, unprofiled run replaces the figures in bench/README.md. */
-const UPDATES_README = !args['cpu-prof'] && CASES.length === ALL_CASES.length;
+const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && CASES.length === ALL_CASES.length;
 
 const h = new Harness(
   'mtls-guard',
