@@ -63,6 +63,11 @@ if (CASES.length === 0) throw new Error('--cases: a comma list of 304, 200, yaml
 const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && CASES.length === ALL_CASES.length;
 const SECTION = '## State manifest polls over mutual TLS (deployment-spec)';
 const CLIENT_ID = 'poll-client';
+/** Where the service's poll fast path lives (it moved with issue 14's split of deployment-spec). */
+const FAST_PATH = [
+  'src/modules/deployment-spec/manifests/poll-fast-path.ts',
+  'src/modules/deployment-spec/poll-fast-path.ts',
+].find((path) => existsSync(join(REPO_ROOT, path)));
 const DEVICE_ID = 'edge-1';
 
 const h = new Harness(
@@ -251,8 +256,8 @@ await h.run(async () => {
     '',
     detailTable(results),
     '',
-    existsSync(join(REPO_ROOT, 'src', 'modules', 'deployment-spec', 'poll-fast-path.ts'))
-      ? '- The 304 and 200 polls are answered by `pollFastPath` (src/modules/deployment-spec/poll-fast-path.ts) ' +
+    FAST_PATH
+      ? `- The 304 and 200 polls are answered by \`pollFastPath\` (${FAST_PATH}) ` +
         'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
       : '- All three routes go through the full Express/Nest pipeline (middleware, Passport, guard, interceptors).',
     '- 304 path (`ManifestService.poll`): guard (SVID from the socket, cached validation, accepted-client ' +
