@@ -23,78 +23,65 @@
  * throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { ClientSvid } from '../src/client/identities.js';
 import https from 'node:https';
+import { join } from 'node:path';
+import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
-import { capabilityBody, insertDevicesSql } from './lib/devices.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import {
+  displayQuery,
+  exampleOf,
+  INVENTORY_CLIENTS,
+  inventoryPart,
+  queryString,
+} from './lib/capabilities-inventory.js';
+import { capabilityBody } from './lib/devices.js';
+import {
+  activityBetween,
+  activitySum,
   type DatabaseActivity,
   forEachLimit,
   Harness,
-  positive,
   postgresCpuBetween,
   procMemory,
 } from './lib/harness.js';
 import type { ServerChild, ServerStats, WfmReady } from './lib/ipc.js';
-import {
-  type ConnectionGroup,
-  mergeLoads,
-  percentile,
-  type RequestContext,
-  runConnectionGroups,
-} from './lib/load.js';
-import {
-  type CaseResult,
-  fmt,
-  mainTable,
-  type Measured,
-  ms,
-  table,
-  updateReadme,
-  writeResult,
-} from './lib/report.js';
+import { type ConnectionGroup, type RequestContext, runConnectionGroups } from './lib/load.js';
+import { type CaseResult, fmt, mainTable, type Measured, ms, table } from './lib/report.js';
+import { alternate, caseResult, sumStats, windowSummary } from './lib/rounds.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '50' },
-    clients: { type: 'string', default: '20' },
-    devices: { type: 'string', default: '1000' },
-    inventory: { type: 'string', default: '100000' },
-    'list-requests': { type: 'string', default: '300' },
-    parts: { type: 'string', default: 'reports,inventory' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('capabilities', {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '2' },
+  concurrency: { type: 'string', default: '50' },
+  clients: { type: 'string', default: '20' },
+  devices: { type: 'string', default: '1000' },
+  inventory: { type: 'string', default: '100000' },
+  'list-requests': { type: 'string', default: '300' },
+  parts: { type: 'string', default: 'reports,inventory' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
-const DURATION_S = positive('duration', args.duration, 60);
-const WARMUP_S = positive('warmup', args.warmup, 30);
-const ROUNDS = Math.round(positive('rounds', args.rounds, 10));
-const INTER_ROUND_WARMUP_S = 0.5;
-const CONCURRENCY = Math.round(positive('concurrency', args.concurrency, 500));
-const CLIENTS = Math.round(positive('clients', args.clients, 500));
-const DEVICES = Math.round(positive('devices', args.devices, 100_000));
-const INVENTORY = Math.round(positive('inventory', args.inventory, 1_000_000));
-const LIST_REQUESTS = Math.round(positive('list-requests', args['list-requests'], 10_000));
+const PLAN = {
+  durationS: positive('duration', args.duration, 60),
+  warmupS: positive('warmup', args.warmup, 30),
+  rounds: count('rounds', args.rounds, 10),
+};
+const CONCURRENCY = count('concurrency', args.concurrency, 500);
+const CLIENTS = count('clients', args.clients, 500);
+const DEVICES = count('devices', args.devices, 100_000);
+const INVENTORY = count('inventory', args.inventory, 1_000_000);
+const LIST_REQUESTS = count('list-requests', args['list-requests'], 10_000);
 const PARTS = args.parts.split(',');
 const DRAIN_TIMEOUT_MS = 60_000;
-const INVENTORY_CLIENTS = 1000;
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/capabilities.js',
-  ...process.argv.slice(2),
-].join(' ');
 const UPDATES_README =
   !args['cpu-prof'] && !args['no-readme'] && PARTS.includes('reports') && PARTS.includes('inventory');
 const SECTION = '## Capability reports and the device inventory (device-capability)';
 
-const h = new Harness('capabilities', 180 + 2 * (WARMUP_S + DURATION_S) + DRAIN_TIMEOUT_MS / 250);
+const h = new Harness('capabilities', 180 + 2 * (PLAN.warmupS + PLAN.durationS) + DRAIN_TIMEOUT_MS / 250);
 
 // ---------------------------------------------------------------------------------------------------
 // (a) capability reports
@@ -225,28 +212,8 @@ async function measureWindow(
       api: serverStats,
       worker: workerStats,
       postgresCpuMs: postgresCpuBetween(pgAtStart, pgNow),
-      db: dbAtStart ? activityDelta(dbAtStart, dbNow) : dbNow,
+      db: dbAtStart ? activityBetween(dbAtStart, dbNow) : dbNow,
     },
-  };
-}
-
-function sumStats(parts: ServerStats[]): ServerStats {
-  return parts.reduce(
-    (a, b) => ({
-      handshakes: a.handshakes + b.handshakes,
-      resumed: a.resumed + b.resumed,
-      cpuMs: a.cpuMs + b.cpuMs,
-      wallMs: a.wallMs + b.wallMs,
-    }),
-    { handshakes: 0, resumed: 0, cpuMs: 0, wallMs: 0 },
-  );
-}
-
-function mergeMeasured(parts: Measured[]): Measured {
-  return {
-    load: mergeLoads(parts.map((m) => m.load)),
-    server: sumStats(parts.map((m) => m.server)),
-    clientCpuMs: parts.reduce((n, m) => n + m.clientCpuMs, 0),
   };
 }
 
@@ -256,28 +223,6 @@ function mergeDetail(parts: SideStats[]): SideStats {
     worker: sumStats(parts.map((p) => p.worker)),
     postgresCpuMs: parts.reduce((n, p) => n + p.postgresCpuMs, 0),
     db: parts.map((p) => p.db).reduce((a, b) => activitySum(a, b)),
-  };
-}
-
-function activityDelta(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
-  return {
-    commits: b.commits - a.commits,
-    returned: b.returned - a.returned,
-    fetched: b.fetched - a.fetched,
-    inserted: b.inserted - a.inserted,
-    updated: b.updated - a.updated,
-    deleted: b.deleted - a.deleted,
-  };
-}
-
-function activitySum(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
-  return {
-    commits: a.commits + b.commits,
-    returned: a.returned + b.returned,
-    fetched: a.fetched + b.fetched,
-    inserted: a.inserted + b.inserted,
-    updated: a.updated + b.updated,
-    deleted: a.deleted + b.deleted,
   };
 }
 
@@ -345,22 +290,18 @@ async function reportsPart(
   const groupsOf = (loads: ClientLoad[]) =>
     loads.map((l, i) => l.group(svids.get(clientIds[i])!, connectionsOf(i)));
 
-  const parts: Record<'wfm' | 'baseline', Measured[]> = { wfm: [], baseline: [] };
   const details: Record<'wfm' | 'baseline', SideStats[]> = { wfm: [], baseline: [] };
   const drainSeconds: (number | undefined)[] = [];
-  const sliceS = DURATION_S / ROUNDS;
-  h.log(`${ROUNDS} × ${sliceS.toFixed(1)} s per side after ${WARMUP_S} s warm-up, C=${CONCURRENCY}`);
-  const order: ('wfm' | 'baseline')[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    order.push(...(r % 2 === 0 ? (['wfm', 'baseline'] as const) : (['baseline', 'wfm'] as const)));
-  }
-  const seen = { wfm: 0, baseline: 0 };
-  for (const side of order) {
+  h.log(
+    `${PLAN.rounds} × ${(PLAN.durationS / PLAN.rounds).toFixed(1)} s per side after ${PLAN.warmupS} s warm-up, ` +
+      `C=${CONCURRENCY}`,
+  );
+  let wfmWindows = 0;
+  const parts = await alternate(PLAN, async (side, warmupS, sliceS) => {
     // the worker works off the previous WFM window first, so it does not run during a baseline window
     const drained = await h.waitQueueIdle(DRAIN_TIMEOUT_MS);
-    if (side === 'baseline' || seen.wfm > 0) drainSeconds.push(drained);
-    const warmupS = seen[side] === 0 ? WARMUP_S : INTER_ROUND_WARMUP_S;
-    seen[side] += 1;
+    if (side === 'baseline' || wfmWindows > 0) drainSeconds.push(drained);
+    if (side === 'wfm') wfmWindows += 1;
     const port = side === 'wfm' ? ready.port : baseline.port;
     const { measured, detail } = await measureWindow(
       side,
@@ -371,13 +312,10 @@ async function reportsPart(
       sliceS,
       tls.caPem,
     );
-    parts[side].push(measured);
     details[side].push(detail);
-    h.log(
-      `  ${side}: ${measured.load.rps.toFixed(0)} req/s, p50 ${measured.load.p50Ms.toFixed(1)} ms, ` +
-        `p99 ${measured.load.p99Ms.toFixed(1)} ms, ${measured.load.errors} errors`,
-    );
-  }
+    h.log(windowSummary(side, measured));
+    return measured;
+  });
   const drainedAtEnd = await h.waitQueueIdle(DRAIN_TIMEOUT_MS);
   drainSeconds.push(drainedAtEnd);
 
@@ -426,20 +364,18 @@ async function reportsPart(
   const overlaps = wfmLoads.reduce((n, l) => n + l.overlaps, 0);
   if (overlaps > 0) verification.push(`- Requests that had to reuse a device still in flight: ${overlaps}.`);
 
-  const caseResult: CaseResult = {
-    title: `PUT /api/v1/capabilities/{deviceId}, kept-alive mTLS, ${CLIENTS} clients, ${DEVICES} devices`,
-    concurrency: CONCURRENCY,
-    wfm: mergeMeasured(parts.wfm),
-    baseline: mergeMeasured(parts.baseline),
-    roundRatios: parts.wfm.map((w, r) => w.load.rps / parts.baseline[r].load.rps),
-  };
+  const result = caseResult(
+    `PUT /api/v1/capabilities/{deviceId}, kept-alive mTLS, ${CLIENTS} clients, ${DEVICES} devices`,
+    CONCURRENCY,
+    parts,
+  );
   return {
-    caseResult,
+    caseResult: result,
     wfmDetail: mergeDetail(details.wfm),
     baselineDetail: mergeDetail(details.baseline),
     drainSeconds,
     verification,
-    statusCounts: caseResult.wfm.load.errorKinds,
+    statusCounts: result.wfm.load.errorKinds,
   };
 }
 
@@ -485,307 +421,6 @@ function reportsDetailTable(r: ReportsResult): string {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// (b) device inventory
-
-type Kind =
-  'label' | 'two labels' | 'architecture+minCores' | 'peripheral' | 'client' | 'parent' | 'next page (after)';
-const KINDS: Kind[] = [
-  'label',
-  'two labels',
-  'architecture+minCores',
-  'peripheral',
-  'client',
-  'parent',
-  'next page (after)',
-];
-const LINES = ['press', 'paint', 'assembly', 'weld', 'mold', 'pack', 'test', 'stamp', 'cast', 'qa'];
-
-/** A small deterministic PRNG (mulberry32), so every run asks the same questions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The query parameters of GET /operator/v1/devices. */
-type ListQuery = Record<string, string | string[]>;
-
-interface ListSample {
-  kind: Kind;
-  query: ListQuery;
-  ms: number;
-  items: number;
-}
-
-async function seedInventory(): Promise<{ seconds: number; tableMiB: number }> {
-  const t0 = performance.now();
-  const db = h.db();
-  await db.query(
-    `INSERT INTO client (id, profile, external_id, state, updated_at)
-     SELECT gen_random_uuid(), 'rc3', 'inv-' || lpad(g::text, 4, '0'), 'active', now()
-       FROM generate_series(0, $1::int - 1) g`,
-    [INVENTORY_CLIENTS],
-  );
-  // 100 devices per client: 10 gateways (no workloads), 30 devices behind them, 60 top-level edge devices
-  const perClient = Math.ceil(INVENTORY / INVENTORY_CLIENTS);
-  const source = `
-    SELECT c.id AS client_id, c.external_id AS client_external_id,
-           CASE WHEN s.j < 10 THEN 'gw-' || lpad(s.n::text, 6, '0')
-                WHEN s.j < 40 THEN 'gw-' || lpad((s.n - s.j + s.j % 10)::text, 6, '0') || '/sensor-' || lpad(s.n::text, 6, '0')
-                ELSE 'edge-' || lpad(s.n::text, 6, '0') END AS device_id,
-           CASE WHEN s.j >= 10 AND s.j < 40 THEN 'gw-' || lpad((s.n - s.j + s.j % 10)::text, 6, '0') END AS parent_device_id,
-           CASE WHEN s.j >= 10 AND s.j < 40 THEN 1 ELSE 0 END AS depth,
-           s.j >= 10 AS hosting,
-           (ARRAY['Acme Industrial', 'Siemens', 'Beckhoff', 'Advantech', 'Moxa'])[1 + s.n % 5] AS vendor,
-           CASE WHEN s.j < 10 THEN 'GW-1' ELSE 'EDGE-' || (s.n * 13) % 7 END AS model_number,
-           'SN-' || s.n AS serial_number,
-           CASE WHEN s.j < 10 THEN NULL
-                ELSE (ARRAY['amd64', 'amd64', 'amd64', 'amd64', 'amd64', 'arm64', 'arm64', 'arm64', 'arm', 'arm'])[1 + (s.n * 7) % 10] END AS arch,
-           CASE WHEN s.j < 10 THEN 0 ELSE (ARRAY[1, 2, 4, 4, 8, 8, 16])[1 + (s.n * 13) % 7] END AS cores,
-           CASE WHEN s.j < 10 THEN NULL ELSE (ARRAY[1, 2, 4, 8, 8, 16, 32])[1 + (s.n * 17) % 7] END AS mem_gi,
-           CASE WHEN s.j < 10 THEN NULL ELSE (ARRAY[16, 32, 64, 128, 256, 512])[1 + (s.n * 19) % 6] END AS storage_gi,
-           CASE WHEN s.j < 10 THEN '{}'::text[]
-                WHEN s.n % 7 = 0 THEN '{gpu}'::text[] WHEN s.n % 11 = 0 THEN '{camera}'::text[]
-                WHEN s.n % 13 = 0 THEN '{display,speaker}'::text[] ELSE '{}'::text[] END AS peripheral_types,
-           CASE WHEN s.j < 10 THEN '{ethernet,canbus}'::text[] WHEN s.n % 3 = 0 THEN '{ethernet,wifi}'::text[]
-                WHEN s.n % 5 = 0 THEN '{ethernet,rs232}'::text[] ELSE '{ethernet}'::text[] END AS interface_types,
-           CASE WHEN s.j < 10 THEN '{}'::text[] ELSE '{oci}'::text[] END AS runtimes,
-           CASE WHEN s.j < 10 THEN '{}'::text[] WHEN s.n % 3 = 0 THEN '{compose}'::text[]
-                WHEN s.n % 3 = 1 THEN '{helm}'::text[] ELSE '{helm,compose}'::text[] END AS deployment_types,
-           jsonb_build_object('site', 'plant-' || (s.n % 50),
-                              'line', (ARRAY['${LINES.join("', '")}'])[1 + (s.n / 50) % 10]) AS labels,
-           now() - ((s.n * 37) % 86400) * interval '1 second' AS reported_at
-      FROM (SELECT n, n / ${perClient} AS k, n % ${perClient} AS j FROM generate_series(0, ${INVENTORY - 1}) n) s
-      JOIN (SELECT id, external_id, (row_number() OVER (ORDER BY external_id))::int - 1 AS k
-              FROM client WHERE external_id LIKE 'inv-%') c ON c.k = s.k`;
-  await db.query(insertDevicesSql(source));
-  await db.query('ANALYZE device');
-  await db.query('ANALYZE client');
-  const size = await db.query<{ bytes: string }>(`SELECT pg_total_relation_size('device') AS bytes`);
-  return { seconds: (performance.now() - t0) / 1000, tableMiB: Number(size.rows[0]?.bytes ?? 0) / 2 ** 20 };
-}
-
-function queryString(q: ListQuery): string {
-  const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(q)) {
-    for (const value of Array.isArray(v) ? v : [v]) params.append(k, value);
-  }
-  return params.toString();
-}
-
-/** The SQL DeviceRepository.list() builds for these query parameters (same clauses, same order). */
-function listSql(q: ListQuery): { text: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const p = (v: unknown) => {
-    values.push(v);
-    return `$${values.length}`;
-  };
-  const where = ['deleted_at IS NULL'];
-  if (typeof q.clientId === 'string') where.push(`client_external_id = ${p(q.clientId)}`);
-  const labels = (Array.isArray(q.label) ? q.label : q.label ? [q.label] : []).map((l) => [
-    l.slice(0, l.indexOf('=')),
-    l.slice(l.indexOf('=') + 1),
-  ]);
-  if (labels.length > 0) where.push(`labels @> ${p(JSON.stringify(Object.fromEntries(labels)))}::jsonb`);
-  if (typeof q.architecture === 'string') where.push(`architectures @> ARRAY[${p(q.architecture)}]::text[]`);
-  if (typeof q.minCores === 'string') where.push(`max_cores >= ${p(Number(q.minCores))}`);
-  if (typeof q.peripheral === 'string') where.push(`peripheral_types @> ARRAY[${p(q.peripheral)}]::text[]`);
-  if (typeof q.parent === 'string') where.push(`parent_device_id = ${p(q.parent)}`);
-  if (typeof q.after === 'string') {
-    const [deviceId, id] = JSON.parse(Buffer.from(q.after, 'base64url').toString('utf8')) as [string, string];
-    where.push(`(device_id, id) > (${p(deviceId)}, ${p(id)}::uuid)`);
-  }
-  const limit = p(Number(q.limit ?? 50) + 1);
-  const text = `SELECT id, client_id AS "clientId", client_external_id AS "clientExternalId", client_profile AS "clientProfile",
-       device_id AS "deviceId", parent_device_id AS "parentDeviceId", depth, hosting, vendor,
-       model_number AS "modelNumber", serial_number AS "serialNumber", architectures, max_cores AS "maxCores",
-       cpus, memory_bytes AS "memoryBytes", memory_text AS "memoryText", storage_bytes AS "storageBytes",
-       storage_text AS "storageText", peripheral_types AS "peripheralTypes", interface_types AS "interfaceTypes",
-       runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels, extensions,
-       capability_version AS "capabilityVersion", recomputed_version AS "recomputedVersion",
-       first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt"
-  FROM device
- WHERE ${where.join(' AND ')}
- ORDER BY device_id, id
- LIMIT ${limit}`;
-  return { text, values };
-}
-
-async function explain(
-  q: ListQuery,
-): Promise<{ plan: string; executionMs: number; sql: string; values: unknown[] }> {
-  const { text, values } = listSql(q);
-  const { rows } = await h.db().query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
-  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-  const executionMs = Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN);
-  return { plan, executionMs, sql: text, values };
-}
-
-/**
- * The same filter evaluated first and sorted afterwards (a MATERIALIZED CTE: the GIN/bitmap indexes find
- * the matches, a top-N sort orders them), to show what a list() that does so for selective filters costs.
- */
-async function explainFilterFirst(q: ListQuery): Promise<{ plan: string; executionMs: number }> {
-  const { text, values } = listSql(q);
-  const [select, rest] = text.split('\n ORDER BY ');
-  const limit = rest.slice(rest.indexOf('LIMIT'));
-  const sql = `WITH m AS MATERIALIZED (${select}) SELECT * FROM m ORDER BY "deviceId", id ${limit}`;
-  const { rows } = await h.db().query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, values);
-  const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-  return { plan, executionMs: Number(/Execution Time: ([\d.]+) ms/.exec(plan)?.[1] ?? NaN) };
-}
-
-interface InventoryResult {
-  seedSeconds: number;
-  tableMiB: number;
-  samples: ListSample[];
-  perKind: {
-    kind: Kind;
-    n: number;
-    p50: number;
-    p95: number;
-    p99: number;
-    max: number;
-    items: number;
-    sqlMs: number;
-  }[];
-  overall: { n: number; p50: number; p95: number; p99: number; max: number };
-  slowest: {
-    kind: Kind;
-    query: ListQuery;
-    plan: string;
-    sql: string;
-    values: unknown[];
-    filterFirst: { plan: string; executionMs: number };
-  };
-  plans: { kind: Kind; query: ListQuery; plan: string }[];
-}
-
-async function inventoryPart(
-  ready: WfmReady,
-  tls: Awaited<ReturnType<Harness['tlsFiles']>>,
-): Promise<InventoryResult> {
-  h.log(`seeding ${fmt(INVENTORY)} devices of ${INVENTORY_CLIENTS} clients with SQL`);
-  const seeded = await seedInventory();
-  h.log(
-    `seeded in ${seeded.seconds.toFixed(1)} s (device table with indexes: ${seeded.tableMiB.toFixed(0)} MiB)`,
-  );
-
-  const random = prng(42);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-  const perClient = Math.ceil(INVENTORY / INVENTORY_CLIENTS);
-  const firstPage = (kind: Kind): ListQuery => {
-    switch (kind) {
-      case 'label':
-        return { label: [`site=plant-${Math.floor(random() * 50)}`] };
-      case 'two labels':
-        return { label: [`site=plant-${Math.floor(random() * 50)}`, `line=${pick(LINES)}`] };
-      case 'architecture+minCores':
-        return { architecture: pick(['amd64', 'arm64', 'arm']), minCores: String(pick([2, 4, 8, 16])) };
-      case 'peripheral':
-        return { peripheral: pick(['gpu', 'camera', 'display']) };
-      case 'client':
-        return { clientId: `inv-${String(Math.floor(random() * INVENTORY_CLIENTS)).padStart(4, '0')}` };
-      case 'parent': {
-        const block = Math.floor(random() * INVENTORY_CLIENTS) * perClient;
-        return { parent: `gw-${String(block + Math.floor(random() * 10)).padStart(6, '0')}` };
-      }
-      case 'next page (after)':
-        throw new Error('a next page continues another query');
-    }
-  };
-  // next pages continue the label, architecture and peripheral lists (and the unfiltered list) page by page
-  const chains: { query: ListQuery; next: string | null }[] = [];
-  const samples: ListSample[] = [];
-  const ask = async (kind: Kind, query: ListQuery, record: boolean) => {
-    const t0 = performance.now();
-    const res = await h.operator(ready, tls, 'GET', `/operator/v1/devices?${queryString(query)}`);
-    const elapsed = performance.now() - t0;
-    if (res.status !== 200) {
-      throw new Error(`GET devices ${queryString(query)}: HTTP ${res.status} ${res.text()}`);
-    }
-    const page = res.json<{ items: unknown[]; next: string | null }>();
-    if (record) samples.push({ kind, query, ms: elapsed, items: page.items.length });
-    return page;
-  };
-  const one = async (kind: Kind, record: boolean) => {
-    if (kind === 'next page (after)') {
-      let chain =
-        chains.find((c) => c.next !== null && random() < 0.5) ?? chains.find((c) => c.next !== null);
-      if (!chain) {
-        chain = { query: {}, next: null };
-        chain.next = (await ask('label', {}, false)).next;
-        chains.push(chain);
-      }
-      const query = { ...chain.query, after: chain.next! };
-      chain.next = (await ask(kind, query, record)).next;
-      return;
-    }
-    const query = firstPage(kind);
-    const page = await ask(kind, query, record);
-    if (page.next !== null && kind !== 'client' && kind !== 'parent') chains.push({ query, next: page.next });
-  };
-  h.log('warming up the list path (12 requests)');
-  for (let i = 0; i < 12; i++) await one(KINDS[i % KINDS.length], false);
-  h.log(`${LIST_REQUESTS} list requests, one at a time, kinds interleaved`);
-  const plan = Array.from({ length: LIST_REQUESTS }, (_, i) => KINDS[i % KINDS.length]);
-  for (let i = plan.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [plan[i], plan[j]] = [plan[j], plan[i]];
-  }
-  for (const kind of plan) await one(kind, true);
-
-  const stats = (list: ListSample[]) => {
-    const sorted = list.map((s) => s.ms).sort((a, b) => a - b);
-    return {
-      n: list.length,
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      p99: percentile(sorted, 99),
-      max: sorted[sorted.length - 1] ?? NaN,
-    };
-  };
-  const plans: InventoryResult['plans'] = [];
-  const perKind: InventoryResult['perKind'] = [];
-  for (const kind of KINDS) {
-    const list = samples.filter((s) => s.kind === kind);
-    const worst = list.reduce((a, b) => (b.ms > a.ms ? b : a));
-    const explained = await explain(worst.query);
-    plans.push({ kind, query: worst.query, plan: explained.plan });
-    perKind.push({
-      kind,
-      ...stats(list),
-      items: list.reduce((n, s) => n + s.items, 0) / Math.max(1, list.length),
-      sqlMs: explained.executionMs,
-    });
-  }
-  const slowestKind = perKind.reduce((a, b) => (b.p95 > a.p95 ? b : a)).kind;
-  const slowestPlan = plans.find((p) => p.kind === slowestKind)!;
-  const slowestSql = listSql(slowestPlan.query);
-  return {
-    seedSeconds: seeded.seconds,
-    tableMiB: seeded.tableMiB,
-    samples,
-    perKind,
-    overall: stats(samples),
-    slowest: {
-      kind: slowestKind,
-      query: slowestPlan.query,
-      plan: slowestPlan.plan,
-      sql: slowestSql.text,
-      values: slowestSql.values,
-      filterFirst: await explainFilterFirst(slowestPlan.query),
-    },
-    plans,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------
 
 await h.run(async () => {
   h.log(`starting the API and the worker (database ${h.dbName})`);
@@ -803,16 +438,15 @@ await h.run(async () => {
   const tls = await h.tlsFiles(wfm);
 
   const reports = PARTS.includes('reports') ? await reportsPart(wfm, tls, api, worker) : undefined;
-  const inventory = PARTS.includes('inventory') ? await inventoryPart(wfm, tls) : undefined;
+  const inventory = PARTS.includes('inventory')
+    ? await inventoryPart(h, wfm, tls, INVENTORY, LIST_REQUESTS)
+    : undefined;
   const memory = [
     ['API', procMemoryLine(api.pid)],
     ['worker', procMemoryLine(worker.pid)],
   ];
 
-  const lines: string[] = [
-    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
-    '',
-  ];
+  const lines: string[] = [h.measuredWith(COMMAND), ''];
   if (reports) {
     const r = reports;
     lines.push(
@@ -826,7 +460,7 @@ await h.run(async () => {
         'validation, a transaction (lock, update, history entry, history trim) and a recompute job. No device is ' +
         'reported on two connections at once. Baseline: a bare Node `https.createServer` with the same certificate ' +
         'and TLS options, the same client certificates and bodies, that reads the body and answers 200. Ratio = WFM / ' +
-        `baseline requests/s (in brackets: lowest–highest of the ${ROUNDS} alternating rounds).`,
+        `baseline requests/s (in brackets: lowest–highest of the ${PLAN.rounds} alternating rounds).`,
       '',
       mainTable([r.caseResult]),
       '',
@@ -923,11 +557,13 @@ await h.run(async () => {
   const plansText = inventory
     ? `\n\n## Filter first, slowest kind\n\n\`\`\`text\n${inventory.slowest.filterFirst.plan}\n\`\`\`\n\n## All plans\n\n${inventory.plans.map((p) => `### ${p.kind}: ${queryString(p.query)}\n\n\`\`\`text\n${p.plan}\n\`\`\``).join('\n\n')}\n`
     : '';
-  const file = await writeResult(
-    h.resultsDir,
-    `capabilities-${h.stamp}.md`,
-    `# Capabilities benchmark, ${h.started.toISOString()}\n\n${section}${plansText}`,
-  );
+  await h.publish({
+    name: 'capabilities',
+    heading: 'Capabilities benchmark',
+    section,
+    readmeSection: UPDATES_README ? SECTION : undefined,
+    appendix: plansText.replace(/^\n/, ''),
+  });
   if (inventory) {
     await writeFile(
       join(h.resultsDir, `capabilities-${h.stamp}-samples.json`),
@@ -941,9 +577,6 @@ await h.run(async () => {
       ),
     );
   }
-  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-  process.stdout.write(`\n${section}\n`);
-  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
 });
 
 /** PostgreSQL work per answered report in the WFM windows (API and worker together). */
@@ -962,16 +595,4 @@ function dbLine(r: ReportsResult): string {
 function procMemoryLine(pid: number | undefined): string {
   const m = procMemory(pid);
   return m ? `${m.peakMiB.toFixed(0)} MiB` : '–';
-}
-
-function exampleOf(inv: InventoryResult, kind: Kind): string {
-  const s = inv.samples.find((x) => x.kind === kind);
-  return s ? displayQuery(s.query) : '';
-}
-
-/** A query string for people: `=` unescaped, the cursor elided. */
-function displayQuery(query: ListQuery): string {
-  const q = { ...query };
-  if (typeof q.after === 'string') q.after = '<cursor>';
-  return queryString(q).replace(/%3D/g, '=').replace(/%3C/g, '<').replace(/%3E/g, '>');
 }

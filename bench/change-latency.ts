@@ -27,46 +27,48 @@
  */
 import { writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
 import { baselineDeploymentId, startChangeLatencyBaseline } from './lib/change-latency-baseline.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { capabilityBody } from './lib/devices.js';
-import {
-  type DatabaseActivity,
-  forEachLimit,
-  Harness,
-  positive,
-  postgresCpuBetween,
-  procMemory,
-  sleep,
-} from './lib/harness.js';
+import { forEachLimit, Harness, postgresCpuBetween, procMemory, sleep } from './lib/harness.js';
 import type { ServerChild } from './lib/ipc.js';
 import { percentile } from './lib/load.js';
-import { fmt, ms, table, updateReadme, writeResult } from './lib/report.js';
+import {
+  type BaselineRun,
+  changeLatencySection,
+  type Client,
+  type Device,
+  type Fleet,
+  latencies,
+  other,
+  type Run,
+  type Variant,
+  type WfmRun,
+  type Change,
+} from './lib/change-latency-report.js';
+import { fmt, ms } from './lib/report.js';
 
-const { values: args } = parseArgs({
-  options: {
-    rates: { type: 'string', default: '50,500' },
-    duration: { type: 'string', default: '20' },
-    clients: { type: 'string', default: '50' },
-    devices: { type: 'string', default: '500' },
-    'poll-ms': { type: 'string', default: '25' },
-    'debounce-ms': { type: 'string', default: '100' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('change-latency', {
+  rates: { type: 'string', default: '50,500' },
+  duration: { type: 'string', default: '20' },
+  clients: { type: 'string', default: '50' },
+  devices: { type: 'string', default: '500' },
+  'poll-ms': { type: 'string', default: '25' },
+  'debounce-ms': { type: 'string', default: '100' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
 const RATES = args.rates.split(',').map((r) => positive('rates', r, 10_000));
 const DURATION_S = positive('duration', args.duration, 120);
-const CLIENTS = Math.round(positive('clients', args.clients, 1000));
-const DEVICES = Math.round(positive('devices', args.devices, 100_000));
+const CLIENTS = count('clients', args.clients, 1000);
+const DEVICES = count('devices', args.devices, 100_000);
 const POLL_MS = positive('poll-ms', args['poll-ms'], 10_000);
 const DEBOUNCE_MS = Math.round(Number(args['debounce-ms']));
 if (!Number.isFinite(DEBOUNCE_MS) || DEBOUNCE_MS < 0 || DEBOUNCE_MS > 60_000) {
@@ -75,65 +77,10 @@ if (!Number.isFinite(DEBOUNCE_MS) || DEBOUNCE_MS < 0 || DEBOUNCE_MS > 60_000) {
 const GIVE_UP_MS = 10_000;
 const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
 const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && args.rates === '50,500';
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/change-latency.js',
-  ...process.argv.slice(2),
-].join(' ');
 const SECTION = '## From a capability change to the served manifest (device-capability → deployment-spec)';
 
 const h = new Harness('change-latency', 180 + RATES.length * (2 * DURATION_S + 80));
 
-type Variant = 'compose' | 'helm';
-const other = (v: Variant): Variant => (v === 'compose' ? 'helm' : 'compose');
-
-interface Change {
-  device: Device;
-  variant: Variant;
-  sentAt: number;
-  /** performance.now() and Date.now() at the PUT's 2xx answer. */
-  answeredAt?: number;
-  answeredEpoch?: number;
-  seenAt?: number;
-  seenVersion?: number;
-  /** Not seen within 10 s (it may still show up later: lateSeenAt). */
-  missed?: boolean;
-  lateSeenAt?: number;
-}
-
-interface Device {
-  client: Client;
-  deviceId: string;
-  targetId?: string;
-  /** The variant last sent (and, when nothing is pending, the one its manifest shows). */
-  variant: Variant;
-  pending?: Change;
-  /** A change of it was missed: its manifest state is unknown, so it gets no more changes. */
-  retired: boolean;
-}
-
-interface Client {
-  id: string;
-  /** The server it talks to: the WFM's API or the baseline. */
-  server: URL;
-  internalId?: string;
-  svid: ClientSvid;
-  agent: https.Agent;
-  devices: Device[];
-  etag?: string;
-  /** targetId → digest of the last manifest seen. */
-  entries: Map<string, string>;
-  polling: boolean;
-  polls: number;
-  notModified: number;
-}
-
-/** The clients and devices of one side (the WFM's or the baseline's: the same ids, each its own state). */
-interface Fleet {
-  clients: Client[];
-  devices: Device[];
-}
-
-/** digest → the profile type its YAML renders (learned once per digest). */
 const digestVariant = new Map<string, Variant>();
 
 let tls: Awaited<ReturnType<Harness['tlsFiles']>>;
@@ -234,36 +181,6 @@ async function pollClient(client: Client): Promise<void> {
 }
 
 /** What the load generator and poller saw in one phase: the same for the WFM and the baseline. */
-interface Run {
-  rate: number;
-  durationS: number;
-  changes: Change[];
-  skipped: number;
-  putErrors: Record<string, number>;
-  putLatencies: number[];
-  polls: number;
-  notModified: number;
-  retiredBefore: number;
-  /** CPU of this process (load generator and poller), ms. */
-  generatorCpuMs: number;
-  /** From the first change until the last one was seen or given up, ms. */
-  wallMs: number;
-}
-
-interface WfmRun extends Run {
-  cpu: { api: number; worker: number; postgres: number };
-  db: DatabaseActivity;
-  issuedLatencies: number[];
-  backlogAtEnd: number;
-  /** recompute-device jobs of the phase: start after they were enqueued (debounce included), run time (ms). */
-  jobs: { pickup: number[]; run: number[]; retried: number; failed: number };
-}
-
-interface BaselineRun extends Run {
-  serverCpuMs: number;
-}
-
-/** Sends changes open-loop at `rate` for `durationS` and waits until each was seen or given up. */
 async function drive(rate: number, durationS: number, fleet: Fleet): Promise<Run> {
   const { clients, devices } = fleet;
   const changes: Change[] = [];
@@ -439,21 +356,6 @@ async function settle(devices: Device[]): Promise<void> {
   );
 }
 
-function sorted(values: number[]): number[] {
-  return [...values].sort((a, b) => a - b);
-}
-
-/** Change → served of the changes seen within 10 s, sorted (ms). */
-function latencies(run: Run): number[] {
-  return sorted(run.changes.filter((c) => c.seenAt !== undefined).map((c) => c.seenAt! - c.answeredAt!));
-}
-
-/** WFM / baseline at percentile `p` of two sorted latency lists. */
-function ratio(wfm: number[], baseline: number[], p: number): string {
-  const r = percentile(wfm, p) / percentile(baseline, p);
-  return `${fmt(r, r < 10 ? 1 : 0)}×`;
-}
-
 function logRun(side: string, run: Run): void {
   const lat = latencies(run);
   h.log(
@@ -618,179 +520,26 @@ await h.run(async () => {
       results.push({ wfm: wfmRun, baseline: baselineRun });
     }
 
-    const rows = results.map(({ wfm: res, baseline: base }) => {
-      const answered = res.changes.filter((c) => c.answeredAt !== undefined);
-      const lat = latencies(res);
-      const floor = latencies(base);
-      const missed = res.changes.filter((c) => c.missed).length;
-      const issued = sorted(res.issuedLatencies);
-      const put = sorted(res.putLatencies);
-      return [
-        `${fmt(res.rate)}/s`,
-        `${fmt(answered.length / res.durationS, 1)}/s (${fmt(answered.length)})`,
-        fmt(res.skipped),
-        `${ms(percentile(put, 50))} / ${ms(percentile(put, 99))}`,
-        `**${ms(percentile(lat, 50))}** / ${ms(percentile(lat, 90))} / **${ms(percentile(lat, 99))}** / ${ms(lat[lat.length - 1] ?? NaN)}`,
-        `${ms(percentile(floor, 50))} / ${ms(percentile(floor, 99))}`,
-        `${ratio(lat, floor, 50)} / **${ratio(lat, floor, 99)}**`,
-        `${ms(percentile(issued, 50))} / ${ms(percentile(issued, 99))}`,
-        `${fmt(missed)}${missed > 0 ? ` (seen later: ${fmt(res.changes.filter((c) => c.lateSeenAt !== undefined).length)})` : ''}` +
-          `${Object.keys(res.putErrors).length > 0 ? `; PUT errors: ${JSON.stringify(res.putErrors)}` : ''}`,
-      ];
-    });
-    const baselineRows = results.map(({ baseline: res }) => {
-      const answered = res.changes.filter((c) => c.answeredAt !== undefined).length;
-      const lat = latencies(res);
-      const put = sorted(res.putLatencies);
-      const missed = res.changes.filter((c) => c.missed).length;
-      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / res.wallMs)} %`;
-      return [
-        `${fmt(res.rate)}/s`,
-        `${fmt(answered / res.durationS, 1)}/s (${fmt(answered)})`,
-        fmt(res.skipped),
-        `${ms(percentile(put, 50))} / ${ms(percentile(put, 99))}`,
-        `${ms(percentile(lat, 50))} / ${ms(percentile(lat, 90))} / ${ms(percentile(lat, 99))} / ${ms(lat[lat.length - 1] ?? NaN)}`,
-        `${fmt(missed)}${Object.keys(res.putErrors).length > 0 ? `; PUT errors: ${JSON.stringify(res.putErrors)}` : ''}`,
-        `${pct(res.serverCpuMs)} / ${pct(res.generatorCpuMs)}`,
-        `${fmt(res.polls / res.durationS)}/s (${fmt((100 * res.notModified) / Math.max(1, res.polls))} % 304)`,
-      ];
-    });
-    const costRows = results.map(({ wfm: res }) => {
-      const answered = Math.max(1, res.changes.filter((c) => c.answeredAt !== undefined).length);
-      const pct = (cpuMs: number) => `${fmt((100 * cpuMs) / res.wallMs)} %`;
-      return [
-        `${fmt(res.rate)}/s`,
-        `${pct(res.cpu.api)} / ${pct(res.cpu.worker)} / ${pct(res.cpu.postgres)} / ${pct(res.generatorCpuMs)}`,
-        `${fmt(res.cpu.api / answered, 1)} / ${fmt(res.cpu.worker / answered, 1)} / ${fmt(res.cpu.postgres / answered, 1)}`,
-        fmt(res.db.commits / answered, 1),
-        `${fmt(res.polls / res.durationS)}/s (${fmt((100 * res.notModified) / Math.max(1, res.polls))} % 304)`,
-        fmt(res.backlogAtEnd),
-      ];
-    });
-    const at50 = results.find((x) => x.wfm.rate === 50);
-    let targetLine = '';
-    if (at50) {
-      const p99 = percentile(latencies(at50.wfm), 99);
-      targetLine =
-        `Target p99 ≤ 1 s at 50 changes/s: ${p99 <= 1000 ? 'met' : `**missed** (${ms(p99)} ms, ${fmt(p99 / 1000, 1)}× the target)`}` +
-        ` with the recompute debounce at ${DEBOUNCE_MS} ms.`;
-    }
-    const section = [
-      `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
-      '',
-      `What it measures: ${CLIENTS} accepted rc.3 clients with ${DEVICES} devices in all (${DEVICES / CLIENTS} per client), one ` +
-        'selector deployment of `linePackage()` on all of them. A change flips one device between ' +
-        "supportedDeploymentTypes [compose] and [helm, compose]: placement then picks the package's other profile, so " +
-        "the device's ApplicationDeployment renders to new YAML and its client's manifest gets a new version. Changes " +
-        'go out open-loop at the given rate (`PUT /api/v1/capabilities/{deviceId}` over kept-alive mTLS); a device gets ' +
-        'its next change only after its previous one was seen, even late (else the change is counted as skipped). After the PUT ' +
-        `is answered, the client polls \`GET /api/v1/deployments\` (If-None-Match) every ${POLL_MS} ms (once a change has ` +
-        'waited longer, every tenth of its wait, at most 250 ms) until the manifest ' +
-        "lists the device's deployment at a digest whose YAML has the new profile. **Latency = PUT answered → end of " +
-        `that poll** (resolution about ${POLL_MS} ms, or 10 %, plus a poll round trip). Not seen within 10 s = missed ` +
-        '(it is still watched, and the device gets no next change until it shows up). API and worker ' +
-        `run as two processes; WFM_RECOMPUTE_DEBOUNCE_MS=${DEBOUNCE_MS} (the default is 100 ms); worker concurrency ` +
-        `${process.env.WFM_WORKER_CONCURRENCY ?? 'default (8)'}; rate limit off, log level warn. After a warm-up of 100 changes at 50/s. A PUT ` +
-        'answered with an error leaves the device as it was (it gets a later change); the errors are listed.',
-      '',
-      table(
-        [
-          'Offered rate',
-          'Achieved (answered PUTs)',
-          'Skipped (device still busy)',
-          'PUT p50 / p99 ms',
-          'Change → served p50 / p90 / p99 / max ms',
-          'Baseline change → served p50 / p99 ms',
-          'Ratio WFM / baseline p50 / p99',
-          'PUT → manifest issued p50 / p99 ms',
-          'Missed (not seen within 10 s)',
+    const section = changeLatencySection(
+      {
+        measuredWith: h.measuredWith(COMMAND),
+        machine: [
+          ...h.machineLines(COMMAND),
+          `- Peak resident memory (VmHWM): API ${fmt(procMemory(api.pid)?.peakMiB ?? NaN)} MiB, worker ${fmt(procMemory(worker.pid)?.peakMiB ?? NaN)} MiB`,
         ],
-        rows,
-        ['r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
-      ),
-      '',
-      targetLine,
-      '',
-      'Baseline, measured in the same run with the same load generator, poller, client SVIDs, rates, duration and ' +
-        'warm-up (per rate the WFM phase runs first, then the baseline phase): a bare Node `https.createServer` in a ' +
-        "child process with the service's certificate, key, CA and TLS options that plays the device side of the " +
-        'contract with no database, queue, debounce or rendering. It keeps each client (named by its SVID) a manifest ' +
-        "in memory; a PUT's supportedDeploymentTypes pick the device's profile (helm when listed, else compose) and, " +
-        'before the 200, issue the next manifestVersion (ETag = sha256 of the manifest bytes) listing the device at the ' +
-        'digest of a few-line YAML with that `spec.deploymentProfile.type`; `GET /api/v1/deployments` answers 304 or the ' +
-        "manifest, the entry's URL the YAML. Its change → served is the floor the harness itself sets: as the change " +
-        'is in the manifest when the PUT is answered, one poll round trip over kept-alive mTLS (plus a YAML GET for a ' +
-        "digest not seen before), or up to a poll interval when the client's poller was already waiting on another " +
-        'change, all on these shared cores. Ratio = WFM / baseline at the same percentile.',
-      '',
-      table(
-        [
-          'Offered rate',
-          'Baseline achieved (answered PUTs)',
-          'Skipped (device still busy)',
-          'PUT p50 / p99 ms',
-          'Change → served p50 / p90 / p99 / max ms',
-          'Missed (not seen within 10 s)',
-          'CPU baseline server / this load generator and poller (% of one core)',
-          'Manifest polls',
-        ],
-        baselineRows,
-        ['r', 'r', 'r', 'r', 'r', 'l', 'r', 'r'],
-      ),
-      '',
-      'Cost while each phase ran (from its first change until its last one was seen or given up):',
-      '',
-      table(
-        [
-          'Offered rate',
-          'CPU API / worker / Postgres / this load generator and poller (% of one core)',
-          'CPU ms per change API / worker / Postgres',
-          'Postgres transactions per change',
-          'Manifest polls',
-          'Recompute jobs queued at the end',
-        ],
-        costRows,
-        ['r', 'r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      "The worker's side (recompute-device jobs of each phase, from BullMQ's record of its last 1,000 completed jobs):",
-      '',
-      table(
-        [
-          'Offered rate',
-          'Jobs',
-          `Started after being enqueued (${DEBOUNCE_MS} ms debounce included) p50 / p99 / max ms`,
-          'Run time p50 / p99 / max ms',
-          'Retried / failed',
-        ],
-        results.map(({ wfm: res }) => {
-          const pickup = sorted(res.jobs.pickup);
-          const run = sorted(res.jobs.run);
-          return [
-            `${fmt(res.rate)}/s`,
-            fmt(pickup.length),
-            `${ms(percentile(pickup, 50))} / ${ms(percentile(pickup, 99))} / ${ms(pickup[pickup.length - 1] ?? NaN)}`,
-            `${ms(percentile(run, 50))} / ${ms(percentile(run, 99))} / ${ms(run[run.length - 1] ?? NaN)}`,
-            `${fmt(res.jobs.retried)} / ${fmt(res.jobs.failed)}`,
-          ];
-        }),
-        ['r', 'r', 'r', 'r', 'r'],
-      ),
-      '',
-      '- "PUT → manifest issued": from the PUT\'s answer to `manifest_issue.issued_at` of the version the device saw ' +
-        '(the start of the rebuild transaction that issued it; same clock). It contains the debounce delay, the wait ' +
-        'in the queue and the recomputation; the rest of "change → served" is the poll interval.',
-      '',
-      '### Machine',
-      '',
-      ...h.machineLines(COMMAND),
-      `- Peak resident memory (VmHWM): API ${fmt(procMemory(api.pid)?.peakMiB ?? NaN)} MiB, worker ${fmt(procMemory(worker.pid)?.peakMiB ?? NaN)} MiB`,
-    ].join('\n');
-    const file = await writeResult(
-      h.resultsDir,
-      `change-latency-${h.stamp}.md`,
-      `# Change latency benchmark, ${h.started.toISOString()}\n\n${section}\n`,
+        clients: CLIENTS,
+        devices: DEVICES,
+        pollMs: POLL_MS,
+        debounceMs: DEBOUNCE_MS,
+      },
+      results,
     );
+    await h.publish({
+      name: 'change-latency',
+      heading: 'Change latency benchmark',
+      section,
+      readmeSection: UPDATES_README ? SECTION : undefined,
+    });
     const samples = (run: Run) =>
       run.changes.map((c) => ({
         device: `${c.device.client.id}/${c.device.deviceId}`,
@@ -811,9 +560,6 @@ await h.run(async () => {
         })),
       ),
     );
-    if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-    process.stdout.write(`\n${section}\n`);
-    h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
   } finally {
     for (const c of [...wfm.clients, ...base.clients]) c.agent.destroy();
   }

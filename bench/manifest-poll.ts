@@ -20,104 +20,65 @@
  * throw-away database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { capabilityBody } from './lib/devices.js';
-import { type BaselineAnswer, Harness, positive, sleep } from './lib/harness.js';
-import { REPO_ROOT, type ServerChild, type ServerStats } from './lib/ipc.js';
-import { type LoadTarget, mergeLoads, runLoad } from './lib/load.js';
+import { type BaselineAnswer, Harness, sleep } from './lib/harness.js';
+import { REPO_ROOT, type ServerChild } from './lib/ipc.js';
+import type { LoadTarget } from './lib/load.js';
+import { type CaseResult, detailTable, fmt, mainTable } from './lib/report.js';
 import {
-  type CaseResult,
-  detailTable,
-  fmt,
-  mainTable,
-  type Measured,
-  writeResult,
-  updateReadme,
-} from './lib/report.js';
+  alternate,
+  caseResult,
+  caseSummary,
+  INTER_ROUND_WARMUP_S,
+  measureLoad,
+  planLine,
+} from './lib/rounds.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '8' },
-    warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '4' },
-    concurrency: { type: 'string', default: '50' },
-    cases: { type: 'string', default: '304,200,yaml' },
-    'cpu-prof': { type: 'boolean', default: false },
-    /** Write bench/results/ only, leave bench/README.md as it is. */
-    'no-readme': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('manifest-poll', {
+  duration: { type: 'string', default: '8' },
+  warmup: { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '4' },
+  concurrency: { type: 'string', default: '50' },
+  cases: { type: 'string', default: '304,200,yaml' },
+  'cpu-prof': { type: 'boolean', default: false },
+  /** Write bench/results/ only, leave bench/README.md as it is. */
+  'no-readme': { type: 'boolean', default: false },
 });
 
-const DURATION_S = positive('duration', args.duration, 60);
-const WARMUP_S = positive('warmup', args.warmup, 30);
-const ROUNDS = Math.round(positive('rounds', args.rounds, 20));
-const CONCURRENCY = Math.round(positive('concurrency', args.concurrency, 1000));
-const INTER_ROUND_WARMUP_S = 0.5;
+const PLAN = {
+  durationS: positive('duration', args.duration, 60),
+  warmupS: positive('warmup', args.warmup, 30),
+  rounds: count('rounds', args.rounds, 20),
+};
+const CONCURRENCY = count('concurrency', args.concurrency, 1000);
 const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
 const ALL_CASES = ['304', '200', 'yaml'] as const;
 type CaseName = (typeof ALL_CASES)[number];
 const CASES = ALL_CASES.filter((c) => args.cases.split(',').includes(c));
 if (CASES.length === 0) throw new Error('--cases: a comma list of 304, 200, yaml');
 const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && CASES.length === ALL_CASES.length;
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/manifest-poll.js',
-  ...process.argv.slice(2),
-].join(' ');
 const SECTION = '## State manifest polls over mutual TLS (deployment-spec)';
 const CLIENT_ID = 'poll-client';
+/** Where the service's poll fast path lives (it moved with issue 14's split of deployment-spec). */
+const FAST_PATH = [
+  'src/modules/deployment-spec/manifests/poll-fast-path.ts',
+  'src/modules/deployment-spec/poll-fast-path.ts',
+].find((path) => existsSync(join(REPO_ROOT, path)));
 const DEVICE_ID = 'edge-1';
 
 const h = new Harness(
   'manifest-poll',
-  90 + CASES.length * 2 * (WARMUP_S + DURATION_S + (ROUNDS - 1) * INTER_ROUND_WARMUP_S),
+  90 + CASES.length * 2 * (PLAN.warmupS + PLAN.durationS + (PLAN.rounds - 1) * INTER_ROUND_WARMUP_S),
 );
 
 interface Manifest {
   manifestVersion: number;
   deployments: { deploymentId: string; digest: string; sizeBytes: number; url: string }[];
   bundle: { digest: string; url: string; sizeBytes: number } | null;
-}
-
-async function measure(server: ServerChild, target: LoadTarget, warmupS: number, durationS: number) {
-  let clientCpu = process.cpuUsage();
-  let atStart: Promise<ServerStats> | undefined;
-  const load = await runLoad(target, {
-    mode: 'keep-alive',
-    generator: 'autocannon',
-    concurrency: CONCURRENCY,
-    warmupMs: warmupS * 1000,
-    durationMs: durationS * 1000,
-    onMeasureStart: () => {
-      clientCpu = process.cpuUsage();
-      atStart = server.stats();
-      return atStart;
-    },
-  });
-  const cpu = process.cpuUsage(clientCpu);
-  await atStart;
-  return {
-    load,
-    server: await server.stats(),
-    clientCpuMs: (cpu.user + cpu.system) / 1000,
-  } satisfies Measured;
-}
-
-function merge(parts: Measured[]): Measured {
-  const sum = (pick: (m: Measured) => number) => parts.reduce((n, m) => n + pick(m), 0);
-  return {
-    load: mergeLoads(parts.map((m) => m.load)),
-    server: {
-      handshakes: sum((m) => m.server.handshakes),
-      resumed: sum((m) => m.server.resumed),
-      cpuMs: sum((m) => m.server.cpuMs),
-      wallMs: sum((m) => m.server.wallMs),
-    },
-    clientCpuMs: sum((m) => m.clientCpuMs),
-  };
 }
 
 await h.run(async () => {
@@ -243,38 +204,27 @@ await h.run(async () => {
   };
 
   const results: (CaseResult & { name: CaseName })[] = [];
-  const sliceS = DURATION_S / ROUNDS;
   for (const c of CASES) {
     h.log(
-      `${titles[c]}: ${ROUNDS} × ${sliceS.toFixed(2)} s per side after ${WARMUP_S} s warm-up, C=${CONCURRENCY}`,
+      `${titles[c]}: ${PLAN.rounds} × ${(PLAN.durationS / PLAN.rounds).toFixed(2)} s per side after ` +
+        `${PLAN.warmupS} s warm-up, C=${CONCURRENCY}`,
     );
     const baseline = baselines.get(c)!;
-    const parts: Record<'wfm' | 'baseline', Measured[]> = { wfm: [], baseline: [] };
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? (['wfm', 'baseline'] as const) : (['baseline', 'wfm'] as const);
-      for (const side of order) {
-        const warmupS = round === 0 ? WARMUP_S : INTER_ROUND_WARMUP_S;
-        parts[side].push(
-          side === 'wfm'
-            ? await measure(wfm, targetOf(c, ready.port), warmupS, sliceS)
-            : await measure(baseline.child, targetOf(c, baseline.port), warmupS, sliceS),
-        );
-      }
-    }
-    const result = {
-      name: c,
-      title: titles[c],
-      concurrency: CONCURRENCY,
-      wfm: merge(parts.wfm),
-      baseline: merge(parts.baseline),
-      roundRatios: parts.wfm.map((w, i) => w.load.rps / parts.baseline[i].load.rps),
-    };
-    for (const side of ['wfm', 'baseline'] as const) {
-      const l = result[side].load;
-      h.log(
-        `  ${side}: ${l.rps.toFixed(0)} req/s, p50 ${l.p50Ms.toFixed(2)} ms, p99 ${l.p99Ms.toFixed(2)} ms, ${l.errors} errors`,
-      );
-    }
+    const parts = await alternate(PLAN, (side, warmupS, sliceS) =>
+      measureLoad(
+        side === 'wfm' ? wfm : baseline.child,
+        targetOf(c, side === 'wfm' ? ready.port : baseline.port),
+        {
+          mode: 'keep-alive',
+          generator: 'autocannon',
+          concurrency: CONCURRENCY,
+          warmupMs: warmupS * 1000,
+          durationMs: sliceS * 1000,
+        },
+      ),
+    );
+    const result = { name: c, ...caseResult(titles[c], CONCURRENCY, parts) };
+    for (const line of caseSummary(result)) h.log(line);
     results.push(result);
   }
 
@@ -288,7 +238,7 @@ await h.run(async () => {
       `${r304.wfm.load.rps / r304.baseline.load.rps >= 0.25 ? 'met' : `missed (${fmt(r304.wfm.load.rps)} of the ${fmt(0.25 * r304.baseline.load.rps)} req/s the target asks for)`}.`
     : '';
   const section = [
-    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
+    h.measuredWith(COMMAND),
     '',
     'What it compares: the rc.3 device poll path of the real service (API and worker roles in one process, ' +
       'Postgres, Redis; rate limit off, log level warn) for one accepted client whose manifest lists three ' +
@@ -296,7 +246,7 @@ await h.run(async () => {
       'operator API), against a bare Node `https.createServer` with the same certificate and TLS options answering ' +
       "the same status, ETag and bytes. All requests carry the client's X.509-SVID (autocannon, kept-alive " +
       `connections, C=${CONCURRENCY}). Ratio = WFM / baseline requests/s (in brackets: lowest–highest of the ` +
-      `${ROUNDS} alternating rounds).`,
+      `${PLAN.rounds} alternating rounds).`,
     '',
     mainTable(results),
     '',
@@ -306,8 +256,8 @@ await h.run(async () => {
     '',
     detailTable(results),
     '',
-    existsSync(join(REPO_ROOT, 'src', 'modules', 'deployment-spec', 'manifests', 'poll-fast-path.ts'))
-      ? '- The 304 and 200 polls are answered by `pollFastPath` (src/modules/deployment-spec/manifests/poll-fast-path.ts) ' +
+    FAST_PATH
+      ? `- The 304 and 200 polls are answered by \`pollFastPath\` (${FAST_PATH}) ` +
         'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
       : '- All three routes go through the full Express/Nest pipeline (middleware, Passport, guard, interceptors).',
     '- 304 path (`ManifestService.poll`): guard (SVID from the socket, cached validation, accepted-client ' +
@@ -320,15 +270,12 @@ await h.run(async () => {
     '### Machine',
     '',
     ...h.machineLines(COMMAND),
-    `- Each figure: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured per side, in ${ROUNDS} windows that ` +
-      `alternate between the WFM and the baseline (${INTER_ROUND_WARMUP_S} s warm-up before each later window).`,
+    `${planLine(PLAN)}.`,
   ].join('\n');
-  const file = await writeResult(
-    h.resultsDir,
-    `manifest-poll-${h.stamp}.md`,
-    `# Manifest poll benchmark, ${h.started.toISOString()}\n\n${section}\n`,
-  );
-  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-  process.stdout.write(`\n${section}\n`);
-  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
+  await h.publish({
+    name: 'manifest-poll',
+    heading: 'Manifest poll benchmark',
+    section,
+    readmeSection: UPDATES_README ? SECTION : undefined,
+  });
 });

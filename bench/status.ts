@@ -25,49 +25,46 @@
  * bench/results/status-<timestamp>.md. Needs PostgreSQL and Redis on loopback; creates the throw-away
  * database wfm_bench_<hex> and drops it at the end, also on errors and SIGINT.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
-import { parseArgs } from 'node:util';
 import type { ClientSvid } from '../src/client/identities.js';
 import { request } from '../src/client/transport.js';
 import { linePackage } from '../test/support/packages.js';
+import { benchCli, count, positive } from './lib/cli.js';
 import { capabilityBody } from './lib/devices.js';
-import { forEachLimit, Harness, positive, sleep, type TlsFiles } from './lib/harness.js';
-import type { ServerChild, ServerStats, WfmReady } from './lib/ipc.js';
-import { type ConnectionGroup, mergeLoads, type RequestContext, runConnectionGroups } from './lib/load.js';
+import { forEachLimit, Harness, sleep, type TlsFiles } from './lib/harness.js';
+import type { ServerChild, WfmReady } from './lib/ipc.js';
+import { type ConnectionGroup, type RequestContext, runConnectionGroups } from './lib/load.js';
 import {
-  type CaseResult,
-  detailTable,
-  fmt,
-  mainTable,
-  type Measured,
-  ms,
-  table,
-  updateReadme,
-  writeResult,
-} from './lib/report.js';
+  type Histogram,
+  histogramDelta,
+  histogramQuantile,
+  histogramsOf,
+  histogramSum,
+  parseMetrics,
+} from './lib/prom.js';
+import { waitForQuietMachine } from './lib/quiet.js';
+import { detailTable, fmt, mainTable, type Measured, ms, table } from './lib/report.js';
+import { alternate, caseResult, planLine, windowSummary } from './lib/rounds.js';
 
-const { values: args } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '2' },
-    concurrency: { type: 'string', default: '50' },
-    clients: { type: 'string', default: '20' },
-    devices: { type: 'string', default: '200' },
-    'no-wait': { type: 'boolean', default: false },
-  },
+const { args, command: COMMAND } = benchCli('status', {
+  duration: { type: 'string', default: '10' },
+  warmup: { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '2' },
+  concurrency: { type: 'string', default: '50' },
+  clients: { type: 'string', default: '20' },
+  devices: { type: 'string', default: '200' },
+  'no-wait': { type: 'boolean', default: false },
 });
 
-const DURATION_S = positive('duration', args.duration, 60);
-const WARMUP_S = positive('warmup', args.warmup, 30);
-const ROUNDS = Math.round(positive('rounds', args.rounds, 10));
-const INTER_ROUND_WARMUP_S = 0.5;
-const CONCURRENCY = Math.round(positive('concurrency', args.concurrency, 500));
-const CLIENTS = Math.round(positive('clients', args.clients, 500));
-const DEVICES = Math.round(positive('devices', args.devices, 10_000));
+const PLAN = {
+  durationS: positive('duration', args.duration, 60),
+  warmupS: positive('warmup', args.warmup, 30),
+  rounds: count('rounds', args.rounds, 10),
+};
+const CONCURRENCY = count('concurrency', args.concurrency, 500);
+const CLIENTS = count('clients', args.clients, 500);
+const DEVICES = count('devices', args.devices, 10_000);
 if (DEVICES < CLIENTS) {
   throw new Error('--devices must be at least --clients (one device per client or more)');
 }
@@ -77,16 +74,14 @@ const HISTORY_LIMIT = 200;
 const COMPONENT = 'line-monitor-compose';
 const APPLICATION_ID = 'com-example-line-monitor';
 const MANIFEST_TYPE = 'application/vnd.margo.manifest.v1+json';
-const COMMAND = [
-  'npx tsc -p bench/tsconfig.json && node dist-bench/bench/status.js',
-  ...process.argv.slice(2),
-].join(' ');
 const UPDATES_README = process.argv.slice(2).every((a) => a === '--no-wait');
 const SECTION = '## Status reports (status)';
 
 const h = new Harness(
   'status',
-  OTHER_BENCH_WAIT_MS / 1000 + SETUP_TIMEOUT_MS / 1000 + 2 * (WARMUP_S + DURATION_S + ROUNDS * 2),
+  OTHER_BENCH_WAIT_MS / 1000 +
+    SETUP_TIMEOUT_MS / 1000 +
+    2 * (PLAN.warmupS + PLAN.durationS + PLAN.rounds * 2),
 );
 
 // ---------------------------------------------------------------------------------------------------
@@ -168,142 +163,18 @@ class ClientLoad {
 // ---------------------------------------------------------------------------------------------------
 // the service's histogram
 
-interface Histogram {
-  /** Cumulative counts per upper bound (seconds; Infinity last). */
-  buckets: Map<number, number>;
-  sum: number;
-  count: number;
-}
-
 const METRIC = 'wfm_status_ingest_seconds';
-
-function parseHistogram(text: string): Histogram {
-  const buckets = new Map<number, number>();
-  let sum = 0;
-  let count = 0;
-  for (const line of text.split('\n')) {
-    const bucket = new RegExp(`^${METRIC}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
-    if (bucket) buckets.set(bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2]));
-    else if (line.startsWith(`${METRIC}_sum `)) sum = Number(line.split(' ')[1]);
-    else if (line.startsWith(`${METRIC}_count `)) count = Number(line.split(' ')[1]);
-  }
-  if (buckets.size === 0) throw new Error(`GET /metrics has no ${METRIC} histogram`);
-  return { buckets, sum, count };
-}
-
-function histogramDelta(a: Histogram, b: Histogram): Histogram {
-  const buckets = new Map<number, number>();
-  for (const [le, n] of b.buckets) buckets.set(le, n - (a.buckets.get(le) ?? 0));
-  return { buckets, sum: b.sum - a.sum, count: b.count - a.count };
-}
-
-function histogramSum(parts: Histogram[]): Histogram {
-  const buckets = new Map<number, number>();
-  for (const p of parts) for (const [le, n] of p.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
-  return {
-    buckets,
-    sum: parts.reduce((s, p) => s + p.sum, 0),
-    count: parts.reduce((s, p) => s + p.count, 0),
-  };
-}
-
-/** The q-quantile in seconds, interpolated linearly inside its bucket (as Prometheus' histogram_quantile). */
-function quantile(hist: Histogram, q: number): number {
-  const bounds = [...hist.buckets.keys()].sort((a, b) => a - b);
-  const total = hist.buckets.get(Infinity) ?? hist.count;
-  if (total <= 0) return Number.NaN;
-  const rank = q * total;
-  let lower = 0;
-  let below = 0;
-  for (const le of bounds) {
-    const cumulative = hist.buckets.get(le) ?? 0;
-    if (cumulative >= rank) {
-      if (le === Infinity) return lower; // above the highest finite bound: that bound is all we know
-      const inBucket = cumulative - below;
-      return inBucket === 0 ? le : lower + ((le - lower) * (rank - below)) / inBucket;
-    }
-    lower = le;
-    below = cumulative;
-  }
-  return lower;
-}
 
 async function scrape(ready: WfmReady, tls: TlsFiles): Promise<Histogram> {
   const res = await h.operator(ready, tls, 'GET', '/metrics');
   if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
-  return parseHistogram(res.text());
-}
-
-// ---------------------------------------------------------------------------------------------------
-// other benchmarks on the machine
-
-/** Pids of `pgrep -f dist-bench/bench/` that are neither this process, its ancestors nor its descendants. */
-function otherBenchmarks(): number[] {
-  let out: string;
-  try {
-    out = execFileSync('pgrep', ['-f', 'dist-bench/bench/'], { encoding: 'utf8' });
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-  const parentOf = (pid: number): number => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      return 0;
-    }
-  };
-  const ancestors = new Set<number>();
-  for (let p = process.pid; p > 1; p = parentOf(p)) ancestors.add(p);
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .map(Number)
-    .filter((pid) => {
-      if (ancestors.has(pid)) return false;
-      for (let p = pid; p > 1; p = parentOf(p)) if (p === process.pid) return false;
-      return true;
-    });
-}
-
-async function waitForQuietMachine(): Promise<string> {
-  if (args['no-wait']) return 'not checked (--no-wait)';
-  const t0 = performance.now();
-  let others = otherBenchmarks();
-  if (others.length === 0) return 'none was running';
-  while (others.length > 0 && performance.now() - t0 < OTHER_BENCH_WAIT_MS) {
-    h.log(`another benchmark is running (pids ${others.join(', ')}); waiting`);
-    await sleep(10_000);
-    others = otherBenchmarks();
-  }
-  const waited = ((performance.now() - t0) / 1000).toFixed(0);
-  return others.length === 0
-    ? `waited ${waited} s until another one had finished`
-    : `another one was STILL running after ${waited} s (pids ${others.join(', ')}): the figures are distorted`;
+  const hist = histogramsOf(parseMetrics(res.text()), METRIC, () => 'all').get('all');
+  if (!hist || hist.buckets.size === 0) throw new Error(`GET /metrics has no ${METRIC} histogram`);
+  return hist;
 }
 
 // ---------------------------------------------------------------------------------------------------
 // windows
-
-function sumStats(parts: ServerStats[]): ServerStats {
-  return parts.reduce(
-    (a, b) => ({
-      handshakes: a.handshakes + b.handshakes,
-      resumed: a.resumed + b.resumed,
-      cpuMs: a.cpuMs + b.cpuMs,
-      wallMs: a.wallMs + b.wallMs,
-    }),
-    { handshakes: 0, resumed: 0, cpuMs: 0, wallMs: 0 },
-  );
-}
-
-function mergeMeasured(parts: Measured[]): Measured {
-  return {
-    load: mergeLoads(parts.map((m) => m.load)),
-    server: sumStats(parts.map((m) => m.server)),
-    clientCpuMs: parts.reduce((n, m) => n + m.clientCpuMs, 0),
-  };
-}
 
 async function measureWindow(
   server: ServerChild,
@@ -488,36 +359,31 @@ await h.run(async () => {
       return load.group(svids.get(id)!, connectionsOf(i));
     });
 
-  const quiet = await waitForQuietMachine();
+  const quiet = args['no-wait']
+    ? 'not checked (--no-wait)'
+    : await waitForQuietMachine(OTHER_BENCH_WAIT_MS, (l) => h.log(l));
   h.log(`other benchmarks: ${quiet}`);
-  const parts: Record<'wfm' | 'baseline', Measured[]> = { wfm: [], baseline: [] };
   const ingest: Histogram[] = [];
-  const sliceS = DURATION_S / ROUNDS;
-  h.log(`${ROUNDS} × ${sliceS.toFixed(1)} s per side after ${WARMUP_S} s warm-up, C=${CONCURRENCY}`);
-  const seen = { wfm: 0, baseline: 0 };
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const side of round % 2 === 0 ? (['wfm', 'baseline'] as const) : (['baseline', 'wfm'] as const)) {
-      const warmupS = seen[side] === 0 ? WARMUP_S : INTER_ROUND_WARMUP_S;
-      seen[side] += 1;
-      const before = loads.length;
-      const { measured, ingest: delta } = await measureWindow(
-        side === 'wfm' ? wfm : baseline.child,
-        side === 'wfm' ? ready.port : baseline.port,
-        groupsFor(side),
-        warmupS,
-        sliceS,
-        tls.caPem,
-        side === 'wfm' ? () => scrape(ready, tls) : undefined,
-      );
-      overlaps[side] += loads.slice(before).reduce((n, l) => n + l.overlaps, 0);
-      parts[side].push(measured);
-      if (delta) ingest.push(delta);
-      h.log(
-        `  ${side}: ${measured.load.rps.toFixed(0)} req/s, p50 ${measured.load.p50Ms.toFixed(1)} ms, ` +
-          `p99 ${measured.load.p99Ms.toFixed(1)} ms, ${measured.load.errors} errors`,
-      );
-    }
-  }
+  h.log(
+    `${PLAN.rounds} × ${(PLAN.durationS / PLAN.rounds).toFixed(1)} s per side after ${PLAN.warmupS} s warm-up, ` +
+      `C=${CONCURRENCY}`,
+  );
+  const parts = await alternate(PLAN, async (side, warmupS, sliceS) => {
+    const before = loads.length;
+    const { measured, ingest: delta } = await measureWindow(
+      side === 'wfm' ? wfm : baseline.child,
+      side === 'wfm' ? ready.port : baseline.port,
+      groupsFor(side),
+      warmupS,
+      sliceS,
+      tls.caPem,
+      side === 'wfm' ? () => scrape(ready, tls) : undefined,
+    );
+    overlaps[side] += loads.slice(before).reduce((n, l) => n + l.overlaps, 0);
+    if (delta) ingest.push(delta);
+    h.log(windowSummary(side, measured));
+    return measured;
+  });
   const loadAvgAfter = os.loadavg();
 
   // Zero loss: what the load generator saw answered against what the bench database holds.
@@ -572,24 +438,20 @@ await h.run(async () => {
         ? `**not decided**: a deployment received ${maxPerTarget} reports, at or over the history cap of ${HISTORY_LIMIT}`
         : `**LOSS**: ${lost} reports answered 2xx are missing (on ${lostTargets} deployments); ${unexplained} stored rows more than were sent`;
 
-  const wfmMerged = mergeMeasured(parts.wfm);
-  const caseResult: CaseResult = {
-    title:
-      `POST /api/v1/deployments/{id}/status, kept-alive mTLS, ${CLIENTS} clients, ` +
+  const result = caseResult(
+    `POST /api/v1/deployments/{id}/status, kept-alive mTLS, ${CLIENTS} clients, ` +
       `${DEVICES} devices and deployments`,
-    concurrency: CONCURRENCY,
-    wfm: wfmMerged,
-    baseline: mergeMeasured(parts.baseline),
-    roundRatios: parts.wfm.map((w, i) => w.load.rps / parts.baseline[i].load.rps),
-  };
+    CONCURRENCY,
+    parts,
+  );
   const hist = histogramSum(ingest);
-  const w = wfmMerged.load;
+  const w = result.wfm.load;
   const statusKinds = Object.entries(w.errorKinds)
     .map(([k, v]) => `${fmt(v)}× ${k}`)
     .join(', ');
 
   const section = [
-    `Measured ${h.started.toISOString().slice(0, 10)} with \`${COMMAND}\` (${os.cpus().length} CPUs, Node ${process.version}).`,
+    h.measuredWith(COMMAND),
     '',
     'What it compares: `POST /api/v1/deployments/{deploymentId}/status` of the real service (API and worker roles in ' +
       'one process, Postgres, Redis; rate limit off, log level warn) from ' +
@@ -603,9 +465,9 @@ await h.run(async () => {
       'status, a history row, the history trim) plus the target lookup, the manifest-floor check and a ' +
       '`status.changed` event. Baseline: a bare Node `https.createServer` with the same certificate and TLS ' +
       'options, the same client certificates and bodies, that reads the body and answers 200. Ratio = WFM / ' +
-      `baseline requests/s (in brackets: lowest–highest of the ${ROUNDS} alternating rounds).`,
+      `baseline requests/s (in brackets: lowest–highest of the ${PLAN.rounds} alternating rounds).`,
     '',
-    mainTable([caseResult]),
+    mainTable([result]),
     '',
     `WFM answers in the measured windows: ${fmt(w.ok)} 2xx${statusKinds ? `, ${statusKinds}` : ''}.`,
     '',
@@ -625,8 +487,8 @@ await h.run(async () => {
           `server-side ingest, \`${METRIC}\` (validate, look up, store)`,
           fmt(hist.count),
           ms((1000 * hist.sum) / Math.max(1, hist.count)),
-          ms(1000 * quantile(hist, 0.5)),
-          ms(1000 * quantile(hist, 0.99)),
+          ms(1000 * histogramQuantile(hist, 0.5)),
+          ms(1000 * histogramQuantile(hist, 0.99)),
         ],
       ],
       ['l', 'r', 'r', 'r', 'r'],
@@ -671,7 +533,7 @@ await h.run(async () => {
     '',
     '### Where the time goes',
     '',
-    detailTable([caseResult]),
+    detailTable([result]),
     '',
     '### Machine',
     '',
@@ -683,18 +545,14 @@ await h.run(async () => {
           : line,
       ),
     `- Other benchmarks (\`pgrep -f dist-bench/bench/\`) before measuring: ${quiet}.`,
-    `- Each figure: ${WARMUP_S} s warm-up, then ${DURATION_S} s measured per side, in ${ROUNDS} windows that ` +
-      `alternate between the WFM and the baseline (${INTER_ROUND_WARMUP_S} s warm-up before each later window); ` +
-      'closed loop (autocannon, one instance per client with its SVID), from the parent process; the service ' +
+    `${planLine(PLAN)}; closed loop (autocannon, one instance per client with its SVID), from the parent process; the service ` +
       'and the baseline each run in a child process.',
   ].join('\n');
-  const file = await writeResult(
-    h.resultsDir,
-    `status-${h.stamp}.md`,
-    `# Status report benchmark, ${h.started.toISOString()}\n\n${section}\n`,
-  );
-  if (UPDATES_README) await updateReadme(h.readmePath, section, SECTION);
-  process.stdout.write(`\n${section}\n`);
-  h.log(`wrote ${file}${UPDATES_README ? ' and bench/README.md' : ''}`);
+  await h.publish({
+    name: 'status',
+    heading: 'Status report benchmark',
+    section,
+    readmeSection: UPDATES_README ? SECTION : undefined,
+  });
   if (lost > 0) throw new Error(`${lost} reports answered 2xx are not stored`);
 });

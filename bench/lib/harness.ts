@@ -17,13 +17,19 @@ import {
 import { type RawResponse, request } from '../../src/client/transport.js';
 import { quoteIdent, withClient, withDatabase } from '../../src/infra/database/postgres-admin.js';
 import { REPO_ROOT, ServerChild, type WfmReady } from './ipc.js';
+import { updateReadme, writeResult } from './report.js';
 
 /**
  * What every bench of the service needs around its measurement: a throw-away database and Redis
  * prefix, the service (and the baseline) in child processes, the dev PKI, accepted rc.3 clients and
  * their SVIDs, operator API calls, a direct Postgres connection for seeding and checks, process
- * memory and CPU from /proc, and a cleanup that runs once on success, error, SIGINT, SIGTERM and the
- * run's own deadline (children stopped, database dropped, Redis keys with the prefix deleted).
+ * memory and CPU from /proc, database statistics, the report (bench/results/ and the bench's section
+ * of bench/README.md), and a cleanup that runs once on success, error, SIGINT, SIGTERM and the run's
+ * own deadline (children stopped, database dropped, Redis keys with the prefix deleted).
+ *
+ * The other parts of the harness: lib/cli.ts (options and the quoted command line), lib/rounds.ts
+ * (the same-run baseline in alternating windows), lib/load.ts (closed-loop load generators),
+ * lib/report.ts (tables and Markdown), lib/sampler.ts (CPU and memory of processes over a window).
  */
 export interface TlsFiles {
   caPem: string;
@@ -39,6 +45,21 @@ export interface BaselineAnswer {
   status?: number;
   headers?: Record<string, string>;
   readBody?: boolean;
+}
+
+/** What `Harness.publish` writes. */
+export interface Publication {
+  /** The report's name in bench/results/, without `.md` (the run's timestamp is added). */
+  name: string;
+  /** The report's title (the run's date is added). */
+  heading: string;
+  section: string;
+  /** The bench's section title in bench/README.md, replaced with `section`; undefined: left alone. */
+  readmeSection?: string;
+  /** What goes to stdout (default: the section). */
+  stdout?: string;
+  /** More of the results file after the section (not in the README), e.g. query plans. */
+  appendix?: string;
 }
 
 export interface ServiceOptions {
@@ -372,6 +393,27 @@ export class Harness {
     };
   }
 
+  /** The first line of every section: when and how it was measured. */
+  measuredWith(command: string): string {
+    return (
+      `Measured ${this.started.toISOString().slice(0, 10)} with \`${command}\` ` +
+      `(${os.cpus().length} CPUs, Node ${process.version}).`
+    );
+  }
+
+  /** Writes the report into bench/results/ (and the README section when asked), prints it; returns the file. */
+  async publish(p: Publication): Promise<string> {
+    const file = await writeResult(
+      this.resultsDir,
+      `${p.name}-${this.stamp}.md`,
+      `# ${p.heading}, ${this.started.toISOString()}\n\n${p.section}\n${p.appendix ?? ''}`,
+    );
+    if (p.readmeSection) await updateReadme(this.readmePath, p.section, p.readmeSection);
+    process.stdout.write(`\n${p.stdout ?? p.section}\n`);
+    this.log(`wrote ${file}${p.readmeSection ? ' and bench/README.md' : ''}`);
+    return file;
+  }
+
   /** The facts every section lists under "Machine". */
   machineLines(command: string): string[] {
     const cpus = os.cpus();
@@ -471,6 +513,33 @@ export interface DatabaseActivity {
   deleted: number;
 }
 
+/** The activity between two snapshots, without `ownTransactions` of the bench's own connections. */
+export function activityBetween(
+  a: DatabaseActivity,
+  b: DatabaseActivity,
+  ownTransactions = 0,
+): DatabaseActivity {
+  return {
+    commits: b.commits - a.commits - ownTransactions,
+    returned: b.returned - a.returned,
+    fetched: b.fetched - a.fetched,
+    inserted: b.inserted - a.inserted,
+    updated: b.updated - a.updated,
+    deleted: b.deleted - a.deleted,
+  };
+}
+
+export function activitySum(a: DatabaseActivity, b: DatabaseActivity): DatabaseActivity {
+  return {
+    commits: a.commits + b.commits,
+    returned: a.returned + b.returned,
+    fetched: a.fetched + b.fetched,
+    inserted: a.inserted + b.inserted,
+    updated: a.updated + b.updated,
+    deleted: a.deleted + b.deleted,
+  };
+}
+
 /** The commit the service was built from, and whether src/ or prisma/ had uncommitted changes then. */
 export function codeVersion(): string {
   try {
@@ -515,11 +584,4 @@ export async function forEachLimit<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-/** A required numeric CLI value in (0, max]. */
-export function positive(name: string, raw: string, max: number): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || n > max) throw new Error(`--${name} must be a number in (0, ${max}]`);
-  return n;
 }

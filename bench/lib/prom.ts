@@ -31,9 +31,52 @@ export interface Histogram {
   count: number;
 }
 
+/** The histogram `name` of one scrape, one per value of `key(labels)` (undefined keys left out). */
+export function histogramsOf(
+  samples: PromSample[],
+  name: string,
+  key: (labels: Record<string, string>) => string | undefined,
+): Map<string, Histogram> {
+  const out = new Map<string, Histogram>();
+  for (const s of samples) {
+    if (!s.name.startsWith(name)) continue;
+    const k = key(s.labels);
+    if (k === undefined) continue;
+    let h = out.get(k);
+    if (!h) {
+      h = { buckets: new Map(), sum: 0, count: 0 };
+      out.set(k, h);
+    }
+    if (s.name === `${name}_bucket`) {
+      const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
+      h.buckets.set(le, (h.buckets.get(le) ?? 0) + s.value);
+    } else if (s.name === `${name}_sum`) h.sum += s.value;
+    else if (s.name === `${name}_count`) h.count += s.value;
+  }
+  return out;
+}
+
+/** What was observed between two scrapes of one histogram (`a` undefined: since the start). */
+export function histogramDelta(a: Histogram | undefined, b: Histogram): Histogram {
+  const buckets = new Map<number, number>();
+  for (const [le, n] of b.buckets) buckets.set(le, n - (a?.buckets.get(le) ?? 0));
+  return { buckets, sum: b.sum - (a?.sum ?? 0), count: b.count - (a?.count ?? 0) };
+}
+
+/** Several deltas of one histogram as one. */
+export function histogramSum(parts: Histogram[]): Histogram {
+  const buckets = new Map<number, number>();
+  for (const p of parts) for (const [le, n] of p.buckets) buckets.set(le, (buckets.get(le) ?? 0) + n);
+  return {
+    buckets,
+    sum: parts.reduce((s, p) => s + p.sum, 0),
+    count: parts.reduce((s, p) => s + p.count, 0),
+  };
+}
+
 /**
  * The histogram `name` between two scrapes, one per value of `key(labels)` (series whose key is
- * undefined are left out).
+ * undefined, and series with no observation in between, are left out).
  */
 export function histogramsBetween(
   before: PromSample[],
@@ -41,37 +84,10 @@ export function histogramsBetween(
   name: string,
   key: (labels: Record<string, string>) => string | undefined,
 ): Map<string, Histogram> {
-  const collect = (samples: PromSample[]) => {
-    const out = new Map<string, Histogram>();
-    const get = (k: string) => {
-      let h = out.get(k);
-      if (!h) {
-        h = { buckets: new Map(), sum: 0, count: 0 };
-        out.set(k, h);
-      }
-      return h;
-    };
-    for (const s of samples) {
-      if (!s.name.startsWith(name)) continue;
-      const k = key(s.labels);
-      if (k === undefined) continue;
-      const h = get(k);
-      if (s.name === `${name}_bucket`) {
-        const le = s.labels.le === '+Inf' ? Infinity : Number(s.labels.le);
-        h.buckets.set(le, (h.buckets.get(le) ?? 0) + s.value);
-      } else if (s.name === `${name}_sum`) h.sum += s.value;
-      else if (s.name === `${name}_count`) h.count += s.value;
-    }
-    return out;
-  };
-  const a = collect(before);
-  const b = collect(after);
+  const a = histogramsOf(before, name, key);
   const out = new Map<string, Histogram>();
-  for (const [k, hb] of b) {
-    const ha = a.get(k);
-    const buckets = new Map<number, number>();
-    for (const [le, n] of hb.buckets) buckets.set(le, n - (ha?.buckets.get(le) ?? 0));
-    const delta = { buckets, sum: hb.sum - (ha?.sum ?? 0), count: hb.count - (ha?.count ?? 0) };
+  for (const [k, hb] of histogramsOf(after, name, key)) {
+    const delta = histogramDelta(a.get(k), hb);
     if (delta.count > 0) out.set(k, delta);
   }
   return out;

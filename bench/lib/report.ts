@@ -110,6 +110,12 @@ and Ctrl-C. Build once with \`npx tsc -p bench/tsconfig.json\`, then:
 \`--cpu-prof\` on any of them writes V8 profiles of the service processes to \`bench/results/\`;
 \`node dist-bench/bench/profile-summary.js <file>.cpuprofile\` summarises one (time by package, hottest
 functions, the repository's functions by inclusive time).
+
+Each bench file (\`bench/<name>.ts\`) says what it measures and runs its phases; what they share is in
+\`bench/lib/\`: \`harness.ts\` (throw-away database and Redis prefix, the service and the baseline in
+child processes, enrollment, operator calls, CPU/memory/Postgres statistics, the report, cleanup),
+\`cli.ts\`, \`rounds.ts\` (the same-run baseline in alternating windows), \`load.ts\` (load generators),
+\`sampler.ts\`, \`report.ts\`; a long report lives beside its bench as \`lib/<name>-report.ts\`.
 `;
 
 /** Writes Markdown formatted as the repository's Prettier settings want it (`npm run format` stays green). */
