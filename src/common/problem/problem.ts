@@ -45,7 +45,7 @@ function isHttpish(error: unknown): error is HttpishError {
  */
 const DATABASE_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
 
-function isDatabaseUnavailable(error: unknown): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { name?: string; code?: string; message?: string };
   if (e.name === 'PrismaClientKnownRequestError' && e.code && DATABASE_UNAVAILABLE_CODES.has(e.code)) {
