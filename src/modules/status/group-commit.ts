@@ -122,21 +122,28 @@ export class GroupCommitQueue<I, O> {
   }
 
   private start(): void {
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-    });
+    if (this.waiting.length === 0) return;
+    this.running = this.drain();
   }
 
-  /** Writes batches until nothing waits; never rejects (each entry is settled instead). */
+  /**
+   * Writes batches until nothing waits; never rejects (each entry is settled instead). `running` is
+   * cleared in the same turn as the last check of `waiting`, so an item submitted after it starts a
+   * new loop rather than waiting for one that has ended.
+   */
   private async drain(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, this.options.maxBatch);
-      this.writing = batch.length;
-      try {
-        await this.writeBatch(batch);
-      } finally {
-        this.writing = 0;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, this.options.maxBatch);
+        this.writing = batch.length;
+        try {
+          await this.writeBatch(batch);
+        } finally {
+          this.writing = 0;
+        }
       }
+    } finally {
+      this.running = undefined;
     }
   }
 
