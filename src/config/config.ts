@@ -88,6 +88,8 @@ export interface AppConfig {
     readonly batchMs: number;
     /** Reports accepted but not yet answered at most; beyond it a report is answered 503 with Retry-After. */
     readonly queueMax: number;
+    /** Batches written at once (each holds one pool connection while it runs). */
+    readonly writers: number;
   };
   readonly manifests: {
     /** D3: digests referenced by one of a client's last N manifests stay downloadable … */
@@ -348,6 +350,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const statusBatchMax = parseInteger(env, 'WFM_STATUS_BATCH_MAX', 256, 1, 10_000, problems);
   const statusBatchMs = parseInteger(env, 'WFM_STATUS_BATCH_MS', 2, 0, 1000, problems);
   const statusQueueMax = parseInteger(env, 'WFM_STATUS_QUEUE_MAX', 10_000, 1, 1_000_000, problems);
+  const statusWriters = parseInteger(env, 'WFM_STATUS_BATCH_WRITERS', 2, 1, 64, problems);
   const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
@@ -465,7 +468,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
-    status: { batchMax: statusBatchMax, batchMs: statusBatchMs, queueMax: statusQueueMax },
+    status: {
+      batchMax: statusBatchMax,
+      batchMs: statusBatchMs,
+      queueMax: statusQueueMax,
+      writers: statusWriters,
+    },
     manifests: { retainManifests, retainDays },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     onboarding: {

@@ -55,6 +55,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   // node-postgres' pool gives up waiting for a free connection with a plain Error (the pool is
   // saturated: every connection is busy for longer than the wait allows)
   if (e.name === 'Error' && /^timeout exceeded when trying to connect$/.test(e.message ?? '')) return true;
+  // node-postgres when the connection drops under a statement or a transaction's BEGIN
+  if (
+    e.name === 'Error' &&
+    /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(e.message ?? '')
+  ) {
+    return true;
+  }
   if (e.name === 'DriverAdapterError' || e.name === 'PrismaClientUnknownRequestError') {
     return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i.test(
       e.message ?? '',

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommitQueue, QueueClosedError, QueueFullError, type GroupCommitWriter } from './group-commit.js';
+import {
+  GroupCommitQueue,
+  QueueClosedError,
+  QueueFullError,
+  type GroupCommitWriter,
+} from './group-commit.js';
 
 /** A writer that records its batches and answers each item with its double, or fails as told. */
 class RecordingWriter implements GroupCommitWriter<number, number> {
@@ -117,9 +122,39 @@ describe('GroupCommitQueue', () => {
     expect(!late.ok && late.error).toBeInstanceOf(QueueClosedError);
   });
 
+  it('runs up to maxInFlight writes at once, each with the items that waited for it', async () => {
+    const writer = new RecordingWriter();
+    let release!: () => void;
+    writer.hold = new Promise((r) => (release = r));
+    const queue = new GroupCommitQueue(
+      { maxBatch: 10, maxWaitMs: 1, maxQueued: 100, maxInFlight: 2 },
+      writer,
+    );
+    const first = [1, 2].map((i) => queue.submit(i));
+    await new Promise((r) => setTimeout(r, 20));
+    const second = [3, 4].map((i) => queue.submit(i)); // a second write starts while the first runs
+    await new Promise((r) => setTimeout(r, 20));
+    const third = [5].map((i) => queue.submit(i)); // both run: waits for one of them
+    await new Promise((r) => setTimeout(r, 20));
+    expect(writer.batches).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    writer.hold = undefined;
+    release();
+    expect(await Promise.all([...first, ...second, ...third])).toEqual([2, 4, 6, 8, 10]);
+    expect(writer.batches.slice(2)).toEqual([[5]]);
+    expect(queue.queued).toBe(0);
+    expect(await queue.submit(6)).toBe(12); // nothing left running that could strand a new item
+  });
+
   it('validates its options', () => {
     const writer = new RecordingWriter();
-    expect(() => new GroupCommitQueue({ maxBatch: 0, maxWaitMs: 0, maxQueued: 1 }, writer)).toThrow(RangeError);
-    expect(() => new GroupCommitQueue({ maxBatch: 1, maxWaitMs: -1, maxQueued: 1 }, writer)).toThrow(RangeError);
+    expect(() => new GroupCommitQueue({ maxBatch: 0, maxWaitMs: 0, maxQueued: 1 }, writer)).toThrow(
+      RangeError,
+    );
+    expect(() => new GroupCommitQueue({ maxBatch: 1, maxWaitMs: -1, maxQueued: 1 }, writer)).toThrow(
+      RangeError,
+    );
   });
 });

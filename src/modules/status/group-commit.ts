@@ -11,6 +11,8 @@ export interface GroupCommitOptions {
   maxWaitMs: number;
   /** Items accepted and not yet settled at most (waiting and being written); more are refused. */
   maxQueued: number;
+  /** Writes running at once (default 1); a further batch starts only when the waiting ones fill it. */
+  maxInFlight?: number;
 }
 
 export interface GroupCommitWriter<I, O> {
@@ -55,7 +57,9 @@ export class GroupCommitQueue<I, O> {
   private writing = 0;
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
-  private running?: Promise<void>;
+  /** The running write loops (at most maxInFlight), and their promises (for close). */
+  private readonly lanes = new Set<object>();
+  private readonly running = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -63,9 +67,18 @@ export class GroupCommitQueue<I, O> {
     private readonly writer: GroupCommitWriter<I, O>,
     private readonly stats: GroupCommitStats = {},
   ) {
-    if (options.maxBatch < 1 || options.maxQueued < 1 || options.maxWaitMs < 0) {
-      throw new RangeError('maxBatch and maxQueued must be at least 1, maxWaitMs not negative');
+    if (
+      options.maxBatch < 1 ||
+      options.maxQueued < 1 ||
+      options.maxWaitMs < 0 ||
+      (options.maxInFlight ?? 1) < 1
+    ) {
+      throw new RangeError('maxBatch, maxQueued and maxInFlight must be at least 1, maxWaitMs not negative');
     }
+  }
+
+  private get maxInFlight(): number {
+    return this.options.maxInFlight ?? 1;
   }
 
   /** Items accepted and not settled yet. */
@@ -91,24 +104,29 @@ export class GroupCommitQueue<I, O> {
   async close(): Promise<void> {
     this.closed = true;
     this.cancelTimers();
-    while (this.running || this.waiting.length > 0) {
-      if (!this.running) this.start();
-      await this.running;
+    while (this.lanes.size > 0 || this.waiting.length > 0) {
+      if (this.lanes.size === 0) this.startLane();
+      await Promise.all(this.running);
     }
   }
 
+  /**
+   * While fewer than maxInFlight writes run, a full batch starts one at once and the first waiting
+   * item starts the timer after which a batch starts with what has arrived. When all run, a loop
+   * that finishes its write takes what waits (each loop runs until nothing does).
+   */
   private schedule(): void {
-    if (this.running) return; // the running loop takes what arrived when its write is done
+    if (this.lanes.size >= this.maxInFlight) return;
     if (this.waiting.length >= this.options.maxBatch) {
       this.cancelTimers();
-      this.start();
+      this.startLane();
       return;
     }
     if (this.timer || this.immediate) return;
     const fire = () => {
       this.timer = undefined;
       this.immediate = undefined;
-      if (!this.running) this.start();
+      if (this.lanes.size < this.maxInFlight) this.startLane();
     };
     if (this.options.maxWaitMs === 0) this.immediate = setImmediate(fire);
     else this.timer = setTimeout(fire, this.options.maxWaitMs);
@@ -121,29 +139,36 @@ export class GroupCommitQueue<I, O> {
     this.immediate = undefined;
   }
 
-  private start(): void {
+  private startLane(): void {
     if (this.waiting.length === 0) return;
-    this.running = this.drain();
+    const lane = {};
+    this.lanes.add(lane);
+    const run = this.drain(lane);
+    this.running.add(run);
+    void run.then(() => this.running.delete(run));
   }
 
   /**
-   * Writes batches until nothing waits; never rejects (each entry is settled instead). `running` is
-   * cleared in the same turn as the last check of `waiting`, so an item submitted after it starts a
-   * new loop rather than waiting for one that has ended.
+   * Writes batches until nothing waits; never rejects (each entry is settled instead). Before it ends
+   * it marks itself done in the same turn as its last check of `waiting`, so an item submitted after
+   * that starts a new loop rather than waiting for one that has ended.
    */
-  private async drain(): Promise<void> {
+  private async drain(lane: object): Promise<void> {
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, this.options.maxBatch);
-        this.writing = batch.length;
+        this.writing += batch.length;
         try {
           await this.writeBatch(batch);
         } finally {
-          this.writing = 0;
+          this.writing -= batch.length;
         }
+        // another loop may start for items that waited while this one wrote
+        if (this.waiting.length > this.options.maxBatch && this.lanes.size < this.maxInFlight)
+          this.startLane();
       }
     } finally {
-      this.running = undefined;
+      this.lanes.delete(lane);
     }
   }
 

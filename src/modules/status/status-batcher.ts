@@ -25,8 +25,8 @@ export interface StatusWrite {
 
 /**
  * Group commit of status reports (issue 15): requests hand their validated report over and wait;
- * every batch (up to WFM_STATUS_BATCH_MAX reports, the first waiting at most WFM_STATUS_BATCH_MS) is
- * one transaction — current-status upserts, history rows, the trim and the `status.changed` events —
+ * every batch (up to WFM_STATUS_BATCH_MAX reports, the first waiting at most WFM_STATUS_BATCH_MS;
+ * WFM_STATUS_BATCH_WRITERS batches at once) is one transaction — current-status upserts, history rows, the trim and the `status.changed` events —
  * and each request is answered only after the transaction with its report has committed. At most
  * WFM_STATUS_QUEUE_MAX reports wait or are being written; beyond that a report is answered 503 with
  * Retry-After, never dropped. A batch that fails because the database is unreachable fails every
@@ -50,6 +50,7 @@ export class StatusBatcher implements OnModuleDestroy {
         maxBatch: config.status.batchMax,
         maxWaitMs: config.status.batchMs,
         maxQueued: config.status.queueMax,
+        maxInFlight: Math.min(config.status.writers, config.database.poolSize),
       },
       {
         write: (items) => this.write(items),

@@ -90,28 +90,43 @@ export class StatusRepository {
       }
       for (const round of rounds) {
         const list = round.map((i) => rows[i]);
+        // one statement: the upsert, and the history rows (applied = the upsert took the report)
         const upserted = await tx.$queryRaw<KeyedCount[]>`
-          INSERT INTO deployment_status AS s (client_id, deployment_id, device_id, known, adopted_manifest_version, state,
-                                              error, components, inconsistent, first_reported_at, last_reported_at)
-          SELECT r.client_id, r.deployment_id, r.device_id, r.known, r.version, r.state, r.error, r.components,
-                 r.inconsistent, r.received_at, r.received_at
-            FROM unnest(${list.map((r) => r.clientId)}::uuid[], ${list.map((r) => r.deploymentId)}::text[],
-                        ${list.map((r) => r.deviceId)}::text[], ${list.map((r) => r.known)}::boolean[],
-                        ${list.map((r) => r.adoptedManifestVersion?.toString() ?? null)}::bigint[],
-                        ${list.map((r) => r.state)}::text[], ${list.map((r) => jsonOrNull(r.error))}::jsonb[],
-                        ${list.map((r) => JSON.stringify(r.components))}::jsonb[],
-                        ${list.map((r) => r.inconsistent)}::boolean[],
-                        ${list.map((r) => r.receivedAt.toISOString())}::timestamptz[])
-                 AS r(client_id, deployment_id, device_id, known, version, state, error, components, inconsistent,
-                      received_at)
-           ORDER BY r.client_id, r.deployment_id, r.device_id
-          ON CONFLICT (client_id, deployment_id, device_id) DO UPDATE
-             SET adopted_manifest_version = excluded.adopted_manifest_version, state = excluded.state,
-                 error = excluded.error, components = excluded.components, inconsistent = excluded.inconsistent,
-                 known = excluded.known, reports = s.reports + 1, last_reported_at = excluded.last_reported_at
-           WHERE excluded.adopted_manifest_version IS NULL OR s.adopted_manifest_version IS NULL
-              OR excluded.adopted_manifest_version >= s.adopted_manifest_version
-          RETURNING s.client_id::text AS client_id, s.deployment_id, s.device_id, (xmax = 0) AS inserted, s.reports`;
+          WITH r AS (
+            SELECT * FROM unnest(${list.map((r) => r.clientId)}::uuid[], ${list.map((r) => r.deploymentId)}::text[],
+                                 ${list.map((r) => r.deviceId)}::text[], ${list.map((r) => r.known)}::boolean[],
+                                 ${list.map((r) => r.adoptedManifestVersion?.toString() ?? null)}::bigint[],
+                                 ${list.map((r) => r.state)}::text[], ${list.map((r) => jsonOrNull(r.error))}::jsonb[],
+                                 ${list.map((r) => JSON.stringify(r.components))}::jsonb[],
+                                 ${list.map((r) => r.inconsistent)}::boolean[],
+                                 ${list.map((r) => r.receivedAt.toISOString())}::timestamptz[],
+                                 ${list.map((r) => r.idempotencyKey ?? null)}::text[])
+                   WITH ORDINALITY AS r(client_id, deployment_id, device_id, known, version, state, error, components,
+                                        inconsistent, received_at, idempotency_key, ord)
+          ), up AS (
+            INSERT INTO deployment_status AS s (client_id, deployment_id, device_id, known, adopted_manifest_version,
+                                                state, error, components, inconsistent, first_reported_at,
+                                                last_reported_at)
+            SELECT r.client_id, r.deployment_id, r.device_id, r.known, r.version, r.state, r.error, r.components,
+                   r.inconsistent, r.received_at, r.received_at
+              FROM r ORDER BY r.client_id, r.deployment_id, r.device_id
+            ON CONFLICT (client_id, deployment_id, device_id) DO UPDATE
+               SET adopted_manifest_version = excluded.adopted_manifest_version, state = excluded.state,
+                   error = excluded.error, components = excluded.components, inconsistent = excluded.inconsistent,
+                   known = excluded.known, reports = s.reports + 1, last_reported_at = excluded.last_reported_at
+             WHERE excluded.adopted_manifest_version IS NULL OR s.adopted_manifest_version IS NULL
+                OR excluded.adopted_manifest_version >= s.adopted_manifest_version
+            RETURNING s.client_id, s.deployment_id, s.device_id, (xmax = 0) AS inserted, s.reports
+          ), history AS (
+            INSERT INTO deployment_status_report (client_id, deployment_id, device_id, adopted_manifest_version, state,
+                                                  error, components, inconsistent, applied, received_at, idempotency_key)
+            SELECT r.client_id, r.deployment_id, r.device_id, r.version, r.state, r.error, r.components, r.inconsistent,
+                   up.client_id IS NOT NULL, r.received_at, r.idempotency_key
+              FROM r LEFT JOIN up ON up.client_id = r.client_id AND up.deployment_id = r.deployment_id
+                                 AND up.device_id = r.device_id
+             ORDER BY r.ord
+          )
+          SELECT client_id::text AS client_id, deployment_id, device_id, inserted, reports FROM up`;
         const byKey = new Map(upserted.map((u) => [targetKey(u), u]));
         const stale = round.filter((i) => !byKey.has(targetKey(rows[i])));
         for (const i of round) {
@@ -134,25 +149,6 @@ export class StatusRepository {
             if (row) reportsOf.set(targetKey(c), { row, reports: c.reports });
           }
         }
-      }
-      if (fresh.length > 0) {
-        const list = fresh.map((i) => rows[i]);
-        await tx.$executeRaw`
-          INSERT INTO deployment_status_report (client_id, deployment_id, device_id, adopted_manifest_version, state, error,
-                                                components, inconsistent, applied, received_at, idempotency_key)
-          SELECT r.client_id, r.deployment_id, r.device_id, r.version, r.state, r.error, r.components, r.inconsistent,
-                 r.applied, r.received_at, r.idempotency_key
-            FROM unnest(${list.map((r) => r.clientId)}::uuid[], ${list.map((r) => r.deploymentId)}::text[],
-                        ${list.map((r) => r.deviceId)}::text[],
-                        ${list.map((r) => r.adoptedManifestVersion?.toString() ?? null)}::bigint[],
-                        ${list.map((r) => r.state)}::text[], ${list.map((r) => jsonOrNull(r.error))}::jsonb[],
-                        ${list.map((r) => JSON.stringify(r.components))}::jsonb[],
-                        ${list.map((r) => r.inconsistent)}::boolean[], ${fresh.map((i) => outcomes[i].applied)}::boolean[],
-                        ${list.map((r) => r.receivedAt.toISOString())}::timestamptz[],
-                        ${list.map((r) => r.idempotencyKey ?? null)}::text[])
-                 WITH ORDINALITY AS r(client_id, deployment_id, device_id, version, state, error, components, inconsistent,
-                                      applied, received_at, idempotency_key, ord)
-           ORDER BY r.ord`;
       }
       // the history holds at most as many entries as reports were received: trim only past the limit
       for (const outcome of outcomes) {
