@@ -2518,7 +2518,10 @@ export interface operations {
   postLegacyStatusSingular: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per report, such as a UUID, sent again unchanged when the report is resent. A resend of a report already stored is answered 200 and stores nothing again, so an answer lost to a connection or service failure never duplicates history. */
+        'Idempotency-Key'?: string;
+      };
       path: {
         clientId: string;
         deploymentId: string;
@@ -2538,7 +2541,11 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed request */
+      /**
+       * @description Malformed request
+       *
+       *     Malformed request
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2594,6 +2601,15 @@ export interface operations {
       };
       /** @description Rate limited; see Retry-After */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description A dependency is unavailable; see Retry-After */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -2825,7 +2841,10 @@ export interface operations {
   postLegacyStatus: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per report, such as a UUID, sent again unchanged when the report is resent. A resend of a report already stored is answered 200 and stores nothing again, so an answer lost to a connection or service failure never duplicates history. */
+        'Idempotency-Key'?: string;
+      };
       path: {
         clientId: string;
         deploymentId: string;
@@ -2845,7 +2864,11 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description Malformed request */
+      /**
+       * @description Malformed request
+       *
+       *     Malformed request
+       */
       400: {
         headers: {
           [name: string]: unknown;
@@ -2901,6 +2924,15 @@ export interface operations {
       };
       /** @description Rate limited; see Retry-After */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description A dependency is unavailable; see Retry-After */
+      503: {
         headers: {
           [name: string]: unknown;
         };
@@ -3098,7 +3130,10 @@ export interface operations {
   postStatus: {
     parameters: {
       query?: never;
-      header?: never;
+      header?: {
+        /** @description Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per report, such as a UUID, sent again unchanged when the report is resent. A resend of a report already stored is answered 200 and stores nothing again, so an answer lost to a connection or service failure never duplicates history. */
+        'Idempotency-Key'?: string;
+      };
       path: {
         deploymentId: string;
       };
@@ -3110,14 +3145,14 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Stored */
+      /** @description Stored (or stored before: a resend with the same Idempotency-Key) */
       200: {
         headers: {
           [name: string]: unknown;
         };
         content?: never;
       };
-      /** @description First report of this (deployment, device) */
+      /** @description First report of this (deployment, device); stored */
       201: {
         headers: {
           [name: string]: unknown;
@@ -3171,6 +3206,15 @@ export interface operations {
       };
       /** @description Rate limited; see Retry-After */
       429: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description A dependency is unavailable; see Retry-After */
+      503: {
         headers: {
           [name: string]: unknown;
         };

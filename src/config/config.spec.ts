@@ -95,6 +95,21 @@ describe('loadConfig', () => {
     expect((caught as ConfigError).message).toMatch(/^Invalid configuration:\n {2}- /);
   });
 
+  it('reads the status group-commit settings and refuses nonsense', () => {
+    expect(loadConfig({}).status).toEqual({ batchMax: 256, batchMs: 2, queueMax: 10_000, writers: 2 });
+    expect(
+      loadConfig({
+        WFM_STATUS_BATCH_MAX: '1',
+        WFM_STATUS_BATCH_MS: '0',
+        WFM_STATUS_QUEUE_MAX: '3',
+        WFM_STATUS_BATCH_WRITERS: '1',
+      }).status,
+    ).toEqual({ batchMax: 1, batchMs: 0, queueMax: 3, writers: 1 });
+    expect(() => loadConfig({ WFM_STATUS_BATCH_MAX: '0', WFM_STATUS_QUEUE_MAX: 'many' })).toThrow(
+      /WFM_STATUS_BATCH_MAX[\s\S]*WFM_STATUS_QUEUE_MAX/,
+    );
+  });
+
   it('reads the onboarding limits and refuses nonsense', () => {
     expect(
       loadConfig({

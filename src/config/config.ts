@@ -80,6 +80,17 @@ export interface AppConfig {
     /** History entries kept per device. */
     readonly historyLimit: number;
   };
+  /** Group commit of device status reports (issue 15): many reports per transaction. */
+  readonly status: {
+    /** Reports written in one transaction at most. */
+    readonly batchMax: number;
+    /** How long the first report of a batch waits for others before the batch is written (0: next tick). */
+    readonly batchMs: number;
+    /** Reports accepted but not yet answered at most; beyond it a report is answered 503 with Retry-After. */
+    readonly queueMax: number;
+    /** Batches written at once (each holds one pool connection while it runs). */
+    readonly writers: number;
+  };
   readonly manifests: {
     /** D3: digests referenced by one of a client's last N manifests stay downloadable … */
     readonly retainManifests: number;
@@ -336,6 +347,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const workerConcurrency = parseInteger(env, 'WFM_WORKER_CONCURRENCY', 8, 1, 64, problems);
   const sweepIntervalSeconds = parseInteger(env, 'WFM_RECOMPUTE_SWEEP_SECONDS', 10, 1, 3600, problems);
   const historyLimit = parseInteger(env, 'WFM_CAPABILITY_HISTORY_LIMIT', 100, 1, 100_000, problems);
+  const statusBatchMax = parseInteger(env, 'WFM_STATUS_BATCH_MAX', 256, 1, 10_000, problems);
+  const statusBatchMs = parseInteger(env, 'WFM_STATUS_BATCH_MS', 2, 0, 1000, problems);
+  const statusQueueMax = parseInteger(env, 'WFM_STATUS_QUEUE_MAX', 10_000, 1, 1_000_000, problems);
+  const statusWriters = parseInteger(env, 'WFM_STATUS_BATCH_WRITERS', 2, 1, 64, problems);
   const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
@@ -453,6 +468,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
+    status: {
+      batchMax: statusBatchMax,
+      batchMs: statusBatchMs,
+      queueMax: statusQueueMax,
+      writers: statusWriters,
+    },
     manifests: { retainManifests, retainDays },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     onboarding: {

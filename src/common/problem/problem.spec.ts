@@ -93,6 +93,9 @@ describe('database unavailability', () => {
       status: 503,
       retryAfterSeconds: 5,
     });
+    // … and a plain Error when the connection drops under a statement or a transaction's BEGIN
+    expect(toProblem(new Error('Connection terminated unexpectedly'), '/x')).toMatchObject({ status: 503 });
+    expect(toProblem(new Error('Connection terminated by the user'), '/x')).toMatchObject({ status: 500 });
     const other = Object.assign(new Error('Unique constraint failed'), {
       name: 'PrismaClientKnownRequestError',
       code: 'P2002',

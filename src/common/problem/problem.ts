@@ -45,7 +45,7 @@ function isHttpish(error: unknown): error is HttpishError {
  */
 const DATABASE_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
 
-function isDatabaseUnavailable(error: unknown): boolean {
+export function isDatabaseUnavailable(error: unknown): boolean {
   if (!error || typeof error !== 'object') return false;
   const e = error as { name?: string; code?: string; message?: string };
   if (e.name === 'PrismaClientKnownRequestError' && e.code && DATABASE_UNAVAILABLE_CODES.has(e.code)) {
@@ -55,6 +55,13 @@ function isDatabaseUnavailable(error: unknown): boolean {
   // node-postgres' pool gives up waiting for a free connection with a plain Error (the pool is
   // saturated: every connection is busy for longer than the wait allows)
   if (e.name === 'Error' && /^timeout exceeded when trying to connect$/.test(e.message ?? '')) return true;
+  // node-postgres when the connection drops under a statement or a transaction's BEGIN
+  if (
+    e.name === 'Error' &&
+    /^Connection terminated( unexpectedly| due to connection timeout)?$/.test(e.message ?? '')
+  ) {
+    return true;
+  }
   if (e.name === 'DriverAdapterError' || e.name === 'PrismaClientUnknownRequestError') {
     return /ECONNREFUSED|ECONNRESET|Connection terminated|timeout exceeded when trying to connect|Can't reach database/i.test(
       e.message ?? '',

@@ -12,6 +12,7 @@ import { StatusGauges } from './status-gauges.js';
 import { StatusQueryService } from './status-query.service.js';
 import { StatusRepository } from './status.repository.js';
 import { StatusService } from './status.service.js';
+import { StatusBatcher } from './status-batcher.js';
 
 /**
  * What actually happened: the Margo status-reporting API (both profiles), the current and
@@ -35,6 +36,7 @@ export class StatusModule {
       providers: [
         StatusRepository,
         StatusService,
+        StatusBatcher,
         StatusQueryService,
         DeploymentViewsService,
         StatusMetrics,

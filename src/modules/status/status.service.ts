@@ -10,10 +10,8 @@ import { ManifestService } from '../deployment-spec/manifests/manifest.service.j
 import { type DerivedState, deriveState } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
+import { StatusBatcher } from './status-batcher.js';
 import { StatusMetrics } from './status.metrics.js';
-import { EventLogService } from '../../infra/events/event-log.service.js';
-
-const HISTORY_LIMIT = 200;
 
 /** Reported and derived status of one deployment target (the operator's deployment views show it). */
 export interface TargetStatusView {
@@ -29,10 +27,16 @@ export interface TargetStatusView {
 }
 
 export interface ReportOutcome {
+  /** The first report stored for its target (answered 201 on rc.3). */
   first: boolean;
   applied: boolean;
   orphan: boolean;
+  /** A resend (same Idempotency-Key) of a report stored before: nothing was written again. */
+  replay: boolean;
 }
+
+/** An Idempotency-Key header value: 1–255 visible ASCII characters (a UUID, typically). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * What actually happened: status reports from devices (both profiles), stored without loss or
@@ -50,7 +54,7 @@ export class StatusService {
     private readonly clients: ClientsService,
     private readonly clock: Clock,
     private readonly metrics: StatusMetrics,
-    private readonly events: EventLogService,
+    private readonly batcher: StatusBatcher,
   ) {}
 
   async report(
@@ -58,8 +62,10 @@ export class StatusService {
     pathDeploymentId: string,
     body: unknown,
     raw: Buffer,
+    idempotencyKeyHeader?: string,
   ): Promise<ReportOutcome> {
     const started = process.hrtime.bigint();
+    const idempotencyKey = parseIdempotencyKey(idempotencyKeyHeader);
     if (body === undefined) {
       throw new InvalidRequestError('The request needs a DeploymentStatusManifest as a JSON body');
     }
@@ -106,8 +112,8 @@ export class StatusService {
       await this.raiseManifestFloor(client, report.adoptedManifestVersion);
     }
     const inconsistent = !isConsistent(report);
-    const outcome = await this.statuses.ingest(
-      {
+    const outcome = await this.batcher.submit({
+      row: {
         clientId: client.id,
         deploymentId: report.deploymentId,
         deviceId,
@@ -118,39 +124,34 @@ export class StatusService {
         components: report.components,
         inconsistent,
         receivedAt: this.clock.now(),
+        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
       },
-      HISTORY_LIMIT,
-    );
+      // appended in the batch's transaction when the report becomes the current status
+      event: {
+        type: 'status.changed',
+        clientId: client.externalId,
+        ...(known ? { deploymentId: known.target.deploymentId } : {}),
+        data: {
+          applicationDeploymentId: report.deploymentId,
+          deviceId,
+          state: report.state,
+          adoptedManifestVersion: report.adoptedManifestVersion?.toString() ?? null,
+          error: report.error ?? null,
+          orphan: !known,
+        },
+      },
+    });
     this.metrics.reports.inc({ state: report.state });
     this.metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (!known) {
+    if (!known && !outcome.replay) {
       this.logger.log({
         msg: 'orphan status report',
         clientId: client.externalId,
         deploymentId: report.deploymentId,
       });
     }
-    if (outcome.applied) {
-      await this.events
-        .publish({
-          type: 'status.changed',
-          clientId: client.externalId,
-          ...(known ? { deploymentId: known.target.deploymentId } : {}),
-          data: {
-            applicationDeploymentId: report.deploymentId,
-            deviceId,
-            state: report.state,
-            adoptedManifestVersion: report.adoptedManifestVersion?.toString() ?? null,
-            error: report.error ?? null,
-            orphan: !known,
-          },
-        })
-        .catch((error: unknown) =>
-          this.logger.warn({ msg: 'could not publish a status event', error: String(error) }),
-        );
-    }
 
-    return { ...outcome, orphan: known === null };
+    return { first: outcome.first, applied: outcome.applied, replay: outcome.replay, orphan: known === null };
   }
 
   /** D7 restore safety: a client that adopted a version this WFM does not remember gets a higher one. */
@@ -208,4 +209,20 @@ export class StatusService {
       inconsistent: row.inconsistent,
     };
   }
+}
+
+/**
+ * The optional `Idempotency-Key` request header (draft-ietf-httpapi-idempotency-key-header; a
+ * structured-field string such as `"8e03978e-40d5-43e8-bc93-6894a57f9324"`, quotes optional here).
+ */
+function parseIdempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const trimmed = header.trim();
+  const key = /^"[^"]*"$/.test(trimmed) ? trimmed.slice(1, -1) : trimmed;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new InvalidRequestError(
+      'The Idempotency-Key header must be 1 to 255 visible ASCII characters (a UUID, for example)',
+    );
+  }
+  return key;
 }
