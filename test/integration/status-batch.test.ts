@@ -172,7 +172,10 @@ describe('status group commit: ordering, durability, idempotency, shutdown', () 
     const answers = await Promise.all(
       Array.from({ length: 300 }, (_, n) =>
         device
-          .postStatus(ids[n % 30], orphan(ids[n % 30], 1 + Math.floor(n / 30), n % 2 ? 'installed' : 'installing'))
+          .postStatus(
+            ids[n % 30],
+            orphan(ids[n % 30], 1 + Math.floor(n / 30), n % 2 ? 'installed' : 'installing'),
+          )
           .then(
             (res) => ({ id: ids[n % 30], status: res.status }),
             () => ({ id: ids[n % 30], status: 0 }),
@@ -288,7 +291,7 @@ describe('status group commit: Postgres cut mid-run', () => {
       WFM_RATE_LIMIT_PER_MINUTE: '0',
       WFM_STATUS_BATCH_MS: '5',
     });
-    const stop = wfm.stop;
+    const stop = wfm.stop.bind(wfm);
     wfm.stop = async () => {
       await stop();
       await proxy.stop();
@@ -317,7 +320,7 @@ describe('status group commit: Postgres cut mid-run', () => {
             id,
             status: res.status,
             ...(res.status >= 400
-              ? { problem: res.json<{ status?: number }>(), retryAfter: res.headers['retry-after'] as string }
+              ? { problem: res.json<{ status?: number }>(), retryAfter: res.headers['retry-after'] }
               : {}),
           });
         } catch {

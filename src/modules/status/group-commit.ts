@@ -164,8 +164,9 @@ export class GroupCommitQueue<I, O> {
           this.writing -= batch.length;
         }
         // another loop may start for items that waited while this one wrote
-        if (this.waiting.length > this.options.maxBatch && this.lanes.size < this.maxInFlight)
+        if (this.waiting.length > this.options.maxBatch && this.lanes.size < this.maxInFlight) {
           this.startLane();
+        }
       }
     } finally {
       this.lanes.delete(lane);
