@@ -1,3 +1,4 @@
+import { bounded } from '../../common/bounded.js';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Prisma } from '../../generated/prisma/client.js';
@@ -353,25 +354,15 @@ export class EventLogService implements OnModuleInit, OnModuleDestroy {
 
   /** PUBLISHes the new id, bounded in time; a failure only delays other instances by ≤ 1 s. */
   private async notify(id: bigint): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([
-        this.redis.client.publish(this.channel, id.toString()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${NOTIFY_TIMEOUT_MS} ms`)),
-            NOTIFY_TIMEOUT_MS,
-          );
-        }),
-      ]);
+      // bounded() also swallows the late rejection of a publish that lost the race
+      await bounded(this.redis.client.publish(this.channel, id.toString()), NOTIFY_TIMEOUT_MS, 'Redis');
     } catch (error) {
       this.logger.debug({
         msg: 'could not notify other instances of an event',
         id: String(id),
         error: String(error),
       });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
