@@ -158,6 +158,8 @@ export class DeviceCapabilityService {
     const outcome = await this.devices.transaction(async (tx) => {
       const existing = await this.devices.lockDevice(tx, client.id, deviceId);
       // what selectors match: the reported labels with the operator's over them (docs/decisions.md, "Operator labels")
+      // (a revived device starts without them: they went with its deletion)
+      if (existing?.deletedAt) await this.devices.clearOperatorLabels(tx, client.id, deviceId);
       fields.effectiveLabels = {
         ...model.labels,
         ...(existing && !existing.deletedAt ? await this.devices.operatorLabelsOf(tx, client.id, deviceId) : {}),

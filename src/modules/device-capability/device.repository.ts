@@ -59,6 +59,12 @@ export interface OperatorLabelRow extends DeviceKey {
   setAt: Date;
 }
 
+/** A device whose labels a change wrote: its new capability version. */
+export interface LabelWrite extends DeviceKey {
+  capabilityVersion: number;
+  changedAt: Date;
+}
+
 /** A device row of a list, with the keys of its operator-set labels. */
 export type DeviceListRow = DeviceRow & { operatorKeys: string[] };
 
@@ -176,6 +182,11 @@ export class DeviceRepository {
     return tx.device.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
   }
 
+  /** Removes the operator's labels of one device (a deleted device reported again starts without them). */
+  async clearOperatorLabels(tx: Prisma.TransactionClient, clientId: string, deviceId: string): Promise<void> {
+    await tx.deviceOperatorLabel.deleteMany({ where: { clientId, deviceId } });
+  }
+
   /** The operator's labels of one device (a capability report layers them over the reported ones). */
   async operatorLabelsOf(
     tx: Db,
@@ -229,7 +240,7 @@ export class DeviceRepository {
       devices: { id: string; effectiveLabels: Prisma.JsonValue }[];
       setBy: string;
     },
-  ): Promise<{ clientId: string; deviceId: string; capabilityVersion: number; changedAt: Date }[]> {
+  ): Promise<LabelWrite[]> {
     const { removed, upserts, devices } = change;
     if (removed.length > 0) {
       await tx.$executeRaw`
@@ -249,7 +260,7 @@ export class DeviceRepository {
         DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at`;
     }
     if (devices.length === 0) return [];
-    return tx.$queryRaw`
+    return tx.$queryRaw<LabelWrite[]>`
       UPDATE device d
          SET effective_labels = v.effective, capability_version = d.capability_version + 1, changed_at = now()
         FROM unnest(${devices.map((d) => d.id)}::uuid[],
