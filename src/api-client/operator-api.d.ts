@@ -815,6 +815,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who the caller is: name, role, how it signed in and its scope
+     * @description Who the caller is: name, role, how it signed in and its scope.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['me'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/onboarding-requests': {
     parameters: {
       query?: never;
@@ -1680,6 +1702,32 @@ export interface components {
        * @example canary
        */
       value: string | number | boolean | string[] | number[];
+    };
+    OperatorMeDto: {
+      /** @example plant-ui */
+      name: string;
+      role: components['schemas']['OperatorRole'];
+      /**
+       * @description The label scope the caller is limited to; absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
+      /** @description OIDC: the token subject */
+      subject?: string;
+      /**
+       * Format: uuid
+       * @description The created operator token in use
+       */
+      tokenId?: string;
+      /**
+       * @description How the caller signed in: the bootstrap admin token, a created token, or OIDC
+       * @enum {string}
+       */
+      via: 'bootstrap' | 'token' | 'oidc';
     };
     /** @enum {string} */
     OperatorRole: 'admin' | 'operator' | 'viewer';
@@ -6253,6 +6301,56 @@ export interface operations {
       };
       /** @description Semantic error; `errors[]` points at each field */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  me: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "name": "plant-ui",
+           *       "role": "admin",
+           *       "scope": {
+           *         "site": "DE-001"
+           *       },
+           *       "subject": "string",
+           *       "tokenId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "via": "bootstrap"
+           *     }
+           */
+          'application/json': components['schemas']['OperatorMeDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };

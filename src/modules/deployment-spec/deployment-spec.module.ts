@@ -34,8 +34,8 @@ const modules = new Map<string, DynamicModule>();
  *   version is used through `PACKAGE_USAGE`.
  * - `manifests/` — what each device polls: `ManifestService` (compose, issue, poll, documents, bundles,
  *   purge), its Redis poll cache, RFC 8785 / bundle rendering, HTTP conditions, and the device routes
- *   `GET /api/v1/deployments…` (`state.controller.ts`, which also documents the poll fast path,
- *   `poll-fast-path.ts`). Tables `client_manifest`, `manifest_issue`, `bundle`, `rendered_document`.
+ *   `GET /api/v1/deployments…` (`state.controller.ts`, which also documents the device fast path,
+ *   `device-fast-path.ts`), the in-memory document cache (`document-cache.ts`). Tables `client_manifest`, `manifest_issue`, `bundle`, `rendered_document`.
  *   Learns which targets a manifest lists through `LISTED_TARGETS` (`listed-targets.port.ts`).
  * - `deployments/` — operator intent and placement: `DeploymentsService` (create, patch, delete,
  *   overrides), `RecomputeService` (load, decide, write, announce) with its pure decision core in
