@@ -162,7 +162,9 @@ export class DeviceCapabilityService {
       if (existing?.deletedAt) await this.devices.clearOperatorLabels(tx, client.id, deviceId);
       fields.effectiveLabels = {
         ...model.labels,
-        ...(existing && !existing.deletedAt ? await this.devices.operatorLabelsOf(tx, client.id, deviceId) : {}),
+        ...(existing && !existing.deletedAt
+          ? await this.devices.operatorLabelsOf(tx, client.id, deviceId)
+          : {}),
       };
       if (!existing) {
         const row = await this.devices.insert(tx, fields);

@@ -69,7 +69,7 @@ export class OperatorDevicesController {
       'The body is the complete operator label set (`{}` removes every operator label). Keys: 1–255 ' +
       'characters without `=`; values as device labels (string, number, boolean, array of strings or of ' +
       'numbers), strings up to 1024 characters, arrays up to 64 items; at most 64 operator labels per ' +
-      "device. An operator label wins over a reported label with the same key. Selector deployments are " +
+      'device. An operator label wins over a reported label with the same key. Selector deployments are ' +
       're-evaluated shortly, as after a capability change.',
   })
   @ApiParam({ name: 'deviceId', description: 'May contain / (gateway hierarchy)' })
