@@ -241,4 +241,51 @@ describe('operator sign-in with OIDC bearer tokens', () => {
     const principal = await wfm.app.get(EventTokenService, { strict: false }).verify(streamToken);
     expect(principal).toMatchObject({ via: 'oidc', subject: 'user-1', issuer: issuer.url, name: 'ada' });
   });
+
+  it('records OIDC callers in the audit log by subject and name', async () => {
+    const admin = await token(
+      { roles: ['wfm-admins'], sub: 'user-7', preferred_username: 'grace' },
+      { key: rotated, kid: 'rsa-2' },
+    );
+    const requestId = `oidc-${Date.now()}`;
+    const res = await wfm.call('/operator/v1/clients/oidc-accepted', {
+      method: 'PUT',
+      headers: { ...bearer(admin), 'x-request-id': requestId },
+    });
+    expect(res.status).toBe(201);
+    const audit = await wfm.call('/operator/v1/audit?actor=user-7', { headers: bearer(admin) });
+    expect(audit.json<{ items: unknown[] }>().items).toEqual([
+      expect.objectContaining({
+        action: 'client.accept',
+        requestId,
+        actor: { kind: 'oidc', id: 'user-7', name: 'grace' },
+        outcome: 'ok',
+      }),
+    ]);
+  });
+
+  it('answers 503 (not 401) while the issuer cannot be reached', async () => {
+    const down = new TestIssuer();
+    await down.start();
+    await down.publish({ pair: rsa, kid: 'rsa-1', alg: 'RS256' });
+    const url = down.url;
+    await down.stop();
+    const lonely = await startTestService({
+      WFM_OIDC_ISSUER: url,
+      WFM_OIDC_AUDIENCE: AUDIENCE,
+      WFM_OIDC_ROLE_MAP: 'wfm-ops=operator',
+      WFM_OIDC_FETCH_TIMEOUT_MS: '500',
+    });
+    try {
+      const jwt = await token({ iss: url });
+      const res = await lonely.call('/operator/v1/me', { headers: bearer(jwt) });
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toMatchObject({ detail: expect.stringContaining('cannot be reached') });
+      // opaque tokens are unaffected
+      expect((await lonely.call('/operator/v1/me', { headers: bearer(lonely.adminToken) })).status).toBe(200);
+    } finally {
+      await lonely.stop();
+    }
+  });
 });
