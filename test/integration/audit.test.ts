@@ -172,6 +172,21 @@ describe('audit log of operator changes', () => {
       },
       action: 'deployment.override',
     },
+    replaceDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ role: 'canary', cell: '3' }),
+      action: 'device-labels.replace',
+    },
+    patchDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ cell: null }),
+      action: 'device-labels.patch',
+    },
+    changeDeviceLabels: {
+      path: () => '/operator/v1/devices/labels',
+      body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
+      action: 'device-labels.bulk',
+    },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
       path: () => `/operator/v1/applications/${applicationId}/versions/1.0.0`,
