@@ -86,3 +86,11 @@ export class ForbiddenRoleError extends DomainError {
 }
 
 export class ClientStateConflictError extends ConflictError {}
+
+export class EnrollmentRequestNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super(`No enrollment request ${id}`);
+  }
+}
+
+export class EnrollmentRequestConflictError extends ConflictError {}
