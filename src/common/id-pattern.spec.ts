@@ -37,3 +37,15 @@ describe('compileIdPattern', () => {
     expect(compileIdPattern(',,').ok).toBe(false);
   });
 });
+
+describe('compileIdPattern lists', () => {
+  it('mixes globs and /regex/ items; a whole-value regex may contain commas', () => {
+    const test = matcher('auto-*, /lab-[0-9]+/');
+    expect(test('auto-x')).toBe(true);
+    expect(test('lab-42')).toBe(true);
+    expect(test('lab-42x')).toBe(false);
+    const counted = matcher('/a{1,2}/');
+    expect(counted('aa')).toBe(true);
+    expect(counted('aaa')).toBe(false);
+  });
+});

@@ -378,8 +378,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const pattern = compileIdPattern(autoAccept);
     if (!pattern.ok) problems.push(`WFM_ENROLLMENT_AUTO_ACCEPT ${pattern.reason}`);
   }
-  const enrollmentRequestsMax = parseInteger(env, 'WFM_ENROLLMENT_REQUESTS_MAX', 10_000, 0, 10_000_000, problems);
-  const enrollmentRequestsPerClient = parseInteger(env, 'WFM_ENROLLMENT_REQUESTS_PER_CLIENT', 4, 1, 1000, problems);
+  const enrollmentRequestsMax = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_MAX',
+    10_000,
+    0,
+    10_000_000,
+    problems,
+  );
+  const enrollmentRequestsPerClient = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_PER_CLIENT',
+    4,
+    1,
+    1000,
+    problems,
+  );
   const enrollmentFlushMs = parseInteger(env, 'WFM_ENROLLMENT_REQUESTS_FLUSH_MS', 1000, 10, 60_000, problems);
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {

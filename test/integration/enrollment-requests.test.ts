@@ -178,7 +178,12 @@ describe('rc.3 enrollment requests', () => {
       expect(first.status, id).toBe(200);
       expect(first.json()).toMatchObject({ externalId: id });
       const request = await waitFor(id, (items) => items[0]);
-      expect(request).toMatchObject({ clientId: id, state: 'approved', decidedBy: 'auto-accept', requestCount: 1 });
+      expect(request).toMatchObject({
+        clientId: id,
+        state: 'approved',
+        decidedBy: 'auto-accept',
+        requestCount: 1,
+      });
       expect((await device.call('GET', '/api/v1/_probe/whoami')).status).toBe(200);
       device.close();
     }
@@ -302,7 +307,9 @@ describe('rc.3 enrollment requests', () => {
       steadyBaseline: { n: baseline.length, p50: percentile(baseline, 50), p99: percentile(baseline, 99) },
       steadyDuringFlood: { n: during.length, p50: percentile(during, 50), p99: percentile(during, 99) },
     };
-    console.log(`enrollment-request flood: ${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`);
+    console.log(
+      `enrollment-request flood: ${JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v))}`,
+    );
     // Client, flooder and WFM share this process and 2 cores: the accepted client's latency is bounded
     // by CPU, not by the recording; assert generously that it keeps being served promptly.
     expect(during.length).toBeGreaterThan(20);

@@ -14,8 +14,10 @@ const HISTORY_SHOWN = 100;
 export class DeviceInventoryService {
   constructor(private readonly devices: DeviceRepository) {}
 
-  async list(query: DeviceListQueryDto): Promise<DevicePageDto> {
+  /** `scope`: the caller's label scope; the query returns only devices inside it. */
+  async list(query: DeviceListQueryDto, scope?: Record<string, string>): Promise<DevicePageDto> {
     const filter: DeviceListFilter = {
+      scope,
       clientExternalId: query.clientId,
       labels: Object.fromEntries(
         (query.label ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
@@ -37,8 +39,13 @@ export class DeviceInventoryService {
     return pageOf(rows, query.limit, (row) => [row.deviceId, row.id], toDeviceSummary);
   }
 
-  async get(clientId: string, deviceId: string, profile?: string): Promise<DeviceDetailDto> {
-    const rows = await this.devices.findByExternal(clientId, deviceId, profile);
+  async get(
+    clientId: string,
+    deviceId: string,
+    profile?: string,
+    scope?: Record<string, string>,
+  ): Promise<DeviceDetailDto> {
+    const rows = await this.devices.findByExternal(clientId, deviceId, profile, scope);
     if (rows.length === 0) throw new NotFoundError(`No device ${deviceId} of client ${clientId}`);
     if (rows.length > 1) {
       throw new ConflictError(
@@ -47,7 +54,7 @@ export class DeviceInventoryService {
     }
     const row = rows[0];
     const [children, history] = await Promise.all([
-      this.devices.children(row.clientId, row.deviceId),
+      this.devices.children(row.clientId, row.deviceId, scope),
       this.devices.history(row.clientId, row.deviceId, HISTORY_SHOWN),
     ]);
     return toDeviceDetail(

@@ -1,7 +1,8 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { OperatorAuth } from '../enrollment/auth/guards.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { ClientProfileQueryDto } from '../enrollment/dto/client.dto.js';
 import { DeviceInventoryService } from './device-inventory.service.js';
 import { DeviceDetailDto, DeviceListQueryDto, DevicePageDto } from './dto/device.dto.js';
@@ -19,8 +20,11 @@ export class OperatorDevicesController {
   })
   @ApiOkResponse({ type: DevicePageDto })
   @ApiProblems(422)
-  listDevices(@Query() query: DeviceListQueryDto): Promise<DevicePageDto> {
-    return this.inventory.list(query);
+  listDevices(
+    @Query() query: DeviceListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DevicePageDto> {
+    return this.inventory.list(query, by.scope);
   }
 
   @Get(':clientId/*deviceId')
@@ -35,7 +39,9 @@ export class OperatorDevicesController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeviceDetailDto> {
-    return this.inventory.get(clientId, Array.isArray(deviceId) ? deviceId.join('/') : deviceId, profile);
+    const device = Array.isArray(deviceId) ? deviceId.join('/') : deviceId;
+    return this.inventory.get(clientId, device, profile, by.scope);
   }
 }

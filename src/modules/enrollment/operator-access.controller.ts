@@ -45,7 +45,7 @@ export class OperatorAccessController {
   }
 
   @Post('tokens')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({
     summary: 'Create an operator token (role admin, operator or viewer); the token is shown once',
   })
@@ -59,7 +59,7 @@ export class OperatorAccessController {
   }
 
   @Get('tokens')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'List operator tokens (never the secrets)' })
   @ApiOkResponse({ type: PageDto(OperatorTokenDto) })
   @ApiProblems(422)
@@ -69,7 +69,7 @@ export class OperatorAccessController {
 
   @Delete('tokens/:id')
   @HttpCode(204)
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'Revoke an operator token (effective immediately)' })
   @ApiNoContentResponse()
   @ApiProblems(404)
@@ -78,7 +78,7 @@ export class OperatorAccessController {
   }
 
   @Post('preauthorized-certificates')
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       'Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode',
@@ -92,7 +92,7 @@ export class OperatorAccessController {
   }
 
   @Get('preauthorized-certificates')
-  @OperatorAuth('viewer')
+  @OperatorAuth('viewer', { unscoped: true })
   @ApiOperation({ summary: 'List pre-registered certificates' })
   @ApiOkResponse({ type: PageDto(PreauthorizedCertificateDto) })
   @ApiProblems(422)
@@ -102,7 +102,7 @@ export class OperatorAccessController {
 
   @Delete('preauthorized-certificates/:fingerprint')
   @HttpCode(204)
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Remove a pre-registered certificate' })
   @ApiNoContentResponse()
   @ApiProblems(404)

@@ -25,6 +25,7 @@ export class OperatorTokensService {
       tokenHash: hashToken(token),
       prefix: token.slice(0, 12),
       createdBy: by.name,
+      ...(input.scope !== undefined ? { scope: input.scope } : {}),
     });
     return { ...toOperatorTokenDto(row), token };
   }

@@ -22,8 +22,19 @@ interface StreamTokenClaims {
   role: OperatorPrincipal['role'];
   /** The operator token it was obtained with (absent for the bootstrap admin token). */
   tid?: string;
+  /** The principal's label scope (a scoped principal's stream token stays scoped). */
+  scp?: Record<string, string>;
   /** Expiry, epoch seconds. */
   exp: number;
+}
+
+function isScope(value: unknown): value is Record<string, string> {
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value as Record<string, unknown>).every((v) => typeof v === 'string')
+  );
 }
 
 export interface StreamToken {
@@ -38,7 +49,8 @@ function isClaims(value: unknown): value is StreamTokenClaims {
     typeof claims.sub === 'string' &&
     typeof claims.exp === 'number' &&
     ROLES.includes(claims.role as OperatorPrincipal['role']) &&
-    (claims.tid === undefined || typeof claims.tid === 'string')
+    (claims.tid === undefined || typeof claims.tid === 'string') &&
+    (claims.scp === undefined || isScope(claims.scp))
   );
 }
 
@@ -71,7 +83,8 @@ export function streamCookie(token: StreamToken): string {
 
 /**
  * Short-lived stream tokens for browsers, whose EventSource cannot send an Authorization header:
- * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, exp}`. The key is
+ * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, scp?, exp}`
+ * (`scp`: the principal's label scope, so a scoped principal's stream stays scoped). The key is
  * 32 random bytes stored once in `wfm_meta` (every instance sharing the database uses it; deriving
  * it from the admin token would break with instances holding different admin tokens). A token
  * obtained with an operator token is refused as soon as that token is revoked.
@@ -92,6 +105,7 @@ export class EventTokenService {
       sub: principal.name,
       role: principal.role,
       ...(principal.tokenId !== undefined ? { tid: principal.tokenId } : {}),
+      ...(principal.scope !== undefined ? { scp: principal.scope } : {}),
       exp,
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
@@ -120,6 +134,7 @@ export class EventTokenService {
       // a stream token carries no sign-in kind: one with a token id came from a created token
       via: claims.tid !== undefined ? 'token' : 'bootstrap',
       ...(claims.tid !== undefined ? { tokenId: claims.tid } : {}),
+      ...(claims.scp !== undefined ? { scope: claims.scp } : {}),
     };
   }
 

@@ -23,7 +23,7 @@ export class OperatorPackagesController {
   constructor(private readonly packages: PackagesService) {}
 
   @Post()
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
   })
@@ -61,7 +61,7 @@ export class OperatorPackagesController {
 
   @Delete(':applicationId/versions/:version')
   @HttpCode(204)
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(404, 409)

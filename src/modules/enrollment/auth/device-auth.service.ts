@@ -9,7 +9,10 @@ import { APP_CONFIG, type AppConfig, type PublicHost } from '../../../config/con
 import { RedisService } from '../../../infra/redis/redis.module.js';
 import { ClientDirectory } from '../client-directory.service.js';
 import { EnrollmentRequestRecorder } from '../enrollment-requests/enrollment-request.recorder.js';
-import { AUTO_ACCEPT, EnrollmentRequestsService } from '../enrollment-requests/enrollment-requests.service.js';
+import {
+  AUTO_ACCEPT,
+  EnrollmentRequestsService,
+} from '../enrollment-requests/enrollment-requests.service.js';
 import {
   ClientNotAuthorizedError,
   InvalidCredentialsError,

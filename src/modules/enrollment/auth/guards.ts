@@ -10,7 +10,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ApiBearerAuth, ApiExtension, ApiSecurity } from '@nestjs/swagger';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
-import { ForbiddenRoleError, InvalidCredentialsError } from '../enrollment.errors.js';
+import { ForbiddenRoleError, ForbiddenScopeError, InvalidCredentialsError } from '../enrollment.errors.js';
 import type { AuthenticatedClient, OperatorPrincipal } from './authenticated-client.js';
 
 /** Passport reports failures through `err`; strategies throw domain errors that must reach the filter. */
@@ -35,6 +35,7 @@ export class LegacyDeviceGuard extends AuthGuard('margo-http-signature') {
 }
 
 const ROLE_KEY = 'wfm:operator-role';
+const UNSCOPED_KEY = 'wfm:operator-unscoped';
 const RANK = { viewer: 0, operator: 1, admin: 2 } as const;
 export type OperatorRoleName = keyof typeof RANK;
 
@@ -53,6 +54,11 @@ export class OperatorGuard extends AuthGuard('operator-token') {
       ]) ?? 'admin';
     const principal = context.switchToHttp().getRequest<{ user: OperatorPrincipal }>().user;
     if (RANK[principal.role] < RANK[needed]) throw new ForbiddenRoleError(needed, principal.role);
+    const unscopedOnly = this.reflector.getAllAndOverride<boolean | undefined>(UNSCOPED_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (unscopedOnly && principal.scope !== undefined) throw new ForbiddenScopeError(principal.scope);
     return true;
   }
 
@@ -73,10 +79,15 @@ export const LegacyDevice = () =>
     ApiProblems(400, 401, 403, 404, 429),
   );
 
-/** Operator route needing at least `role` (admin > operator > viewer). */
-export const OperatorAuth = (role: OperatorRoleName) =>
+/**
+ * Operator route needing at least `role` (admin > operator > viewer). `unscoped`: a fleet-wide
+ * operation (tokens, the accepted-client policy, packages, fleet defaults) that a principal limited
+ * to a label scope may not use (403).
+ */
+export const OperatorAuth = (role: OperatorRoleName, options: { unscoped?: boolean } = {}) =>
   applyDecorators(
     SetMetadata(ROLE_KEY, role),
+    ...(options.unscoped ? [SetMetadata(UNSCOPED_KEY, true), ApiExtension('x-unscoped-only', true)] : []),
     UseGuards(OperatorGuard),
     ApiBearerAuth('operator-token'),
     ApiExtension('x-required-role', role),

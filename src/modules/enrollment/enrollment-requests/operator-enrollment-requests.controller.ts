@@ -16,7 +16,7 @@ export class OperatorEnrollmentRequestsController {
   constructor(private readonly requests: EnrollmentRequestsService) {}
 
   @Get()
-  @OperatorAuth('viewer')
+  @OperatorAuth('viewer', { unscoped: true })
   @ApiOperation({
     summary:
       'rc.3 clients with a valid X.509-SVID but an unaccepted client id, one per certificate (filter by state; paginated)',
@@ -28,7 +28,7 @@ export class OperatorEnrollmentRequestsController {
   }
 
   @Get(':id')
-  @OperatorAuth('viewer')
+  @OperatorAuth('viewer', { unscoped: true })
   @ApiOperation({ summary: 'One enrollment request' })
   @ApiOkResponse({ type: EnrollmentRequestDto })
   @ApiProblems(404)
@@ -38,7 +38,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/approve')
   @HttpCode(200)
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       "Approve: the client id joins the accepted-client policy (its next request succeeds); the id's other pending requests are approved too",
@@ -54,7 +54,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/reject')
   @HttpCode(200)
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       "Reject: the client keeps getting 403 (its requests are still counted); the id's other pending requests are rejected too",
