@@ -29,7 +29,7 @@ export interface ClientListFilter {
 /** The one scope predicate on clients `c`: it owns a live device inside the scope. */
 function ownsDeviceIn(scope: Record<string, string>): Prisma.Sql {
   return Prisma.sql`EXISTS (SELECT 1 FROM device d WHERE d.client_id = c.id AND d.deleted_at IS NULL
-                             AND d.labels @> ${JSON.stringify(scope)}::jsonb)`;
+                             AND d.effective_labels @> ${JSON.stringify(scope)}::jsonb)`;
 }
 
 export interface SettingsPatch {

@@ -23,7 +23,7 @@ export class EventScopeRepository {
                SELECT 1 FROM deployment dep WHERE dep.id::text = e.deployment_id AND dep.scope @> ${json}::jsonb))
          AND (e.client_id IS NULL OR EXISTS (
                SELECT 1 FROM device d
-                WHERE d.client_external_id = e.client_id AND d.deleted_at IS NULL AND d.labels @> ${json}::jsonb
+                WHERE d.client_external_id = e.client_id AND d.deleted_at IS NULL AND d.effective_labels @> ${json}::jsonb
                   AND (e.data->>'deviceId' IS NULL OR d.device_id = e.data->>'deviceId')))`;
     return new Set(rows.map((r) => BigInt(r.id)));
   }

@@ -276,7 +276,7 @@ export class StatusRepository {
         FROM deployment_status s
        WHERE ${condition}
          AND EXISTS (SELECT 1 FROM device d WHERE d.client_id = s.client_id AND d.device_id = s.device_id
-                        AND d.deleted_at IS NULL AND d.labels @> ${json}::jsonb)
+                        AND d.deleted_at IS NULL AND d.effective_labels @> ${json}::jsonb)
          AND (NOT s.known OR EXISTS (
                SELECT 1 FROM deployment_target t JOIN deployment dep ON dep.id = t.deployment_id
                 WHERE t.id::text = s.deployment_id AND dep.scope @> ${json}::jsonb))

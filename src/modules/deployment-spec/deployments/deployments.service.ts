@@ -324,12 +324,16 @@ export class DeploymentsService {
   }
 
   /** A scoped principal's selector may not ask for other values of the scope's labels. */
-  private checkSelectorScope(selector: SelectorDto, scope: Record<string, string>): FieldError[] {
+  private checkSelectorScope(
+    selector: SelectorDto,
+    scope: Record<string, string>,
+    prefix = '/target/selector',
+  ): FieldError[] {
     return Object.entries(scope)
       .filter(([key]) => selector.matchLabels?.[key] !== undefined)
       .filter(([key, value]) => String(selector.matchLabels![key]) !== value)
       .map(([key, value]) => ({
-        field: `/target/selector/matchLabels/${key}`,
+        field: `${prefix}/matchLabels/${key}`,
         message: `must be ${value} (or left out): the caller is limited to ${scopeText(scope)}`,
       }));
   }
@@ -344,11 +348,27 @@ export class DeploymentsService {
     ];
   }
 
-  private checkSelector(selector: SelectorDto): FieldError[] {
+  /**
+   * A selector given elsewhere than in a deployment (the bulk label call), checked like a deployment's
+   * with pointers below `at`, and resolved (its client id to the internal one; unknown: 404).
+   */
+  async readSelector(
+    dto: SelectorDto,
+    at: string,
+    scope?: Scope,
+  ): Promise<{ errors: FieldError[]; selector: Selector }> {
+    const errors = [
+      ...this.checkSelector(dto, at),
+      ...(scope !== undefined ? this.checkSelectorScope(dto, scope, at) : []),
+    ];
+    return { errors, selector: await this.toSelector(dto, scope) };
+  }
+
+  private checkSelector(selector: SelectorDto, prefix = '/target/selector'): FieldError[] {
     const errors: FieldError[] = [];
     for (const kind of ['labelSelector', 'propertySelector'] as const) {
       (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
-        const at = `/target/selector/${kind}/matchExpressions/${i}`;
+        const at = `${prefix}/${kind}/matchExpressions/${i}`;
         if (OPERATORS_WITH_VALUES.has(e.operator) && !(e.values && e.values.length > 0)) {
           errors.push({ field: `${at}/values`, message: `${e.operator} needs values` });
         }
@@ -366,7 +386,7 @@ export class DeploymentsService {
     for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) {
         errors.push({
-          field: `/target/selector/matchLabels/${key}`,
+          field: `${prefix}/matchLabels/${key}`,
           message: 'must be a string, number or boolean',
         });
       }
