@@ -131,7 +131,7 @@ export class DeviceLabelsService {
     edit: LabelEdit,
     by: OperatorPrincipal,
   ): Promise<DeviceLabelsDto> {
-    const row = await this.inventory.resolve(clientId, deviceId, profile);
+    const row = await this.inventory.resolve(clientId, deviceId, profile, by.scope);
     await this.edit([row], edit, by, '', {
       action: edit.kind === 'replace' ? 'device-labels.replace' : 'device-labels.patch',
       resource: { type: 'device', id: `${clientId}/${deviceId}` },
@@ -172,10 +172,16 @@ export class DeviceLabelsService {
         for (const [key, value] of Object.entries(after)) {
           if (stable(before[key]) !== stable(value)) upserts.push({ ...base, key, value });
         }
-        devices.push({
-          id: device.id,
-          effectiveLabels: { ...(device.labels as Record<string, Prisma.JsonValue>), ...after },
-        });
+        const effectiveLabels = { ...(device.labels as Record<string, Prisma.JsonValue>), ...after };
+        // a principal limited to a scope may not move a device out of it
+        const outside = Object.entries(by.scope ?? {}).find(([key, value]) => effectiveLabels[key] !== value);
+        if (outside) {
+          throw new SemanticError(
+            `The change would move device ${device.deviceId} out of the caller's scope`,
+            [{ field: at || '/', message: `must keep ${outside[0]}=${outside[1]} (the caller's scope)` }],
+          );
+        }
+        devices.push({ id: device.id, effectiveLabels });
         changes.set(keyOf(device), {
           device: `${device.clientExternalId}/${device.deviceId}`,
           from: before,

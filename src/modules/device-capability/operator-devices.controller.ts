@@ -41,8 +41,11 @@ export class OperatorDevicesController {
   })
   @ApiOkResponse({ type: DevicePageDto })
   @ApiProblems(422)
-  listDevices(@Query() query: DeviceListQueryDto): Promise<DevicePageDto> {
-    return this.inventory.list(query);
+  listDevices(
+    @Query() query: DeviceListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DevicePageDto> {
+    return this.inventory.list(query, by.scope);
   }
 
   @Get(':clientId/*deviceId')
@@ -57,8 +60,9 @@ export class OperatorDevicesController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeviceDetailDto> {
-    return this.inventory.get(clientId, deviceIdOf(deviceId), profile);
+    return this.inventory.get(clientId, deviceIdOf(deviceId), profile, by.scope);
   }
 
   @Put(':clientId/*deviceId/labels')
