@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EnrollmentRequest, EnrollmentRequestState } from '../../../generated/prisma/client.js';
+import type { EnrollmentRequest, EnrollmentRequestState, Prisma } from '../../../generated/prisma/client.js';
 import { keysetAfter, keysetOrder } from '../../../infra/database/keyset.js';
 import { PrismaService } from '../../../infra/database/prisma.service.js';
 
@@ -172,22 +172,25 @@ export class EnrollmentRequestRepository {
    * Decides request `id` and every other pending request of the same client id (a decision is about
    * a client id); returns the decided row `id`.
    */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  /** Decides the request and the client id's other pending ones, in the caller's transaction. */
   async decide(
+    tx: Prisma.TransactionClient,
     row: EnrollmentRequestRow,
     state: 'approved' | 'rejected',
     by: string,
   ): Promise<EnrollmentRequestRow> {
     const decidedAt = new Date();
-    const [, updated] = await this.prisma.$transaction([
-      this.prisma.enrollmentRequest.updateMany({
-        where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
-        data: { state, decidedBy: by, decidedAt },
-      }),
-      this.prisma.enrollmentRequest.update({
-        where: { id: row.id },
-        data: { state, decidedBy: by, decidedAt },
-      }),
-    ]);
-    return updated;
+    await tx.enrollmentRequest.updateMany({
+      where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
+      data: { state, decidedBy: by, decidedAt },
+    });
+    return tx.enrollmentRequest.update({
+      where: { id: row.id },
+      data: { state, decidedBy: by, decidedAt },
+    });
   }
 }

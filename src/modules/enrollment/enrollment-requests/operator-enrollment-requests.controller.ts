@@ -8,6 +8,7 @@ import {
   EnrollmentRequestListQueryDto,
   EnrollmentRequestPageDto,
 } from '../dto/enrollment-request.dto.js';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import { EnrollmentRequestsService } from './enrollment-requests.service.js';
 
 @ApiTags('Operator: clients')
@@ -38,6 +39,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/approve')
   @HttpCode(200)
+  @AuditAction('enrollment-request.approve', 'enrollment-request', 'id')
   @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
@@ -54,6 +56,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/reject')
   @HttpCode(200)
+  @AuditAction('enrollment-request.reject', 'enrollment-request', 'id')
   @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
