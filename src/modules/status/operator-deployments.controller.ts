@@ -21,6 +21,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -54,6 +55,7 @@ export class OperatorDeploymentsController {
   ) {}
 
   @Post()
+  @AuditAction('deployment.create', 'deployment')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
@@ -110,6 +112,7 @@ export class OperatorDeploymentsController {
   }
 
   @Patch(':id')
+  @AuditAction('deployment.update', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
@@ -132,6 +135,7 @@ export class OperatorDeploymentsController {
 
   @Delete(':id')
   @HttpCode(202)
+  @AuditAction('deployment.delete', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
   @ApiAcceptedResponse()
@@ -144,6 +148,7 @@ export class OperatorDeploymentsController {
   }
 
   @Put(':id/devices/:clientId/*deviceId/parameters')
+  @AuditAction('deployment.override', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Device-level parameter overrides for one target (layered over the deployment values)',

@@ -59,8 +59,9 @@ export class DeviceLabelsBulkService {
         SCAN_PAGE,
       );
       for (const facts of await this.capabilities.facts(page)) {
-        if (selectorMatches(selector, facts))
+        if (selectorMatches(selector, facts)) {
           found.push({ clientId: facts.clientId, deviceId: facts.deviceId });
+        }
         if (found.length >= limit) return found;
       }
       if (page.length < SCAN_PAGE) return found;

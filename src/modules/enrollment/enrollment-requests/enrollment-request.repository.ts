@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EnrollmentRequest, EnrollmentRequestState } from '../../../generated/prisma/client.js';
+import type { EnrollmentRequest, EnrollmentRequestState, Prisma } from '../../../generated/prisma/client.js';
 import { keysetAfter, keysetOrder } from '../../../infra/database/keyset.js';
 import { PrismaService } from '../../../infra/database/prisma.service.js';
 
@@ -140,6 +140,10 @@ export class EnrollmentRequestRepository {
     }));
   }
 
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
   findById(id: string): Promise<EnrollmentRequestRow | null> {
     return this.prisma.enrollmentRequest.findUnique({ where: { id } });
   }
@@ -173,21 +177,16 @@ export class EnrollmentRequestRepository {
    * a client id); returns the decided row `id`.
    */
   async decide(
+    tx: Prisma.TransactionClient,
     row: EnrollmentRequestRow,
     state: 'approved' | 'rejected',
     by: string,
   ): Promise<EnrollmentRequestRow> {
     const decidedAt = new Date();
-    const [, updated] = await this.prisma.$transaction([
-      this.prisma.enrollmentRequest.updateMany({
-        where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
-        data: { state, decidedBy: by, decidedAt },
-      }),
-      this.prisma.enrollmentRequest.update({
-        where: { id: row.id },
-        data: { state, decidedBy: by, decidedAt },
-      }),
-    ]);
-    return updated;
+    await tx.enrollmentRequest.updateMany({
+      where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
+      data: { state, decidedBy: by, decidedAt },
+    });
+    return tx.enrollmentRequest.update({ where: { id: row.id }, data: { state, decidedBy: by, decidedAt } });
   }
 }

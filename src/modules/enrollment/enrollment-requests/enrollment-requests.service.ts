@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { compileIdPattern } from '../../../common/id-pattern.js';
 import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
+import { AuditService } from '../../../infra/audit/audit.service.js';
 import { EventLogService } from '../../../infra/events/event-log.service.js';
 import type { ClientRecord, OperatorPrincipal } from '../auth/authenticated-client.js';
 import { ClientDirectory } from '../client-directory.service.js';
@@ -49,6 +50,7 @@ export class EnrollmentRequestsService {
     private readonly clients: ClientsService,
     private readonly directory: ClientDirectory,
     private readonly events: EventLogService,
+    private readonly audit: AuditService,
   ) {
     if (config.enrollment.autoAccept !== undefined) {
       const pattern = compileIdPattern(config.enrollment.autoAccept);
@@ -98,7 +100,7 @@ export class EnrollmentRequestsService {
     const row = await this.find(id);
     if (row.state === 'approved') return toEnrollmentRequestDto(row);
     await this.clients.accept(row.clientId);
-    const decided = await this.requests.decide(row, 'approved', by.name);
+    const decided = await this.decide(row, 'approved', by);
     this.logger.log({ msg: 'enrollment request approved', clientId: row.clientId, id, by: by.name });
     return toEnrollmentRequestDto(decided);
   }
@@ -112,12 +114,34 @@ export class EnrollmentRequestsService {
         `Enrollment request ${id} is approved: client ${row.clientId} is accepted; retire it instead (DELETE /operator/v1/clients/${row.clientId})`,
       );
     }
-    const decided = await this.requests.decide(row, 'rejected', by.name);
+    const decided = await this.decide(row, 'rejected', by);
     this.logger.log({ msg: 'enrollment request rejected', clientId: row.clientId, id, by: by.name });
     await this.events
       .publish({ type: 'enrollment.rejected', clientId: row.clientId, data: { requestId: id } })
       .catch(() => undefined);
     return toEnrollmentRequestDto(decided);
+  }
+
+  /** The decision and its audit entry, in one transaction. */
+  private decide(
+    row: EnrollmentRequestRow,
+    state: 'approved' | 'rejected',
+    by: OperatorPrincipal,
+  ): Promise<EnrollmentRequestRow> {
+    return this.requests.transaction(async (tx) => {
+      const decided = await this.requests.decide(tx, row, state, by.name);
+      await this.audit.record(tx, {
+        action: state === 'approved' ? 'enrollment-request.approve' : 'enrollment-request.reject',
+        resource: { type: 'enrollment-request', id: row.id },
+        summary: {
+          clientId: row.clientId,
+          fingerprint: row.fingerprint,
+          before: { state: row.state },
+          after: { state },
+        },
+      });
+      return decided;
+    });
   }
 
   private async find(id: string): Promise<EnrollmentRequestRow> {
