@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import type { OperatorPrincipal } from '../auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../auth/guards.js';
 import {
@@ -8,7 +9,6 @@ import {
   EnrollmentRequestListQueryDto,
   EnrollmentRequestPageDto,
 } from '../dto/enrollment-request.dto.js';
-import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import { EnrollmentRequestsService } from './enrollment-requests.service.js';
 
 @ApiTags('Operator: clients')
