@@ -3,6 +3,7 @@ import { Collector } from '../../common/json/json-reader.js';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { AuditService } from '../../infra/audit/audit.service.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CapabilityMetrics } from './capability.metrics.js';
@@ -48,6 +49,7 @@ export class DeviceLabelsService {
     private readonly inventory: DeviceInventoryService,
     private readonly producer: RecomputeProducer,
     private readonly metrics: CapabilityMetrics,
+    private readonly audit: AuditService,
   ) {}
 
   /** PUT: the body is the device's new operator label set (`{}` removes them all). */
@@ -114,7 +116,10 @@ export class DeviceLabelsService {
         [{ field: '/selector', message: `matches more than ${OPERATOR_LABEL_LIMITS.bulkDevices} devices` }],
       );
     }
-    const changed = await this.edit(keys, { kind: 'merge', ...change }, by, '/set');
+    const changed = await this.edit(keys, { kind: 'merge', ...change }, by, '/set', {
+      action: 'device-labels.bulk-change',
+      resourceId: null,
+    });
     return changed.length;
   }
 
@@ -126,12 +131,24 @@ export class DeviceLabelsService {
     by: OperatorPrincipal,
   ): Promise<DeviceLabelsDto> {
     const row = await this.inventory.resolve(clientId, deviceId, profile);
-    await this.edit([row], edit, by, '');
+    await this.edit([row], edit, by, '', {
+      action: edit.kind === 'replace' ? 'device-labels.replace' : 'device-labels.update',
+      resourceId: `${clientId}/${deviceId}`,
+    });
     return this.view(clientId, deviceId, profile);
   }
 
-  /** One transaction over every device: lock, read, edit, write, history; then enqueue the changed ones. */
-  private async edit(keys: DeviceKey[], edit: LabelEdit, by: OperatorPrincipal, at: string) {
+  /**
+   * One transaction over every device: lock, read, edit, write, history and the audit entry (when
+   * something changed); then enqueue the changed ones.
+   */
+  private async edit(
+    keys: DeviceKey[],
+    edit: LabelEdit,
+    by: OperatorPrincipal,
+    at: string,
+    audit: { action: string; resourceId: string | null },
+  ) {
     const written = await this.devices.transaction(async (tx) => {
       const locked = await this.devices.lockLabelled(tx, keys);
       const current = new Map<string, LabelMap>();
@@ -176,6 +193,21 @@ export class DeviceLabelsService {
         })),
         this.config.capabilities.historyLimit,
       );
+      if (rows.length > 0) {
+        const one = audit.resourceId !== null ? changes.get(keyOf(rows[0])) : undefined;
+        await this.audit.record(tx, {
+          action: audit.action,
+          resource: { type: 'device', id: audit.resourceId },
+          summary: one
+            ? { before: one.from, after: one.to }
+            : {
+                edit,
+                changed: rows.length,
+                // a sample: a bulk change reaches up to 1000 devices
+                devices: rows.slice(0, 20).map((r) => r.deviceId),
+              },
+        });
+      }
       return rows;
     });
     if (written.length > 0) {
