@@ -140,21 +140,6 @@ describe('audit log of operator changes', () => {
       body: () => ({ pollingIntervalSeconds: 300 }),
       action: 'fleet-settings.update',
     },
-    replaceDeviceLabels: {
-      path: () => '/operator/v1/devices/line-a/press-1/labels',
-      body: () => ({ site: 'DE-001' }),
-      action: 'device-labels.replace',
-    },
-    patchDeviceLabels: {
-      path: () => '/operator/v1/devices/line-a/press-1/labels',
-      body: () => ({ line: '3' }),
-      action: 'device-labels.update',
-    },
-    changeDeviceLabels: {
-      path: () => '/operator/v1/devices/labels',
-      body: () => ({ selector: { matchLabels: { site: 'DE-001' } }, set: { zone: 'north' } }),
-      action: 'device-labels.bulk-change',
-    },
     publishPackage: {
       path: () => '/operator/v1/applications',
       body: () => linePackage('1.0.0'),
@@ -186,6 +171,21 @@ describe('audit log of operator changes', () => {
         );
       },
       action: 'deployment.override',
+    },
+    replaceDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ role: 'canary', cell: '3' }),
+      action: 'device-labels.replace',
+    },
+    patchDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ cell: null }),
+      action: 'device-labels.patch',
+    },
+    changeDeviceLabels: {
+      path: () => '/operator/v1/devices/labels',
+      body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
+      action: 'device-labels.bulk',
     },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
@@ -279,13 +279,6 @@ describe('audit log of operator changes', () => {
     expect(token.summary).toEqual({
       after: { name: 'audit-ui', role: 'operator', prefix: expect.any(String) },
     });
-    const labels = entries.find((e) => e.action === 'device-labels.replace')!;
-    expect(labels).toMatchObject({
-      resource: { type: 'device', id: 'line-a/press-1' },
-      summary: { before: {}, after: { site: 'DE-001' } },
-    });
-    const bulk = entries.find((e) => e.action === 'device-labels.bulk-change')!;
-    expect(bulk.summary).toMatchObject({ changed: 1, devices: ['press-1'] });
     const settings = entries.find((e) => e.action === 'client-settings.update')!;
     expect(settings.summary).toMatchObject({ before: null, after: { pollingIntervalSeconds: 120 } });
   });

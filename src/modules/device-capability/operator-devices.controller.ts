@@ -42,8 +42,11 @@ export class OperatorDevicesController {
   })
   @ApiOkResponse({ type: DevicePageDto })
   @ApiProblems(422)
-  listDevices(@Query() query: DeviceListQueryDto): Promise<DevicePageDto> {
-    return this.inventory.list(query);
+  listDevices(
+    @Query() query: DeviceListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DevicePageDto> {
+    return this.inventory.list(query, by.scope);
   }
 
   @Get(':clientId/*deviceId')
@@ -58,8 +61,9 @@ export class OperatorDevicesController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeviceDetailDto> {
-    return this.inventory.get(clientId, deviceIdOf(deviceId), profile);
+    return this.inventory.get(clientId, deviceIdOf(deviceId), profile, by.scope);
   }
 
   @Put(':clientId/*deviceId/labels')
@@ -89,7 +93,7 @@ export class OperatorDevicesController {
   }
 
   @Patch(':clientId/*deviceId/labels')
-  @AuditAction('device-labels.update', 'device', 'clientId')
+  @AuditAction('device-labels.patch', 'device', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Change some of the device's operator labels (JSON Merge Patch: null removes a key)",

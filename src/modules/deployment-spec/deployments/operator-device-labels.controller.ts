@@ -16,7 +16,7 @@ export class OperatorDeviceLabelsController {
 
   @Post('labels')
   @HttpCode(200)
-  @AuditAction('device-labels.bulk-change', 'device')
+  @AuditAction('device-labels.bulk', 'device')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Set and remove operator labels on every device a selector matches (at most 1000 devices)',
