@@ -393,6 +393,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log of operator changes and refused attempts, newest first (filters; paginated)
+     * @description The audit log of operator changes and refused attempts, newest first (filters; paginated).
+     *
+     *     Required role: `admin`.
+     */
+    get: operations['listAuditEntries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/clients': {
     parameters: {
       query?: never;
@@ -1029,6 +1051,68 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AuditActorDto: {
+      /** @description The created operator token id, or the OIDC subject */
+      id?: string;
+      /**
+       * @description How the actor signed in
+       * @enum {string}
+       */
+      kind: 'bootstrap' | 'token' | 'oidc' | 'system';
+      /** @example plant-ui */
+      name: string;
+    };
+    AuditEntryDto: {
+      /** @example deployment.update */
+      action: string;
+      actor: components['schemas']['AuditActorDto'];
+      /** Format: date-time */
+      at: string;
+      /**
+       * @description Monotonic id (a decimal string)
+       * @example 42
+       */
+      id: string;
+      /**
+       * @description `denied`: refused by authorization (403)
+       * @enum {string}
+       */
+      outcome: 'ok' | 'denied';
+      /** @description The X-Request-Id of the request that made the change */
+      requestId?: string;
+      resource: components['schemas']['AuditResourceDto'];
+      /** @example 192.0.2.10 */
+      sourceAddress?: string;
+      /**
+       * @description A compact before/after of the change; never a secret or a token
+       * @example {
+       *       "after": {
+       *         "revision": 2
+       *       },
+       *       "before": {
+       *         "revision": 1
+       *       }
+       *     }
+       */
+      summary: {
+        [key: string]: unknown;
+      };
+    };
+    AuditEntryPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['AuditEntryDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
+    AuditResourceDto: {
+      /** @example 3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10 */
+      id?: string;
+      /** @example deployment */
+      type: string;
+    };
     CapabilityPropertiesDto: {
       cpus?: components['schemas']['CpuDto'][];
       /** @example gw-1/plc-3 */
@@ -1704,6 +1788,11 @@ export interface components {
       value: string | number | boolean | string[] | number[];
     };
     OperatorMeDto: {
+      /**
+       * @description OIDC: the token issuer
+       * @example https://login.example.com/realms/wfm
+       */
+      issuer?: string;
       /** @example plant-ui */
       name: string;
       role: components['schemas']['OperatorRole'];
@@ -4049,6 +4138,99 @@ export interface operations {
       };
     };
   };
+  listAuditEntries: {
+    parameters: {
+      query?: {
+        action?: string;
+        /** @description Actor: a created token id, an OIDC subject, or an actor name */
+        actor?: string;
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Entries at or after this time */
+        from?: string;
+        /** @description Items per page */
+        limit?: number;
+        resourceId?: string;
+        resourceType?: string;
+        /** @description Entries before this time */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the list: `{items, next}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "action": "deployment.update",
+           *           "actor": {
+           *             "id": "string",
+           *             "kind": "bootstrap",
+           *             "name": "plant-ui"
+           *           },
+           *           "at": "2026-12-02T14:00:00.000Z",
+           *           "id": "42",
+           *           "outcome": "ok",
+           *           "requestId": "string",
+           *           "resource": {
+           *             "id": "3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10",
+           *             "type": "deployment"
+           *           },
+           *           "sourceAddress": "192.0.2.10",
+           *           "summary": {
+           *             "after": {
+           *               "revision": 2
+           *             },
+           *             "before": {
+           *               "revision": 1
+           *             }
+           *           }
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['AuditEntryPageDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
   listClients: {
     parameters: {
       query?: {
@@ -6327,6 +6509,7 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "issuer": "https://login.example.com/realms/wfm",
            *       "name": "plant-ui",
            *       "role": "admin",
            *       "scope": {
