@@ -11,6 +11,9 @@ import { ListedTargetsAdapter } from './deployments/listed-targets.adapter.js';
 import { DeploymentPackageUsage } from './deployments/package-usage.adapter.js';
 import { RecomputeProcessor } from './deployments/recompute.processor.js';
 import { RecomputeService } from './deployments/recompute.service.js';
+import { RolloutMetrics } from './deployments/rollout/rollout.metrics.js';
+import { RolloutRepository } from './deployments/rollout/rollout.repository.js';
+import { RolloutService } from './deployments/rollout/rollout.service.js';
 import { LISTED_TARGETS } from './manifests/listed-targets.port.js';
 import { ManifestRepository } from './manifests/manifest.repository.js';
 import { ManifestService } from './manifests/manifest.service.js';
@@ -40,6 +43,13 @@ const modules = new Map<string, DynamicModule>();
  *   `placement/` (`decision.ts`, `placement.ts`, `eligibility.ts`) and YAML rendering in `render/`;
  *   the `recompute` queue's producer (`deployment.jobs.ts`) and consumer (`recompute.processor.ts`,
  *   worker role; catalogue in infra/queue/recompute-queue.ts). Tables `deployment`, `deployment_target`.
+ *   Staged rollouts in `deployments/rollout/` (issue 16): revisions and their pins, wave planning,
+ *   gates and the state machine (pure: `policy.ts`, `pins.ts`, `waves.ts`, `gate.ts`, `machine.ts`)
+ *   behind `RolloutService`; tables `deployment_revision`, `deployment_rollout`, `rollout_wave`,
+ *   `rollout_action`. Gates read derived states through `TargetHealthSource`
+ *   (`target-health.port.ts`), which the status module implements and passes in: its worker tick
+ *   (`rollout.processor.ts`) and its rollout routes (`operator-rollouts.controller.ts`) call
+ *   RolloutService.
  *
  * The operator deployment routes (`/operator/v1/deployments`) are served by the status module, which
  * adds each target's status to DeploymentsService's answers. Exports the deployment and manifest
@@ -71,11 +81,14 @@ export class DeploymentSpecModule {
         DeploymentPackageUsage,
         ListedTargetsAdapter,
         DeploymentsService,
+        RolloutRepository,
+        RolloutMetrics,
+        RolloutService,
         RecomputeService,
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),
       ],
-      exports: [ManifestService, DeploymentsService],
+      exports: [ManifestService, DeploymentsService, RolloutService],
     };
     modules.set(key, module);
     return module;

@@ -30,16 +30,20 @@ export class DeploymentViewsService {
     private readonly status: StatusService,
   ) {}
 
-  async create(input: DeploymentCreateDto): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.create(input));
+  async create(input: DeploymentCreateDto, actor: string | null = null): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.create(input, actor));
   }
 
   async get(id: string): Promise<DeploymentDto> {
     return this.withStatus(await this.deployments.get(id));
   }
 
-  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.patch(id, input));
+  async patch(
+    id: string,
+    input: DeploymentPatchDto,
+    options: { supersede?: boolean; actor?: string | null } = {},
+  ): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.patch(id, input, options));
   }
 
   async targets(id: string, query: DeploymentTargetQueryDto): Promise<DeploymentTargetPageDto> {

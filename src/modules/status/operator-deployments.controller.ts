@@ -23,13 +23,15 @@ import {
 } from '@nestjs/swagger';
 import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { OperatorAuth } from '../enrollment/auth/guards.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
 import {
   DeploymentCreateDto,
   DeploymentDto,
   DeploymentListQueryDto,
   DeploymentPatchDto,
+  DeploymentPatchQueryDto,
   DeploymentSummaryPageDto,
   DeploymentTargetDto,
   DeploymentTargetPageDto,
@@ -60,8 +62,11 @@ export class OperatorDeploymentsController {
   @ApiBody({ type: DeploymentCreateDto, examples: DEPLOYMENT_CREATE_EXAMPLES })
   @ApiCreatedResponse({ type: DeploymentDto, description: 'Created; targets are placed shortly' })
   @ApiProblems(404, 422)
-  createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
-    return this.views.create(body);
+  createDeployment(
+    @Body() body: DeploymentCreateDto,
+    @CurrentOperator() operator: OperatorPrincipal,
+  ): Promise<DeploymentDto> {
+    return this.views.create(body, operator.name);
   }
 
   @Get()
@@ -105,17 +110,22 @@ export class OperatorDeploymentsController {
     description:
       'The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: ' +
       'members left out stay as they are; `parameters` merges into the deployment-level values, a key set ' +
-      'to null removes that value (the package default applies again), object values merge recursively.',
+      'to null removes that value (the package default applies again), object values merge recursively. ' +
+      'A change of what devices get is a new revision; with a `rollout` policy it reaches the targets in ' +
+      'waves (`GET …/rollout`). While a rollout is unfinished a change is refused with 409 (the problem ' +
+      'has the rollout’s state) unless `?supersede=true`.',
   })
   @ApiConsumes('application/merge-patch+json', 'application/json')
   @ApiBody({ type: DeploymentPatchDto, examples: DEPLOYMENT_PATCH_EXAMPLES })
   @ApiOkResponse({ type: DeploymentDto, description: 'The deployment after the change' })
-  @ApiProblems(404, 422)
+  @ApiProblems(404, 409, 422)
   updateDeployment(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: DeploymentPatchDto,
+    @Query() query: DeploymentPatchQueryDto,
+    @CurrentOperator() operator: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.patch(id, body);
+    return this.views.patch(id, body, { supersede: query.supersede === 'true', actor: operator.name });
   }
 
   @Delete(':id')

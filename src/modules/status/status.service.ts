@@ -7,7 +7,11 @@ import { ClientsService } from '../enrollment/clients.service.js';
 import type { TargetRow } from '../deployment-spec/deployments/deployment-rows.js';
 import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
 import { ManifestService } from '../deployment-spec/manifests/manifest.service.js';
-import { type DerivedState, deriveState } from './derive.js';
+import type {
+  TargetHealth,
+  TargetHealthSource,
+} from '../deployment-spec/deployments/rollout/target-health.port.js';
+import { type DerivedState, deriveState, type DowntimeWindow, inDowntime } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
 import { StatusBatcher } from './status-batcher.js';
@@ -43,7 +47,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * regression (D12), and the derived state per target that operators act on.
  */
 @Injectable()
-export class StatusService {
+export class StatusService implements TargetHealthSource {
   private readonly logger = new Logger(StatusService.name);
 
   constructor(
@@ -195,6 +199,24 @@ export class StatusService {
         downtimeWindows: s?.downtimeWindows ?? [],
       });
       out.set(t.id, { status: row ? this.statusView(row) : null, derivedState });
+    }
+    return out;
+  }
+
+  /** The rollout gate's view of targets (TargetHealthSource): derived state and announced downtime. */
+  async healthOf(targets: TargetRow[]): Promise<Map<string, TargetHealth>> {
+    if (targets.length === 0) return new Map();
+    const [views, settings] = await Promise.all([
+      this.viewOf(targets),
+      this.clients.effectiveSettings([...new Set(targets.map((t) => t.clientId))]),
+    ]);
+    const now = this.clock.now();
+    const out = new Map<string, TargetHealth>();
+    for (const t of targets) {
+      out.set(t.id, {
+        derivedState: views.get(t.id)?.derivedState ?? 'unknown',
+        inDowntime: inDowntime(now, (settings.get(t.clientId)?.downtimeWindows ?? []) as DowntimeWindow[]),
+      });
     }
     return out;
   }

@@ -28,10 +28,10 @@ export class DeploymentRepository {
     return this.prisma.$transaction(fn);
   }
 
-  create(data: Prisma.DeploymentUncheckedCreateInput): Promise<DeploymentRow> {
+  create(data: Prisma.DeploymentUncheckedCreateInput, db: Db = this.prisma): Promise<DeploymentRow> {
     // A direct deployment's selector is SQL NULL, never JSON null (which made every device a candidate).
     const selector = data.selector === null || data.selector === undefined ? Prisma.DbNull : data.selector;
-    return this.prisma.deployment.create({ data: { ...data, selector } });
+    return db.deployment.create({ data: { ...data, selector } });
   }
 
   /** The current revision, also of a deleted deployment (undefined: no such row). */
@@ -49,8 +49,8 @@ export class DeploymentRepository {
   }
 
   /** Asks the sweeper for a full recomputation (an enqueue failed). */
-  async markRecomputePending(id: string): Promise<void> {
-    await this.prisma.deployment.updateMany({ where: { id }, data: { recomputedRevision: 0 } });
+  async markRecomputePending(id: string, db: Db = this.prisma): Promise<void> {
+    await db.deployment.updateMany({ where: { id }, data: { recomputedRevision: 0 } });
   }
 
   /** Deployments (deleted ones too) whose last change was not recomputed, changed before `before`. */
@@ -95,8 +95,22 @@ export class DeploymentRepository {
     });
   }
 
-  countUsingPackage(packageId: string): Promise<number> {
-    return this.prisma.deployment.count({ where: { packageId, deletedAt: null } });
+  /**
+   * Live deployments that use a package version now, or may render it again: a revision from the
+   * deployment's last completed one on (targets a rollout has not reached, late joiners), or the
+   * revision its newest rollout would roll back to.
+   */
+  async countUsingPackage(packageId: string): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM deployment d
+       WHERE d.deleted_at IS NULL
+         AND (d.package_id = ${packageId}::uuid OR EXISTS (
+               SELECT 1 FROM deployment_revision r
+                WHERE r.deployment_id = d.id AND r.package_id = ${packageId}::uuid
+                  AND r.revision >= coalesce(least(d.stable_revision, (
+                        SELECT o.from_revision FROM deployment_rollout o WHERE o.deployment_id = d.id
+                         ORDER BY o.created_at DESC, o.id DESC LIMIT 1)), 0)))`;
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Active deployments that may concern a device: direct ones on it, and every selector deployment. */
@@ -104,7 +118,9 @@ export class DeploymentRepository {
     return db.$queryRaw<DeploymentRow[]>`
       SELECT id, application_id AS "applicationId", package_id AS "packageId", profile_id AS "profileId", parameters,
              target_client_id AS "targetClientId", target_device_id AS "targetDeviceId", selector,
-             on_capability_loss AS "onCapabilityLoss", revision, created_at AS "createdAt",
+             on_capability_loss AS "onCapabilityLoss", revision, recomputed_revision AS "recomputedRevision",
+             rollout_policy AS "rolloutPolicy", stable_revision AS "stableRevision", rollout_id::text AS "rolloutId",
+             created_at AS "createdAt",
              updated_at AS "updatedAt", deleted_at AS "deletedAt"
         FROM deployment
        WHERE deleted_at IS NULL

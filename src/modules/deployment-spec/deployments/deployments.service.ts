@@ -4,6 +4,7 @@ import { mergePatch } from '../../../common/http/merge-patch.js';
 import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { SemanticError } from '../../../common/problem/domain-error.js';
 import type { FieldError } from '../../../common/problem/problem-types.js';
+import { Prisma } from '../../../generated/prisma/client.js';
 import { ClientsService } from '../../enrollment/clients.service.js';
 import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
 import { DeploymentRepository } from './deployment.repository.js';
@@ -25,9 +26,27 @@ import type {
 import { effectiveParameters, validateParameterValues } from '../packages/parameter-values.js';
 import { PackagesService } from '../packages/packages.service.js';
 import type { Selector } from './placement/decision.js';
+import { type RolloutPolicy, validatePolicy } from './rollout/policy.js';
+import { RolloutConflictError, RolloutService } from './rollout/rollout.service.js';
+import type { RolloutRow } from './rollout/rollout.repository.js';
+import type { NewOperatorEvent } from '../../../infra/events/event-log.service.js';
+import { EventLogService } from '../../../infra/events/event-log.service.js';
 
 const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
+
+/** A JSON value with its object keys sorted (to compare parameter sets). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
 
 /** The (internal client id, deviceId) key of a targets-page cursor. */
 function targetKey(cursor: string): { clientId: string; deviceId: string } {
@@ -60,9 +79,11 @@ export class DeploymentsService {
     private readonly packages: PackagesService,
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
+    private readonly rollouts: RolloutService,
+    private readonly events: EventLogService,
   ) {}
 
-  async create(input: DeploymentCreateDto): Promise<DeploymentDetail> {
+  async create(input: DeploymentCreateDto, actor: string | null = null): Promise<DeploymentDetail> {
     const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
     const errors = [
       ...this.checkProfile(pkg, input.profileId, '/profileId'),
@@ -80,6 +101,7 @@ export class DeploymentsService {
         [{ field: '/target', message: 'give clientId and deviceId, or selector' }],
       );
     }
+    const policy = this.checkPolicy(input.rollout, errors);
     if (input.target.selector) {
       errors.push(...this.checkSelector(input.target.selector));
       selector = await this.toSelector(input.target.selector);
@@ -91,16 +113,28 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.create({
-      applicationId: pkg.applicationId,
-      packageId: pkgRow.id,
-      profileId: input.profileId ?? null,
-      parameters: (input.parameters ?? {}) as object,
-      targetClientId,
-      targetDeviceId,
-      selector: selector ? (selector as object) : undefined,
-      onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+    const { row, lastEventId } = await this.deployments.transaction(async (tx) => {
+      const row = await this.deployments.create(
+        {
+          applicationId: pkg.applicationId,
+          packageId: pkgRow.id,
+          profileId: input.profileId ?? null,
+          parameters: (input.parameters ?? {}) as object,
+          targetClientId,
+          targetDeviceId,
+          selector: selector ? (selector as object) : undefined,
+          onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+          rolloutPolicy: policy ? (policy as object) : undefined,
+          // without a policy the first revision reaches every target at once
+          stableRevision: policy ? null : 1,
+        },
+        tx,
+      );
+      await this.rollouts.recordRevision(tx, row, 'created', actor);
+      const events = policy ? [await this.rollouts.startRollout(tx, row, policy, actor)] : [];
+      return { row: (await this.deployments.findById(row.id, tx))!, lastEventId: await this.events.appendIn(tx, events) };
     });
+    await this.events.published(lastEventId);
     this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
     await this.jobs.recomputeDeployment(row.id);
     return this.dto(row);
@@ -164,9 +198,15 @@ export class DeploymentsService {
    * default applies again). One atomic UPDATE bumps the revision (no lock held while
    * validating), so concurrent changes are all applied in some order and the highest revision wins.
    */
-  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDetail> {
+  async patch(
+    id: string,
+    input: DeploymentPatchDto,
+    options: { supersede?: boolean; actor?: string | null } = {},
+  ): Promise<DeploymentDetail> {
     const current = await this.deployments.findById(id);
     if (!current) throw new DeploymentNotFoundError(id);
+    const active = await this.rollouts.active(id);
+    if (active && !options.supersede) throw this.busy(active);
     const { row: pkgRow, pkg } = input.version
       ? await this.packages.resolve(current.applicationId, input.version)
       : await this.packages.byId(current.packageId);
@@ -188,26 +228,81 @@ export class DeploymentsService {
       ...validateParameterValues(pkg, parameters, { pointerPrefix: '/parameters' }),
       ...(await this.checkImmutable(id, pkg, parameters)),
     ];
+    const given = input.rollout === null ? null : this.checkPolicy(input.rollout, errors);
     if (errors.length > 0) {
       throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.update(id, {
-      packageId: pkgRow.id,
-      parameters: parameters as object,
-      profileId,
-      onCapabilityLoss:
-        input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
-      revision: { increment: 1 },
+    const policy =
+      input.rollout === undefined ? ((current.rolloutPolicy ?? null) as RolloutPolicy | null) : (given ?? null);
+    // what devices get changes (a new revision to roll out), or only how the deployment behaves
+    const contentChanged =
+      pkgRow.id !== current.packageId ||
+      (profileId ?? null) !== current.profileId ||
+      JSON.stringify(canonical(parameters)) !== JSON.stringify(canonical(current.parameters));
+    const actor = options.actor ?? null;
+    const { row, lastEventId } = await this.deployments.transaction(async (tx) => {
+      await this.rollouts.lockDeployment(tx, id);
+      const events: NewOperatorEvent[] = [];
+      const running = await this.rollouts.active(id, tx);
+      if (running) {
+        if (!options.supersede) throw this.busy(running);
+        events.push((await this.rollouts.endActive(tx, id, 'superseded', actor ?? 'operator'))!);
+      }
+      let row = await this.deployments.update(
+        id,
+        {
+          packageId: pkgRow.id,
+          parameters: parameters as object,
+          profileId,
+          onCapabilityLoss:
+            input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
+          ...(input.rollout !== undefined ? { rolloutPolicy: policy ? (policy as object) : Prisma.DbNull } : {}),
+          revision: { increment: 1 },
+        },
+        tx,
+      );
+      await this.rollouts.recordRevision(tx, row, contentChanged ? null : 'no change of what devices get', actor);
+      if (contentChanged && policy) {
+        events.push(await this.rollouts.startRollout(tx, row, policy, actor));
+      } else if (contentChanged || !row.rolloutId) {
+        // at once: every target gets this revision, whatever an earlier (aborted) rollout left
+        row = await this.deployments.update(id, { rolloutId: null, stableRevision: row.revision }, tx);
+      }
+      return { row: (await this.deployments.findById(id, tx))!, lastEventId: await this.events.appendIn(tx, events) };
     });
+    await this.events.published(lastEventId);
     await this.jobs.recomputeDeployment(id);
     return this.dto(row);
+  }
+
+  /** 409 problem for a change during an unfinished rollout. */
+  private busy(rollout: RolloutRow): RolloutConflictError {
+    return new RolloutConflictError(
+      `Deployment ${rollout.deploymentId} has a rollout of revision ${rollout.toRevision} that is ${rollout.state}; ` +
+        'wait for it to complete, abort it, or send the change with ?supersede=true',
+      rollout,
+    );
+  }
+
+  /** The rollout policy as sent (undefined: none sent), with its errors added to `errors`. */
+  private checkPolicy(input: unknown, errors: FieldError[]): RolloutPolicy | undefined {
+    if (input === undefined) return undefined;
+    const result = validatePolicy(input, '/rollout');
+    errors.push(...result.errors);
+    return result.policy;
   }
 
   /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
   async remove(id: string): Promise<void> {
     const row = await this.deployments.findById(id);
     if (!row) throw new DeploymentNotFoundError(id);
-    await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } });
+    const lastEventId = await this.deployments.transaction(async (tx) => {
+      await this.rollouts.lockDeployment(tx, id);
+      const ended = await this.rollouts.endActive(tx, id, 'deleted', 'operator');
+      await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } }, tx);
+      return this.events.appendIn(tx, ended ? [ended] : []);
+    });
+    await this.events.published(lastEventId);
     await this.jobs.recomputeDeployment(id);
   }
 
