@@ -207,7 +207,7 @@ describe('staged rollouts', () => {
   it('rolls a change out wave by wave with approvals; targets not reached keep their bytes; late joiners get the last completed revision', async () => {
     const ids = ['wv-0', 'wv-1', 'wv-2', 'wv-3'];
     await addDevices('waves', ids);
-    const id = await deploy({ parameters: { greeting: 'Hi', siteId: 'DE-1' }, target: { selector: { matchLabels: { group: 'waves' } } } });
+    const id = await deploy({ parameters: { greeting: 'Hi', siteId: 'DE-001' }, target: { selector: { matchLabels: { group: 'waves' } } } });
     await allInSync(id, 4);
     const before = await byDevice(id);
     const bytes = new Map(await Promise.all(ids.map(async (d) => [d, await yaml(before.get(d)!)] as const)));
@@ -235,8 +235,11 @@ describe('staged rollouts', () => {
 
     expect((await act(id, 'approve')).status).toBe(200);
     view = await stateIs(id, 'waiting-approval', 1);
-    expect(view.rollout!.waves[0]).toMatchObject({ outcome: 'success', counts: { placed: 1, inSync: 1 } });
     let now = await byDevice(id);
+    expect(view.rollout!.waves[0], JSON.stringify([view.rollout!.waves[0], now.get('wv-0')])).toMatchObject({
+      outcome: 'success',
+      counts: { placed: 1, inSync: 1 },
+    });
     expect(now.get('wv-0')!.renderedRevision).toBe(2);
     expect(now.get('wv-0')!.digest).not.toBe(before.get('wv-0')!.digest);
     for (const d of ['wv-1', 'wv-2', 'wv-3']) {
@@ -260,9 +263,9 @@ describe('staged rollouts', () => {
     view = await stateIs(id, 'completed');
     expect(view.stableRevision).toBe(2);
     expect(view.rollout!.actions.filter((a) => a.action === 'wave-started').map((a) => [a.wave, a.actor])).toEqual([
-      [0, 'admin'],
-      [1, 'admin'],
-      [2, 'admin'],
+      [0, 'bootstrap-admin'],
+      [1, 'bootstrap-admin'],
+      [2, 'bootstrap-admin'],
     ]);
     expect(view.revisions.map((r) => r.revision)).toEqual([1, 2]);
     // after completion every target, the late joiner too, is on revision 2
@@ -278,7 +281,7 @@ describe('staged rollouts', () => {
   it('pauses by itself on the failure threshold, refuses changes, and rolls back to byte-identical manifests', async () => {
     const ids = ['fl-0', 'fl-1', 'fl-2'];
     await addDevices('fail', ids);
-    const id = await deploy({ parameters: { siteId: 'DE-2' }, target: { selector: { matchLabels: { group: 'fail' } } } });
+    const id = await deploy({ parameters: { siteId: 'DE-002' }, target: { selector: { matchLabels: { group: 'fail' } } } });
     await allInSync(id, 3);
     const before = await byDevice(id);
     const bytes = new Map(await Promise.all(ids.map(async (d) => [d, await yaml(before.get(d)!)] as const)));
@@ -304,7 +307,7 @@ describe('staged rollouts', () => {
     expect(back.json<RolloutView>().revisions.at(-1)).toMatchObject({
       revision: 3,
       note: 'rollback of revision 2 to revision 1',
-      parameters: { siteId: 'DE-2' },
+      parameters: { siteId: 'DE-002' },
     });
     agent.failing.delete('fl-1');
     const after = await until(
@@ -322,7 +325,7 @@ describe('staged rollouts', () => {
 
   it('pauses on the wave timeout; resume restarts the clock; abort ends it and changes are accepted again', async () => {
     await addDevices('slow', ['sl-0', 'sl-1']);
-    const id = await deploy({ parameters: { siteId: 'DE-3' }, target: { selector: { matchLabels: { group: 'slow' } } } });
+    const id = await deploy({ parameters: { siteId: 'DE-003' }, target: { selector: { matchLabels: { group: 'slow' } } } });
     await allInSync(id, 2);
     agent.silent.add('sl-0');
     expect(
@@ -363,7 +366,7 @@ describe('staged rollouts', () => {
     expect((await device.putCapabilities('cn-gw', gateway('cn-gw'))).status).toBe(201);
     await addDevices('canary', ['cn-gw/plc-1']);
     const id = await deploy({
-      parameters: { siteId: 'DE-4' },
+      parameters: { siteId: 'DE-004' },
       target: { selector: { matchLabels: { group: 'canary' } } },
       rollout: { waves: [{ canary: 'diverse', count: 2 }, { percent: 50 }], approval: 'before-each-wave', waveTimeout: null },
     });
@@ -404,7 +407,7 @@ describe('staged rollouts', () => {
 
   it('a device in a downtime window counts neither as failed nor as in-sync until the window ends', async () => {
     await addDevices('down', ['dn-0']);
-    const id = await deploy({ parameters: { siteId: 'DE-5' }, target: { selector: { matchLabels: { group: 'down' } } } });
+    const id = await deploy({ parameters: { siteId: 'DE-005' }, target: { selector: { matchLabels: { group: 'down' } } } });
     await allInSync(id, 1);
     const window = {
       kind: 'once',
@@ -494,7 +497,7 @@ describe('staged rollouts with two workers', () => {
     }
     const created = await call('POST', '/deployments', {
       applicationId: 'com-example-line-monitor',
-      parameters: { siteId: 'DE-9' },
+      parameters: { siteId: 'DE-009' },
       target: { selector: { matchLabels: { group: 'x' } } },
     });
     expect(created.status, created.text()).toBe(201);

@@ -283,7 +283,8 @@ export class DeploymentRepository {
       UPDATE deployment_target t
          SET in_manifest = (v.id IS NOT NULL),
              manifest_version = coalesce(v.version, t.manifest_version),
-             digest_since_version = CASE WHEN v.changed THEN v.version ELSE t.digest_since_version END
+             digest_since_version = CASE WHEN v.changed OR (v.id IS NOT NULL AND t.digest_since_version IS NULL)
+                                         THEN v.version ELSE t.digest_since_version END
         FROM deployment_target t2
         LEFT JOIN unnest(${listed.map((r) => r.id)}::uuid[], ${listed.map((r) => r.version)}::bigint[],
                          ${listed.map((r) => r.changed)}::boolean[]) AS v(id, version, changed) ON v.id = t2.id
@@ -366,6 +367,10 @@ export class DeploymentRepository {
                cores, memory_bytes, storage_bytes, rendered_revision, locked_immutable)
       ON CONFLICT (deployment_id, client_id, device_id) DO UPDATE
          SET placement = excluded.placement, reasons = excluded.reasons, profile_id = excluded.profile_id,
+             -- a new digest is in no manifest yet: the next manifest that lists it sets the version again
+             -- (so an earlier report does not count as installing it, e.g. for a rollout gate)
+             digest_since_version = CASE WHEN deployment_target.digest IS DISTINCT FROM excluded.digest
+                                         THEN NULL ELSE deployment_target.digest_since_version END,
              digest = excluded.digest, size_bytes = excluded.size_bytes, cores = excluded.cores,
              memory_bytes = excluded.memory_bytes, storage_bytes = excluded.storage_bytes,
              rendered_revision = excluded.rendered_revision,

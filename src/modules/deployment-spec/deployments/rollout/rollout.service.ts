@@ -443,7 +443,11 @@ export class RolloutService {
     });
     const targets = await this.deployments.targetsFor(rollout.deploymentId, keys);
     const byKey = new Map(targets.map((t) => [`${t.clientId}|${t.deviceId}`, t]));
-    const atRevision = targets.filter((t) => t.placement === 'placed' && t.renderedRevision === rollout.toRevision);
+    // rendered for the rollout's revision and listed by an issued manifest (a report for an older
+    // manifest does not count: digestSinceVersion is null until a manifest lists the new digest)
+    const atRevision = targets.filter(
+      (t) => t.placement === 'placed' && t.renderedRevision === rollout.toRevision && t.digestSinceVersion !== null,
+    );
     const views = await health.healthOf(atRevision);
     const members: MemberHealth[] = wave.members.map((key) => {
       const t: TargetRow | undefined = byKey.get(key);
