@@ -30,7 +30,13 @@ interface Wave {
   startedAt: string | null;
   finishedAt: string | null;
   outcome: string | null;
-  counts: { placed: number; inSync: number; failed: number; inDowntime: number; byState: Record<string, number> };
+  counts: {
+    placed: number;
+    inSync: number;
+    failed: number;
+    inDowntime: number;
+    byState: Record<string, number>;
+  };
 }
 interface RolloutView {
   revision: number;
@@ -126,7 +132,10 @@ describe('staged rollouts', () => {
   const call = (path: string, method = 'GET', body?: unknown) =>
     wfm.call(path, { method, headers: admin(), body: body === undefined ? undefined : JSON.stringify(body) });
   const deploy = async (body: Record<string, unknown>) => {
-    const res = await call('/operator/v1/deployments', 'POST', { applicationId: 'com-example-line-monitor', ...body });
+    const res = await call('/operator/v1/deployments', 'POST', {
+      applicationId: 'com-example-line-monitor',
+      ...body,
+    });
     expect(res.status, res.text()).toBe(201);
     return res.json<{ id: string }>().id;
   };
@@ -136,8 +145,10 @@ describe('staged rollouts', () => {
     return targets;
   };
   const byDevice = async (id: string) => new Map((await targetsOf(id)).map((t) => [t.deviceId, t]));
-  const rollout = async (id: string) => (await call(`/operator/v1/deployments/${id}/rollout`)).json<RolloutView>();
-  const act = (id: string, action: string) => call(`/operator/v1/deployments/${id}/rollout/${action}`, 'POST');
+  const rollout = async (id: string) =>
+    (await call(`/operator/v1/deployments/${id}/rollout`)).json<RolloutView>();
+  const act = (id: string, action: string) =>
+    call(`/operator/v1/deployments/${id}/rollout/${action}`, 'POST');
   const stateIs = (id: string, state: string, wave?: number) =>
     until(
       () => rollout(id),
@@ -146,11 +157,15 @@ describe('staged rollouts', () => {
   const allInSync = (id: string, count: number) =>
     until(
       () => targetsOf(id),
-      (ts) => ts.length === count && ts.every((t) => t.placement === 'placed' && t.derivedState === 'in-sync'),
+      (ts) =>
+        ts.length === count && ts.every((t) => t.placement === 'placed' && t.derivedState === 'in-sync'),
     );
   const addDevices = async (group: string, ids: string[], overrides: Record<string, unknown> = {}) => {
     for (const id of ids) {
-      const res = await device.putCapabilities(id, capabilities(id, { supportedDeploymentTypes: ['compose'], ...overrides }, { group }));
+      const res = await device.putCapabilities(
+        id,
+        capabilities(id, { supportedDeploymentTypes: ['compose'], ...overrides }, { group }),
+      );
       expect(res.status, res.text()).toBeLessThan(300);
     }
   };
@@ -170,7 +185,7 @@ describe('staged rollouts', () => {
       body: linePackage(),
     });
     expect(res.status, res.text()).toBe(201);
-    agent = new Agent(device, async (adId) => devices.get(adId));
+    agent = new Agent(device, (adId) => Promise.resolve(devices.get(adId)));
     agent.start();
   });
   afterAll(async () => {
@@ -184,12 +199,20 @@ describe('staged rollouts', () => {
     const res = await call('/operator/v1/deployments', 'POST', {
       applicationId: 'com-example-line-monitor',
       target: { selector: { matchLabels: { group: 'bad' } } },
-      rollout: { waves: [{ count: 0 }, { percent: 'ten' }, { canary: 'diverse', count: 1 }], waveTimeout: '30 minutes' },
+      rollout: {
+        waves: [{ count: 0 }, { percent: 'ten' }, { canary: 'diverse', count: 1 }],
+        waveTimeout: '30 minutes',
+      },
     });
     expect(res.status, res.text()).toBe(422);
     const fields = res.json<{ errors: { field: string }[] }>().errors.map((e) => e.field);
     expect(fields.sort()).toEqual(
-      ['/rollout/waves/0/count', '/rollout/waves/1/percent', '/rollout/waves/2/canary', '/rollout/waveTimeout'].sort(),
+      [
+        '/rollout/waves/0/count',
+        '/rollout/waves/1/percent',
+        '/rollout/waves/2/canary',
+        '/rollout/waveTimeout',
+      ].sort(),
     );
     const threshold = await call('/operator/v1/deployments', 'POST', {
       applicationId: 'com-example-line-monitor',
@@ -207,7 +230,10 @@ describe('staged rollouts', () => {
   it('rolls a change out wave by wave with approvals; targets not reached keep their bytes; late joiners get the last completed revision', async () => {
     const ids = ['wv-0', 'wv-1', 'wv-2', 'wv-3'];
     await addDevices('waves', ids);
-    const id = await deploy({ parameters: { greeting: 'Hi', siteId: 'DE-001' }, target: { selector: { matchLabels: { group: 'waves' } } } });
+    const id = await deploy({
+      parameters: { greeting: 'Hi', siteId: 'DE-001' },
+      target: { selector: { matchLabels: { group: 'waves' } } },
+    });
     await allInSync(id, 4);
     const before = await byDevice(id);
     const bytes = new Map(await Promise.all(ids.map(async (d) => [d, await yaml(before.get(d)!)] as const)));
@@ -220,7 +246,11 @@ describe('staged rollouts', () => {
     expect(patched.status, patched.text()).toBe(200);
     // planned: waves shown before they start, nothing changed on any device
     let view = await stateIs(id, 'waiting-approval', 0);
-    expect(view.rollout!.waves.map((w) => w.members.map((m) => m.deviceId))).toEqual([['wv-0'], ['wv-1', 'wv-2'], ['wv-3']]);
+    expect(view.rollout!.waves.map((w) => w.members.map((m) => m.deviceId))).toEqual([
+      ['wv-0'],
+      ['wv-1', 'wv-2'],
+      ['wv-3'],
+    ]);
     expect(view.rollout!.waves.every((w) => w.startedAt === null)).toBe(true);
     expect(view.rollout).toMatchObject({ fromRevision: 1, toRevision: 2 });
     const waiting = await byDevice(id);
@@ -229,7 +259,9 @@ describe('staged rollouts', () => {
       expect(waiting.get(d)!.renderedRevision).toBe(1);
     }
     // a change during the rollout is refused with the rollout's state
-    const refused = await call(`/operator/v1/deployments/${id}`, 'PATCH', { parameters: { greeting: 'Moin' } });
+    const refused = await call(`/operator/v1/deployments/${id}`, 'PATCH', {
+      parameters: { greeting: 'Moin' },
+    });
     expect(refused.status, refused.text()).toBe(409);
     expect(refused.json()).toMatchObject({ rollout: { state: 'waiting-approval', currentWave: 0 } });
 
@@ -244,7 +276,9 @@ describe('staged rollouts', () => {
     expect(now.get('wv-0')!.digest).not.toBe(before.get('wv-0')!.digest);
     for (const d of ['wv-1', 'wv-2', 'wv-3']) {
       expect(now.get(d)!.digest).toBe(before.get(d)!.digest);
-      expect(now.get(d)!.reasons.join(' ')).toMatch(/not reached yet by the rollout of revision 2: stays on revision 1/);
+      expect(now.get(d)!.reasons.join(' ')).toMatch(
+        /not reached yet by the rollout of revision 2: stays on revision 1/,
+      );
       expect(Buffer.compare(await yaml(now.get(d)!), bytes.get(d)!)).toBe(0);
     }
 
@@ -255,14 +289,18 @@ describe('staged rollouts', () => {
       (m) => m.get('wv-late')?.placement === 'placed',
     );
     expect(late.get('wv-late')).toMatchObject({ renderedRevision: 1 });
-    expect(late.get('wv-late')!.reasons.join(' ')).toMatch(/joined during the rollout of revision 2: gets revision 1/);
+    expect(late.get('wv-late')!.reasons.join(' ')).toMatch(
+      /joined during the rollout of revision 2: gets revision 1/,
+    );
 
     expect((await act(id, 'approve')).status).toBe(200);
     await stateIs(id, 'waiting-approval', 2);
     expect((await act(id, 'approve')).status).toBe(200);
     view = await stateIs(id, 'completed');
     expect(view.stableRevision).toBe(2);
-    expect(view.rollout!.actions.filter((a) => a.action === 'wave-started').map((a) => [a.wave, a.actor])).toEqual([
+    expect(
+      view.rollout!.actions.filter((a) => a.action === 'wave-started').map((a) => [a.wave, a.actor]),
+    ).toEqual([
       [0, 'bootstrap-admin'],
       [1, 'bootstrap-admin'],
       [2, 'bootstrap-admin'],
@@ -281,7 +319,10 @@ describe('staged rollouts', () => {
   it('pauses by itself on the failure threshold, refuses changes, and rolls back to byte-identical manifests', async () => {
     const ids = ['fl-0', 'fl-1', 'fl-2'];
     await addDevices('fail', ids);
-    const id = await deploy({ parameters: { siteId: 'DE-002' }, target: { selector: { matchLabels: { group: 'fail' } } } });
+    const id = await deploy({
+      parameters: { siteId: 'DE-002' },
+      target: { selector: { matchLabels: { group: 'fail' } } },
+    });
     await allInSync(id, 3);
     const before = await byDevice(id);
     const bytes = new Map(await Promise.all(ids.map(async (d) => [d, await yaml(before.get(d)!)] as const)));
@@ -303,7 +344,11 @@ describe('staged rollouts', () => {
 
     const back = await act(id, 'rollback');
     expect(back.status, back.text()).toBe(200);
-    expect(back.json<RolloutView>()).toMatchObject({ revision: 3, stableRevision: 3, rollout: { state: 'rolled-back' } });
+    expect(back.json<RolloutView>()).toMatchObject({
+      revision: 3,
+      stableRevision: 3,
+      rollout: { state: 'rolled-back' },
+    });
     expect(back.json<RolloutView>().revisions.at(-1)).toMatchObject({
       revision: 3,
       note: 'rollback of revision 2 to revision 1',
@@ -318,21 +363,29 @@ describe('staged rollouts', () => {
     // the manifest lists the same digests as before the change
     const manifest = (await device.getManifest()).json<Manifest>();
     const digestsOf = (m: Manifest) =>
-      m.deployments.filter((d) => ids.includes(devices.get(d.deploymentId) ?? '')).map((d) => d.digest).sort();
+      m.deployments
+        .filter((d) => ids.includes(devices.get(d.deploymentId) ?? ''))
+        .map((d) => d.digest)
+        .sort();
     expect(digestsOf(manifest)).toEqual(digestsOf(manifestBefore));
     expect((await act(id, 'rollback')).status).toBe(409);
   });
 
   it('pauses on the wave timeout; resume restarts the clock; abort ends it and changes are accepted again', async () => {
     await addDevices('slow', ['sl-0', 'sl-1']);
-    const id = await deploy({ parameters: { siteId: 'DE-003' }, target: { selector: { matchLabels: { group: 'slow' } } } });
+    const id = await deploy({
+      parameters: { siteId: 'DE-003' },
+      target: { selector: { matchLabels: { group: 'slow' } } },
+    });
     await allInSync(id, 2);
     agent.silent.add('sl-0');
     expect(
-      (await call(`/operator/v1/deployments/${id}`, 'PATCH', {
-        parameters: { greeting: 'Tach' },
-        rollout: { waves: [{ count: 1 }], waveTimeout: '1s' },
-      })).status,
+      (
+        await call(`/operator/v1/deployments/${id}`, 'PATCH', {
+          parameters: { greeting: 'Tach' },
+          rollout: { waves: [{ count: 1 }], waveTimeout: '1s' },
+        })
+      ).status,
     ).toBe(200);
     let view = await stateIs(id, 'paused');
     expect(view.rollout!.reason).toBe('timeout');
@@ -340,14 +393,20 @@ describe('staged rollouts', () => {
     view = await stateIs(id, 'paused');
     expect(view.rollout!.reason).toBe('timeout');
     expect((await act(id, 'pause')).status).toBe(409);
-    expect((await act(id, 'abort')).json<RolloutView>().rollout).toMatchObject({ state: 'aborted', reason: 'operator' });
+    expect((await act(id, 'abort')).json<RolloutView>().rollout).toMatchObject({
+      state: 'aborted',
+      reason: 'operator',
+    });
     // aborted: the reached device keeps revision 2, the other revision 1
     const targets = await byDevice(id);
     expect(targets.get('sl-0')!.renderedRevision).toBe(2);
     expect(targets.get('sl-1')!.renderedRevision).toBe(1);
     agent.silent.delete('sl-0');
     // without a policy now: the next change reaches both at once
-    const next = await call(`/operator/v1/deployments/${id}`, 'PATCH', { parameters: { greeting: 'Hallo' }, rollout: null });
+    const next = await call(`/operator/v1/deployments/${id}`, 'PATCH', {
+      parameters: { greeting: 'Hallo' },
+      rollout: null,
+    });
     expect(next.status, next.text()).toBe(200);
     await until(
       () => byDevice(id),
@@ -362,13 +421,20 @@ describe('staged rollouts', () => {
 
   it('a first rollout with a diverse canary covers each device class; the rest waits; supersede replaces a rollout', async () => {
     await addDevices('canary', ['cn-a0', 'cn-a1', 'cn-a2'], { cpus: [{ cores: 4, architecture: 'arm64' }] });
-    await addDevices('canary', ['cn-b0', 'cn-b1'], { cpus: [{ cores: 4, architecture: 'amd64' }], modelNumber: 'EDGE-8' });
+    await addDevices('canary', ['cn-b0', 'cn-b1'], {
+      cpus: [{ cores: 4, architecture: 'amd64' }],
+      modelNumber: 'EDGE-8',
+    });
     expect((await device.putCapabilities('cn-gw', gateway('cn-gw'))).status).toBe(201);
     await addDevices('canary', ['cn-gw/plc-1']);
     const id = await deploy({
       parameters: { siteId: 'DE-004' },
       target: { selector: { matchLabels: { group: 'canary' } } },
-      rollout: { waves: [{ canary: 'diverse', count: 2 }, { percent: 50 }], approval: 'before-each-wave', waveTimeout: null },
+      rollout: {
+        waves: [{ canary: 'diverse', count: 2 }, { percent: 50 }],
+        approval: 'before-each-wave',
+        waveTimeout: null,
+      },
     });
     let view = await stateIs(id, 'waiting-approval', 0);
     expect(view.rollout!.fromRevision).toBeNull();
@@ -388,9 +454,14 @@ describe('staged rollouts', () => {
     );
     expect(targets.every((t) => t.placement === 'waiting-rollout' && t.digest === null)).toBe(true);
     expect((await act(id, 'approve')).status).toBe(200);
-    view = await stateIs(id, 'waiting-approval', 1);
+    await stateIs(id, 'waiting-approval', 1);
     targets = await targetsOf(id);
-    expect(targets.filter((t) => t.placement === 'placed').map((t) => t.deviceId).sort()).toEqual(['cn-a0', 'cn-b0']);
+    expect(
+      targets
+        .filter((t) => t.placement === 'placed')
+        .map((t) => t.deviceId)
+        .sort(),
+    ).toEqual(['cn-a0', 'cn-b0']);
     // a superseding change: the first rollout is aborted, the new one starts from nothing completed
     const superseding = await call(`/operator/v1/deployments/${id}?supersede=true`, 'PATCH', {
       parameters: { greeting: 'Ahoi' },
@@ -407,7 +478,10 @@ describe('staged rollouts', () => {
 
   it('a device in a downtime window counts neither as failed nor as in-sync until the window ends', async () => {
     await addDevices('down', ['dn-0']);
-    const id = await deploy({ parameters: { siteId: 'DE-005' }, target: { selector: { matchLabels: { group: 'down' } } } });
+    const id = await deploy({
+      parameters: { siteId: 'DE-005' },
+      target: { selector: { matchLabels: { group: 'down' } } },
+    });
     await allInSync(id, 1);
     const window = {
       kind: 'once',
@@ -418,7 +492,10 @@ describe('staged rollouts', () => {
     expect(put.status, put.text()).toBe(200);
     agent.failing.add('dn-0');
     try {
-      await call(`/operator/v1/deployments/${id}`, 'PATCH', { parameters: { sampleRate: 7 }, rollout: { waves: [{ count: 1 }], waveTimeout: '1s' } });
+      await call(`/operator/v1/deployments/${id}`, 'PATCH', {
+        parameters: { sampleRate: 7 },
+        rollout: { waves: [{ count: 1 }], waveTimeout: '1s' },
+      });
       const view = await until(
         () => rollout(id),
         (v) => v.rollout?.waves[0]?.counts.byState.failed === 1,
@@ -448,7 +525,12 @@ describe('staged rollouts with two workers', () => {
   let client: Rc3Client;
   let agent: Agent;
   const devices = new Map<string, string>();
-  const env = { WFM_ROLLOUT_TICK_MS: '100', WFM_RECOMPUTE_DEBOUNCE_MS: '50', WFM_RECOMPUTE_SWEEP_SECONDS: '1', WFM_RATE_LIMIT_PER_MINUTE: '0' };
+  const env = {
+    WFM_ROLLOUT_TICK_MS: '100',
+    WFM_RECOMPUTE_DEBOUNCE_MS: '50',
+    WFM_RECOMPUTE_SWEEP_SECONDS: '1',
+    WFM_RATE_LIMIT_PER_MINUTE: '0',
+  };
 
   beforeAll(async () => {
     cluster = await startCluster({ apis: 1, env });
@@ -468,7 +550,7 @@ describe('staged rollouts with two workers', () => {
     client = await enrollRc3(access, 'line-x');
     const pkg = await operatorCall(access, 'POST', '/applications', linePackage(), 'application/yaml');
     expect(pkg.status, pkg.text()).toBe(201);
-    agent = new Agent(client, async (adId) => devices.get(adId));
+    agent = new Agent(client, (adId) => Promise.resolve(devices.get(adId)));
     agent.start();
   }, 90_000);
   afterAll(async () => {
@@ -493,7 +575,10 @@ describe('staged rollouts with two workers', () => {
     }
     const ids = Array.from({ length: 8 }, (_, i) => `x-${i}`);
     for (const id of ids) {
-      const res = await client.putCapabilities(id, capabilities(id, { supportedDeploymentTypes: ['compose'] }, { group: 'x' }));
+      const res = await client.putCapabilities(
+        id,
+        capabilities(id, { supportedDeploymentTypes: ['compose'] }, { group: 'x' }),
+      );
       expect(res.status).toBe(201);
     }
     const created = await call('POST', '/deployments', {

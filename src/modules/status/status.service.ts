@@ -11,7 +11,7 @@ import type {
   TargetHealth,
   TargetHealthSource,
 } from '../deployment-spec/deployments/rollout/target-health.port.js';
-import { type DerivedState, deriveState, type DowntimeWindow, inDowntime } from './derive.js';
+import { type DerivedState, deriveState, inDowntime } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
 import { StatusBatcher } from './status-batcher.js';
@@ -215,7 +215,7 @@ export class StatusService implements TargetHealthSource {
     for (const t of targets) {
       out.set(t.id, {
         derivedState: views.get(t.id)?.derivedState ?? 'unknown',
-        inDowntime: inDowntime(now, (settings.get(t.clientId)?.downtimeWindows ?? []) as DowntimeWindow[]),
+        inDowntime: inDowntime(now, settings.get(t.clientId)?.downtimeWindows ?? []),
       });
     }
     return out;

@@ -132,7 +132,10 @@ export class DeploymentsService {
       );
       await this.rollouts.recordRevision(tx, row, 'created', actor);
       const events = policy ? [await this.rollouts.startRollout(tx, row, policy, actor)] : [];
-      return { row: (await this.deployments.findById(row.id, tx))!, lastEventId: await this.events.appendIn(tx, events) };
+      return {
+        row: (await this.deployments.findById(row.id, tx))!,
+        lastEventId: await this.events.appendIn(tx, events),
+      };
     });
     await this.events.published(lastEventId);
     this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
@@ -233,7 +236,9 @@ export class DeploymentsService {
       throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
     const policy =
-      input.rollout === undefined ? ((current.rolloutPolicy ?? null) as RolloutPolicy | null) : (given ?? null);
+      input.rollout === undefined
+        ? ((current.rolloutPolicy ?? null) as RolloutPolicy | null)
+        : (given ?? null);
     // what devices get changes (a new revision to roll out), or only how the deployment behaves
     const contentChanged =
       pkgRow.id !== current.packageId ||
@@ -248,7 +253,7 @@ export class DeploymentsService {
         if (!options.supersede) throw this.busy(running);
         events.push((await this.rollouts.endActive(tx, id, 'superseded', actor ?? 'operator'))!);
       }
-      let row = await this.deployments.update(
+      const row = await this.deployments.update(
         id,
         {
           packageId: pkgRow.id,
@@ -256,19 +261,29 @@ export class DeploymentsService {
           profileId,
           onCapabilityLoss:
             input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
-          ...(input.rollout !== undefined ? { rolloutPolicy: policy ? (policy as object) : Prisma.DbNull } : {}),
+          ...(input.rollout !== undefined
+            ? { rolloutPolicy: policy ? (policy as object) : Prisma.DbNull }
+            : {}),
           revision: { increment: 1 },
         },
         tx,
       );
-      await this.rollouts.recordRevision(tx, row, contentChanged ? null : 'no change of what devices get', actor);
+      await this.rollouts.recordRevision(
+        tx,
+        row,
+        contentChanged ? null : 'no change of what devices get',
+        actor,
+      );
       if (contentChanged && policy) {
         events.push(await this.rollouts.startRollout(tx, row, policy, actor));
       } else if (contentChanged || !row.rolloutId) {
         // at once: every target gets this revision, whatever an earlier (aborted) rollout left
-        row = await this.deployments.update(id, { rolloutId: null, stableRevision: row.revision }, tx);
+        await this.deployments.update(id, { rolloutId: null, stableRevision: row.revision }, tx);
       }
-      return { row: (await this.deployments.findById(id, tx))!, lastEventId: await this.events.appendIn(tx, events) };
+      return {
+        row: (await this.deployments.findById(id, tx))!,
+        lastEventId: await this.events.appendIn(tx, events),
+      };
     });
     await this.events.published(lastEventId);
     await this.jobs.recomputeDeployment(id);

@@ -236,7 +236,9 @@ export class RecomputeService {
     await this.loadClientRefs(keys.map((k) => k.clientId));
     // which revision each target renders (a rollout pins the targets it has not reached yet)
     const { governing, reached } = await this.rollouts.pinsOf(deployment, db);
-    const pins = new Map(keys.map((k) => [keyOf(k), pinOf(governing, reached.has(keyOf(k)), existing.get(keyOf(k)))]));
+    const pins = new Map(
+      keys.map((k) => [keyOf(k), pinOf(governing, reached.has(keyOf(k)), existing.get(keyOf(k)))]),
+    );
     const revisionOf = (pin: Pin) => ('revision' in pin ? pin.revision : deployment.revision);
     const contents = await this.rollouts.contents(deployment, [...pins.values()].map(revisionOf), db);
     const views = new Map<number, { deployment: DeploymentRow; pkg: ApplicationPackage }>();
@@ -244,7 +246,13 @@ export class RecomputeService {
       let view = views.get(revision);
       if (!view) {
         const c = contents.get(revision) ?? deployment; // not recorded (before revisions were): the current one
-        const at = { ...deployment, revision, packageId: c.packageId, profileId: c.profileId, parameters: c.parameters as DeploymentRow['parameters'] };
+        const at = {
+          ...deployment,
+          revision,
+          packageId: c.packageId,
+          profileId: c.profileId,
+          parameters: c.parameters as DeploymentRow['parameters'],
+        };
         view = { deployment: at, pkg: (await this.packages.byId(at.packageId)).pkg };
         views.set(revision, view);
       }
@@ -319,7 +327,8 @@ export class RecomputeService {
         if (decision.kind !== 'place') continue;
         const revision = revisionOf(pin);
         const { deployment: at, pkg } = await viewAt(revision);
-        const reasons = pin.kind === 'kept' || pin.kind === 'late' ? [...decision.reasons, pin.note] : decision.reasons;
+        const reasons =
+          pin.kind === 'kept' || pin.kind === 'late' ? [...decision.reasons, pin.note] : decision.reasons;
         const overrides = (before?.overrides ?? {}) as Record<string, JsonValue>;
         const profile = pkg.profiles.find((p) => p.id === decision.profileId)!;
         const immutable = () => immutableValues(pkg, at.parameters as Record<string, JsonValue>, overrides);
@@ -331,7 +340,16 @@ export class RecomputeService {
           before.profileId === decision.profileId
         ) {
           // not reached by the rollout: the stored rendering stays, byte for byte
-          const kept = placedWrite({ ident, before, profile, reasons, digest: before.digest, sizeBytes: before.sizeBytes, revision, immutable });
+          const kept = placedWrite({
+            ident,
+            before,
+            profile,
+            reasons,
+            digest: before.digest,
+            sizeBytes: before.sizeBytes,
+            revision,
+            immutable,
+          });
           writes.push(kept.write);
           if (kept.changed) changed.add(key.clientId);
           continue;
@@ -344,7 +362,16 @@ export class RecomputeService {
           this.specSegments,
         );
         const digest = sha256Digest(bytes);
-        const placed = placedWrite({ ident, before, profile, reasons, digest, sizeBytes: bytes.length, revision, immutable });
+        const placed = placedWrite({
+          ident,
+          before,
+          profile,
+          reasons,
+          digest,
+          sizeBytes: bytes.length,
+          revision,
+          immutable,
+        });
         writes.push(placed.write);
         docs.push({ clientId: key.clientId, digest, deploymentId: ident.id, bytes });
         if (placed.changed) changed.add(key.clientId);

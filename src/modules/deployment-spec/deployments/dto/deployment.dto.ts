@@ -17,7 +17,13 @@ import { type Page, PageDto, PageQueryDto } from '../../../../common/http/page.j
 import { RolloutPolicyDto } from '../rollout/dto/rollout.dto.js';
 
 export const ON_CAPABILITY_LOSS = ['keep', 'remove'] as const;
-export const PLACEMENTS = ['placed', 'not-placeable', 'pending-recompute', 'waiting-rollout', 'removed'] as const;
+export const PLACEMENTS = [
+  'placed',
+  'not-placeable',
+  'pending-recompute',
+  'waiting-rollout',
+  'removed',
+] as const;
 
 export class MatchExpressionDto {
   @ApiProperty({ example: 'example.com/line' }) @IsString() key!: string;
@@ -286,7 +292,9 @@ export class DeploymentSummaryDto {
   effectiveParameters!: EffectiveParameterDto[];
   @ApiProperty({ description: '{clientId, deviceId} or {selector}' }) target!: Record<string, unknown>;
   @ApiProperty({ enum: ON_CAPABILITY_LOSS }) onCapabilityLoss!: string;
-  @ApiProperty({ description: 'Bumped by every change; each change of what devices get is a recorded revision' })
+  @ApiProperty({
+    description: 'Bumped by every change; each change of what devices get is a recorded revision',
+  })
   revision!: number;
   @ApiPropertyOptional({
     type: 'integer',

@@ -28,7 +28,14 @@ export interface WaveCounts {
 }
 
 export function countWave(members: MemberHealth[]): WaveCounts {
-  const counts: WaveCounts = { members: members.length, placed: 0, inSync: 0, failed: 0, inDowntime: 0, byState: {} };
+  const counts: WaveCounts = {
+    members: members.length,
+    placed: 0,
+    inSync: 0,
+    failed: 0,
+    inDowntime: 0,
+    byState: {},
+  };
   for (const m of members) {
     if (!m.placed) continue;
     counts.placed++;

@@ -26,7 +26,10 @@ const now = new Date('2026-12-03T10:00:00Z');
 const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
 
 describe('wave gate', () => {
-  const gate = (members: MemberHealth[], opts: { success?: number; failure?: number; timeoutMs?: number | null; clockAt?: Date } = {}) =>
+  const gate = (
+    members: MemberHealth[],
+    opts: { success?: number; failure?: number; timeoutMs?: number | null; clockAt?: Date } = {},
+  ) =>
     evaluateGate({
       counts: countWave(members),
       successThreshold: opts.success ?? 1,
@@ -68,12 +71,23 @@ describe('wave gate', () => {
 });
 
 describe('rollout state machine', () => {
-  const tick = (s: RolloutSnapshot, gate?: 'success' | 'failure' | 'timeout' | 'wait', approval = 'none' as const, pauseMs = 0) =>
-    onTick(s, { gate, approval, pauseBetweenWavesMs: pauseMs, now });
+  const tick = (
+    s: RolloutSnapshot,
+    gate?: 'success' | 'failure' | 'timeout' | 'wait',
+    approval = 'none' as const,
+    pauseMs = 0,
+  ) => onTick(s, { gate, approval, pauseBetweenWavesMs: pauseMs, now });
 
   it('plans into the first wave, or waits for approval, or completes without waves', () => {
-    expect(onPlanned(snap({ state: 'pending', waveStarted: false }), 'none')).toMatchObject({ to: 'progressing', startWave: true, wave: 0 });
-    expect(onPlanned(snap({ state: 'pending', waveStarted: false }), 'before-first-wave')).toMatchObject({ to: 'waiting-approval', startWave: false });
+    expect(onPlanned(snap({ state: 'pending', waveStarted: false }), 'none')).toMatchObject({
+      to: 'progressing',
+      startWave: true,
+      wave: 0,
+    });
+    expect(onPlanned(snap({ state: 'pending', waveStarted: false }), 'before-first-wave')).toMatchObject({
+      to: 'waiting-approval',
+      startWave: false,
+    });
     expect(onPlanned(snap({ state: 'pending', waveCount: 0 }), 'none')).toMatchObject({ to: 'completed' });
   });
 
@@ -81,12 +95,30 @@ describe('rollout state machine', () => {
     expect(tick(snap(), 'wait')).toBeNull();
     expect(tick(snap(), 'success')).toMatchObject({ to: 'progressing', finishWave: 'success', wave: 0 });
     expect(tick(snap({ waveFinishedAt: minutesAgo(1) }), undefined, 'none', 120_000)).toBeNull();
-    expect(tick(snap({ waveFinishedAt: minutesAgo(3) }), undefined, 'none', 120_000)).toMatchObject({ to: 'progressing', wave: 1, startWave: true });
-    expect(onTick(snap({ waveFinishedAt: now }), { gate: undefined, approval: 'before-each-wave', pauseBetweenWavesMs: 0, now })).toMatchObject({
+    expect(tick(snap({ waveFinishedAt: minutesAgo(3) }), undefined, 'none', 120_000)).toMatchObject({
+      to: 'progressing',
+      wave: 1,
+      startWave: true,
+    });
+    expect(
+      onTick(snap({ waveFinishedAt: now }), {
+        gate: undefined,
+        approval: 'before-each-wave',
+        pauseBetweenWavesMs: 0,
+        now,
+      }),
+    ).toMatchObject({
       to: 'waiting-approval',
       wave: 1,
     });
-    expect(onTick(snap({ waveFinishedAt: now }), { gate: undefined, approval: 'before-first-wave', pauseBetweenWavesMs: 0, now })).toMatchObject({
+    expect(
+      onTick(snap({ waveFinishedAt: now }), {
+        gate: undefined,
+        approval: 'before-first-wave',
+        pauseBetweenWavesMs: 0,
+        now,
+      }),
+    ).toMatchObject({
       to: 'progressing',
       wave: 1,
     });
@@ -97,13 +129,29 @@ describe('rollout state machine', () => {
   });
 
   it('operator actions: approve, pause, resume, abort, rollback, and refusals', () => {
-    expect(onAction(snap({ state: 'waiting-approval', waveStarted: false }), 'approve', 'before-each-wave')).toMatchObject({ to: 'progressing', startWave: true });
-    expect(onAction(snap({ state: 'paused', reason: 'threshold' }), 'approve', 'none')).toMatchObject({ to: 'progressing', finishWave: 'accepted' });
-    expect(onAction(snap({ state: 'paused', reason: 'operator' }), 'approve', 'none')).toHaveProperty('refused');
+    expect(
+      onAction(snap({ state: 'waiting-approval', waveStarted: false }), 'approve', 'before-each-wave'),
+    ).toMatchObject({ to: 'progressing', startWave: true });
+    expect(onAction(snap({ state: 'paused', reason: 'threshold' }), 'approve', 'none')).toMatchObject({
+      to: 'progressing',
+      finishWave: 'accepted',
+    });
+    expect(onAction(snap({ state: 'paused', reason: 'operator' }), 'approve', 'none')).toHaveProperty(
+      'refused',
+    );
     expect(onAction(snap(), 'approve', 'none')).toHaveProperty('refused');
     expect(onAction(snap(), 'pause', 'none')).toMatchObject({ to: 'paused', reason: 'operator' });
-    expect(onAction(snap({ state: 'paused', reason: 'timeout' }), 'resume', 'none')).toMatchObject({ to: 'progressing', resetClock: true });
-    expect(onAction(snap({ state: 'paused', reason: 'operator', waveStarted: false }), 'resume', 'before-each-wave')).toMatchObject({ to: 'waiting-approval' });
+    expect(onAction(snap({ state: 'paused', reason: 'timeout' }), 'resume', 'none')).toMatchObject({
+      to: 'progressing',
+      resetClock: true,
+    });
+    expect(
+      onAction(
+        snap({ state: 'paused', reason: 'operator', waveStarted: false }),
+        'resume',
+        'before-each-wave',
+      ),
+    ).toMatchObject({ to: 'waiting-approval' });
     expect(onAction(snap({ state: 'completed' }), 'resume', 'none')).toHaveProperty('refused');
     expect(onAction(snap({ state: 'paused' }), 'abort', 'none')).toMatchObject({ to: 'aborted' });
     expect(onAction(snap({ state: 'completed' }), 'abort', 'none')).toHaveProperty('refused');
@@ -117,9 +165,18 @@ describe('revision pins', () => {
   const governing = { toRevision: 3, stableRevision: 2 };
   it('current without a governing rollout; reached, kept, late joiner, waiting', () => {
     expect(pinOf(null, false, undefined)).toEqual({ kind: 'current' });
-    expect(pinOf(governing, true, { renderedRevision: 2, digest: 'sha256:a' })).toEqual({ kind: 'reached', revision: 3 });
-    expect(pinOf(governing, false, { renderedRevision: 2, digest: 'sha256:a' })).toMatchObject({ kind: 'kept', revision: 2 });
-    expect(pinOf(governing, false, { renderedRevision: null, digest: null })).toMatchObject({ kind: 'late', revision: 2 });
+    expect(pinOf(governing, true, { renderedRevision: 2, digest: 'sha256:a' })).toEqual({
+      kind: 'reached',
+      revision: 3,
+    });
+    expect(pinOf(governing, false, { renderedRevision: 2, digest: 'sha256:a' })).toMatchObject({
+      kind: 'kept',
+      revision: 2,
+    });
+    expect(pinOf(governing, false, { renderedRevision: null, digest: null })).toMatchObject({
+      kind: 'late',
+      revision: 2,
+    });
     expect(pinOf({ toRevision: 1, stableRevision: null }, false, undefined)).toMatchObject({ kind: 'wait' });
   });
 });

@@ -24,7 +24,12 @@ export const ROLLOUT_STATES = [
   'rolled-back',
 ] as const;
 export type RolloutState = (typeof ROLLOUT_STATES)[number];
-export const ACTIVE_STATES: readonly RolloutState[] = ['pending', 'progressing', 'waiting-approval', 'paused'];
+export const ACTIVE_STATES: readonly RolloutState[] = [
+  'pending',
+  'progressing',
+  'waiting-approval',
+  'paused',
+];
 export type PauseReason = 'threshold' | 'timeout' | 'operator';
 export const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;
 export type RolloutAction = (typeof ACTIONS)[number];
@@ -74,7 +79,9 @@ export function needsApproval(approval: Approval, wave: number): boolean {
 /** pending → the waves are planned: the first starts, or waits for approval; no waves: completed. */
 export function onPlanned(s: RolloutSnapshot, approval: Approval): Transition {
   if (s.waveCount === 0) return { ...base(s), wave: 0, to: 'completed', event: 'completed' };
-  if (needsApproval(approval, 0)) return { ...base(s), wave: 0, to: 'waiting-approval', event: 'waiting-approval' };
+  if (needsApproval(approval, 0)) {
+    return { ...base(s), wave: 0, to: 'waiting-approval', event: 'waiting-approval' };
+  }
   return { ...base(s), wave: 0, to: 'progressing', startWave: true, event: 'wave-started' };
 }
 

@@ -7,7 +7,9 @@ describe('rollout policy', () => {
     expect(parseDuration('1h30m')).toBe(5_400_000);
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('2d')).toBe(172_800_000);
-    for (const bad of ['', '30', 'm', '1.5h', '30 m', '-5s', '5x']) expect(parseDuration(bad)).toBeUndefined();
+    for (const bad of ['', '30', 'm', '1.5h', '30 m', '-5s', '5x']) {
+      expect(parseDuration(bad)).toBeUndefined();
+    }
   });
 
   it('fills in defaults', () => {
@@ -22,14 +24,20 @@ describe('rollout policy', () => {
       },
       errors: [],
     });
-    expect(validatePolicy({ waves: [{ percent: 10 }], waveTimeout: null }, '/rollout').policy?.waveTimeout).toBeNull();
+    expect(
+      validatePolicy({ waves: [{ percent: 10 }], waveTimeout: null }, '/rollout').policy?.waveTimeout,
+    ).toBeNull();
   });
 
   it('accepts every wave kind', () => {
     const waves = [
       { canary: 'diverse', count: 3 },
       { selector: { matchLabels: { line: 'paint' } } },
-      { selector: { propertySelector: { matchExpressions: [{ key: '/vendor', operator: 'In', values: ['Acme'] }] } } },
+      {
+        selector: {
+          propertySelector: { matchExpressions: [{ key: '/vendor', operator: 'In', values: ['Acme'] }] },
+        },
+      },
       { percent: 50 },
       { count: 5 },
     ];

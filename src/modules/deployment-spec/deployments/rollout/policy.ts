@@ -15,10 +15,7 @@ export interface WaveSelector {
 
 /** One wave: a number of devices, a share of all targets, the devices a selector picks, or a diverse canary. */
 export type WaveSpec =
-  | { count: number }
-  | { percent: number }
-  | { selector: WaveSelector }
-  | { canary: 'diverse'; count: number };
+  { count: number } | { percent: number } | { selector: WaveSelector } | { canary: 'diverse'; count: number };
 
 export const APPROVALS = ['none', 'before-each-wave', 'before-first-wave'] as const;
 export type Approval = (typeof APPROVALS)[number];
@@ -75,8 +72,9 @@ function checkExpressions(value: unknown, at: string, pointerKeys: boolean): Fie
   value.matchExpressions.forEach((e: unknown, i) => {
     const where = `${at}/matchExpressions/${i}`;
     if (!isObject(e)) return errors.push({ field: where, message: 'must be an object' });
-    if (typeof e.key !== 'string' || e.key === '') errors.push({ field: `${where}/key`, message: 'must be a string' });
-    else if (pointerKeys && !e.key.startsWith('/')) {
+    if (typeof e.key !== 'string' || e.key === '') {
+      errors.push({ field: `${where}/key`, message: 'must be a string' });
+    } else if (pointerKeys && !e.key.startsWith('/')) {
       errors.push({ field: `${where}/key`, message: 'must be a JSON pointer such as /vendor' });
     }
     if (typeof e.operator !== 'string' || !OPERATORS.includes(e.operator)) {
@@ -112,18 +110,25 @@ function checkWave(wave: unknown, at: string): FieldError[] {
   if (keys === 'canary,count') {
     const errors: FieldError[] = [];
     if (wave.canary !== 'diverse') errors.push({ field: `${at}/canary`, message: 'must be "diverse"' });
-    if (!isInt(wave.count) || wave.count < 1) errors.push({ field: `${at}/count`, message: 'must be an integer ≥ 1' });
+    if (!isInt(wave.count) || wave.count < 1) {
+      errors.push({ field: `${at}/count`, message: 'must be an integer ≥ 1' });
+    }
     return errors;
   }
   if (keys === 'selector') {
     const selector = wave.selector;
     if (!isObject(selector) || Object.keys(selector).length === 0) {
-      return [{ field: `${at}/selector`, message: 'must have matchLabels, labelSelector or propertySelector' }];
+      return [
+        { field: `${at}/selector`, message: 'must have matchLabels, labelSelector or propertySelector' },
+      ];
     }
     const errors: FieldError[] = [];
     for (const key of Object.keys(selector)) {
       if (!SELECTOR_KEYS.includes(key)) {
-        errors.push({ field: `${at}/selector/${key}`, message: `unknown member (${SELECTOR_KEYS.join(', ')})` });
+        errors.push({
+          field: `${at}/selector/${key}`,
+          message: `unknown member (${SELECTOR_KEYS.join(', ')})`,
+        });
       }
     }
     if (selector.matchLabels !== undefined) {
@@ -132,7 +137,10 @@ function checkWave(wave: unknown, at: string): FieldError[] {
       } else {
         for (const [key, value] of Object.entries(selector.matchLabels)) {
           if (!['string', 'number', 'boolean'].includes(typeof value)) {
-            errors.push({ field: `${at}/selector/matchLabels/${key}`, message: 'must be a string, number or boolean' });
+            errors.push({
+              field: `${at}/selector/matchLabels/${key}`,
+              message: 'must be a string, number or boolean',
+            });
           }
         }
       }
@@ -167,9 +175,18 @@ export function validatePolicy(
 ): { policy: RolloutPolicy; errors: [] } | { policy: undefined; errors: FieldError[] } {
   if (!isObject(input)) return { policy: undefined, errors: [{ field: at, message: 'must be an object' }] };
   const errors: FieldError[] = [];
-  const known = ['waves', 'successThreshold', 'failureThreshold', 'waveTimeout', 'pauseBetweenWaves', 'approval'];
+  const known = [
+    'waves',
+    'successThreshold',
+    'failureThreshold',
+    'waveTimeout',
+    'pauseBetweenWaves',
+    'approval',
+  ];
   for (const key of Object.keys(input)) {
-    if (!known.includes(key)) errors.push({ field: `${at}/${key}`, message: `unknown member (${known.join(', ')})` });
+    if (!known.includes(key)) {
+      errors.push({ field: `${at}/${key}`, message: `unknown member (${known.join(', ')})` });
+    }
   }
   if (!Array.isArray(input.waves) || input.waves.length === 0) {
     errors.push({ field: `${at}/waves`, message: 'must be a non-empty array of waves' });
@@ -190,9 +207,14 @@ export function validatePolicy(
     }
   }
   if (input.successThreshold === 0) {
-    errors.push({ field: `${at}/successThreshold`, message: 'must be above 0 (a wave must install somewhere)' });
+    errors.push({
+      field: `${at}/successThreshold`,
+      message: 'must be above 0 (a wave must install somewhere)',
+    });
   }
-  if (input.waveTimeout !== undefined) errors.push(...checkDuration(input.waveTimeout, `${at}/waveTimeout`, true));
+  if (input.waveTimeout !== undefined) {
+    errors.push(...checkDuration(input.waveTimeout, `${at}/waveTimeout`, true));
+  }
   if (input.pauseBetweenWaves !== undefined) {
     errors.push(...checkDuration(input.pauseBetweenWaves, `${at}/pauseBetweenWaves`, false));
   }

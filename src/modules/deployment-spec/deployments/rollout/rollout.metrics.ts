@@ -35,7 +35,9 @@ export class RolloutMetrics {
       async collect() {
         this.reset();
         for (const r of await read()) {
-          for (const state of ROLLOUT_STATES) this.set({ deployment_id: r.deploymentId, state }, r.state === state ? 1 : 0);
+          for (const state of ROLLOUT_STATES) {
+            this.set({ deployment_id: r.deploymentId, state }, r.state === state ? 1 : 0);
+          }
         }
       },
     });
@@ -46,7 +48,9 @@ export class RolloutMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const r of await read()) this.set({ deployment_id: r.deploymentId }, r.waveCount === 0 ? 0 : r.currentWave + 1);
+        for (const r of await read()) {
+          this.set({ deployment_id: r.deploymentId }, r.waveCount === 0 ? 0 : r.currentWave + 1);
+        }
       },
     });
     new Gauge({

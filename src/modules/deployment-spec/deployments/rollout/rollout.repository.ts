@@ -54,7 +54,13 @@ export class RolloutRepository {
 
   async createRollout(
     tx: Prisma.TransactionClient,
-    data: { deploymentId: string; fromRevision: number | null; toRevision: number; policy: unknown; createdBy: string | null },
+    data: {
+      deploymentId: string;
+      fromRevision: number | null;
+      toRevision: number;
+      policy: unknown;
+      createdBy: string | null;
+    },
   ): Promise<RolloutRow> {
     const row = await tx.deploymentRollout.create({
       data: { ...data, state: 'pending', policy: data.policy as Prisma.InputJsonValue },
@@ -94,7 +100,9 @@ export class RolloutRepository {
   }
 
   /** Every deployment's newest rollout by state (the `wfm_rollout_state` gauge). */
-  latestRollouts(): Promise<{ deploymentId: string; state: string; currentWave: number; waveCount: number }[]> {
+  latestRollouts(): Promise<
+    { deploymentId: string; state: string; currentWave: number; waveCount: number }[]
+  > {
     return this.prisma.$queryRaw`
       SELECT DISTINCT ON (r.deployment_id) r.deployment_id::text AS "deploymentId", r.state,
              r.current_wave AS "currentWave", r.wave_count AS "waveCount"
@@ -140,7 +148,10 @@ export class RolloutRepository {
   }
 
   async startWave(tx: Prisma.TransactionClient, rolloutId: string, index: number, at: Date): Promise<void> {
-    await tx.rolloutWave.updateMany({ where: { rolloutId, index, startedAt: null }, data: { startedAt: at } });
+    await tx.rolloutWave.updateMany({
+      where: { rolloutId, index, startedAt: null },
+      data: { startedAt: at },
+    });
   }
 
   async finishWave(
@@ -158,7 +169,15 @@ export class RolloutRepository {
 
   async addAction(
     tx: Prisma.TransactionClient,
-    row: { rolloutId: string; action: string; actor: string; wave: number | null; fromState: string; toState: string; at: Date },
+    row: {
+      rolloutId: string;
+      action: string;
+      actor: string;
+      wave: number | null;
+      fromState: string;
+      toState: string;
+      at: Date;
+    },
   ): Promise<void> {
     await tx.rolloutAction.create({ data: row });
   }

@@ -209,7 +209,9 @@ export class RolloutService {
     const rollout = await this.repo.findRollout(deployment.rolloutId);
     if (!rollout || rollout.state !== 'pending') return;
     const policy = rollout.policy as unknown as RolloutPolicy;
-    const facts = new Map((await this.capabilities.facts(devices)).map((f) => [`${f.clientId}|${f.deviceId}`, f]));
+    const facts = new Map(
+      (await this.capabilities.facts(devices)).map((f) => [`${f.clientId}|${f.deviceId}`, f]),
+    );
     const refs = await this.clients.findRefs([...new Set(devices.map((d) => d.clientId))]);
     const selector = deployment.selector as Selector | null;
     const candidates: WaveCandidate[] = [];
@@ -221,14 +223,17 @@ export class RolloutService {
       if (selector && !selectorMatches(selector, f)) continue;
       candidates.push({ key, order: `${ref.externalId}\u0000${d.deviceId}`, facts: f });
     }
-    const plan = planWaves(candidates, policy.waves, (s, f) => selectorMatches(s as Selector, f));
+    const plan = planWaves(candidates, policy.waves, (s, f) => selectorMatches(s, f));
     const snapshot = this.snapshotOf(rollout, []);
     const transition = onPlanned({ ...snapshot, waveCount: plan.waves.length }, policy.approval);
     const applied = await this.apply(rollout, transition, 'worker', new Date(), async (tx) => {
       await this.repo.insertWaves(tx, rollout.id, plan.waves);
       await tx.deploymentRollout.update({
         where: { id: rollout.id },
-        data: { waveCount: plan.waves.length, canary: (plan.canary ?? undefined) as unknown as Prisma.InputJsonValue },
+        data: {
+          waveCount: plan.waves.length,
+          canary: (plan.canary ?? undefined) as unknown as Prisma.InputJsonValue,
+        },
       });
     });
     if (applied) {
@@ -308,7 +313,11 @@ export class RolloutService {
       throw new ConflictError(`Deployment ${deploymentId} has no rollout to ${action}`, { rollout: null });
     }
     const policy = rollout.policy as unknown as RolloutPolicy;
-    const transition = onAction(this.snapshotOf(rollout, await this.repo.waves(rollout.id)), action, policy.approval);
+    const transition = onAction(
+      this.snapshotOf(rollout, await this.repo.waves(rollout.id)),
+      action,
+      policy.approval,
+    );
     if ('refused' in transition) throw new RolloutConflictError(`${transition.refused}`, rollout);
     const now = new Date();
     const applied = await this.apply(
@@ -318,8 +327,12 @@ export class RolloutService {
       now,
       action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor) : undefined,
     );
-    if (!applied) throw new RolloutConflictError('The rollout changed meanwhile; look at it and try again', rollout);
-    if (action === 'approve' || action === 'resume') await this.advance((await this.repo.findRollout(rollout.id))!, health);
+    if (!applied) {
+      throw new RolloutConflictError('The rollout changed meanwhile; look at it and try again', rollout);
+    }
+    if (action === 'approve' || action === 'resume') {
+      await this.advance((await this.repo.findRollout(rollout.id))!, health);
+    }
     return this.view(deploymentId, health);
   }
 
@@ -391,8 +404,15 @@ export class RolloutService {
         });
       }
       // the recomputation this transition needs is recorded in the outbox (the sweeper's marker)
-      if (t.startWave || t.to === 'completed') await this.deployments.markRecomputePending(rollout.deploymentId, tx);
-      const event = this.event({ ...rollout, state: t.to, reason: t.reason, currentWave: t.wave }, rollout.state, t.event, actor);
+      if (t.startWave || t.to === 'completed') {
+        await this.deployments.markRecomputePending(rollout.deploymentId, tx);
+      }
+      const event = this.event(
+        { ...rollout, state: t.to, reason: t.reason, currentWave: t.wave },
+        rollout.state,
+        t.event,
+        actor,
+      );
       return this.events.appendIn(tx, [event]);
     });
     if (lastEventId === null) return false;
@@ -436,7 +456,11 @@ export class RolloutService {
   }
 
   /** The gate's counts of one wave: its members' targets and what the status module derives for them. */
-  private async countsOf(rollout: RolloutRow, wave: WaveRow, health: TargetHealthSource): Promise<WaveCounts> {
+  private async countsOf(
+    rollout: RolloutRow,
+    wave: WaveRow,
+    health: TargetHealthSource,
+  ): Promise<WaveCounts> {
     const keys = wave.members.map((m) => {
       const at = m.indexOf('|');
       return { clientId: m.slice(0, at), deviceId: m.slice(at + 1) };
@@ -446,7 +470,10 @@ export class RolloutService {
     // rendered for the rollout's revision and listed by an issued manifest (a report for an older
     // manifest does not count: digestSinceVersion is null until a manifest lists the new digest)
     const atRevision = targets.filter(
-      (t) => t.placement === 'placed' && t.renderedRevision === rollout.toRevision && t.digestSinceVersion !== null,
+      (t) =>
+        t.placement === 'placed' &&
+        t.renderedRevision === rollout.toRevision &&
+        t.digestSinceVersion !== null,
     );
     const views = await health.healthOf(atRevision);
     const members: MemberHealth[] = wave.members.map((key) => {
@@ -469,7 +496,10 @@ export class RolloutService {
   async view(deploymentId: string, health: TargetHealthSource): Promise<DeploymentRolloutViewDto> {
     const deployment = await this.deployments.findById(deploymentId);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
-    const [rollouts, revisions] = await Promise.all([this.repo.rolloutsOf(deploymentId), this.repo.revisions(deploymentId)]);
+    const [rollouts, revisions] = await Promise.all([
+      this.repo.rolloutsOf(deploymentId),
+      this.repo.revisions(deploymentId),
+    ]);
     const [latest, ...previous] = rollouts;
     return {
       deploymentId,
@@ -508,7 +538,10 @@ export class RolloutService {
         size: w.members.length,
         members: w.members.slice(0, MEMBERS_SHOWN).map((m) => {
           const at = m.indexOf('|');
-          return { clientId: refs.get(m.slice(0, at))?.externalId ?? m.slice(0, at), deviceId: m.slice(at + 1) };
+          return {
+            clientId: refs.get(m.slice(0, at))?.externalId ?? m.slice(0, at),
+            deviceId: m.slice(at + 1),
+          };
         }),
         startedAt: iso(w.startedAt),
         finishedAt: iso(w.finishedAt),

@@ -4,7 +4,12 @@ import type { DeviceFacts } from '../../../device-capability/device-facts.js';
 import type { WaveSpec } from './policy.js';
 import { deviceClassOf, diverseCanary, percentCount, planWaves, type WaveCandidate } from './waves.js';
 
-function facts(deviceId: string, arch: string, model: string, labels: Record<string, string> = {}): DeviceFacts {
+function facts(
+  deviceId: string,
+  arch: string,
+  model: string,
+  labels: Record<string, string> = {},
+): DeviceFacts {
   return {
     clientId: 'c1',
     deviceId,
@@ -47,10 +52,16 @@ describe('wave planning', () => {
   });
 
   it('leaves out empty waves and picks selector waves by labels', () => {
-    const labelled = fleet.map((c, i) => candidate(c.key.slice(3), 'arm64', 'EDGE-4', { line: i < 2 ? 'paint' : 'weld' }));
+    const labelled = fleet.map((c, i) =>
+      candidate(c.key.slice(3), 'arm64', 'EDGE-4', { line: i < 2 ? 'paint' : 'weld' }),
+    );
     const { waves } = planWaves(
       labelled,
-      [{ selector: { matchLabels: { line: 'paint' } } }, { selector: { matchLabels: { line: 'none' } } }, { percent: 100 }],
+      [
+        { selector: { matchLabels: { line: 'paint' } } },
+        { selector: { matchLabels: { line: 'none' } } },
+        { percent: 100 },
+      ],
       matchLabels,
     );
     expect(waves.map((w) => w.members.length)).toEqual([2, 8]);
@@ -75,7 +86,13 @@ describe('wave planning', () => {
     expect(two.coverage.uncovered).toEqual([
       { deviceClass: 'arm64 · Acme EDGE-4 · oci · compose · gateway child', devices: 1 },
     ]);
-    expect(diverseCanary(mixed, 5).members).toEqual(['c1|a-0', 'c1|b-0', 'c1|gw/child-1', 'c1|a-1', 'c1|b-1']);
+    expect(diverseCanary(mixed, 5).members).toEqual([
+      'c1|a-0',
+      'c1|b-0',
+      'c1|gw/child-1',
+      'c1|a-1',
+      'c1|b-1',
+    ]);
     expect(deviceClassOf('x', undefined)).toBe('no capabilities reported');
   });
 

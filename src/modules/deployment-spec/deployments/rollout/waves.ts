@@ -31,8 +31,9 @@ export interface CanaryCoverage {
 }
 
 const text = (v: unknown): string => (typeof v === 'string' && v !== '' ? v : '?');
-const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const joined = (values: string[]): string => ([...new Set(values)].sort().join('+') || '?');
+const list = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+const joined = (values: string[]): string => [...new Set(values)].sort().join('+') || '?';
 
 /**
  * A device's hardware/software class: CPU architecture(s), vendor and model, runtime(s), deployment
@@ -124,15 +125,30 @@ export function planWaves(
       canary = picked.coverage;
       // members in device order, like every other wave
       const set = new Set(picked.members);
-      add(spec, remaining.filter((c) => set.has(c.key)).map((c) => c.key));
+      add(
+        spec,
+        remaining.filter((c) => set.has(c.key)).map((c) => c.key),
+      );
     } else if ('count' in spec) {
-      add(spec, remaining.slice(0, spec.count).map((c) => c.key));
+      add(
+        spec,
+        remaining.slice(0, spec.count).map((c) => c.key),
+      );
     } else if ('percent' in spec) {
-      add(spec, remaining.slice(0, percentCount(sorted.length, spec.percent)).map((c) => c.key));
+      add(
+        spec,
+        remaining.slice(0, percentCount(sorted.length, spec.percent)).map((c) => c.key),
+      );
     } else {
-      add(spec, remaining.filter((c) => c.facts && matches(spec.selector, c.facts)).map((c) => c.key));
+      add(
+        spec,
+        remaining.filter((c) => c.facts && matches(spec.selector, c.facts)).map((c) => c.key),
+      );
     }
   }
-  add({ rest: true }, remaining.map((c) => c.key));
+  add(
+    { rest: true },
+    remaining.map((c) => c.key),
+  );
   return { waves, canary };
 }

@@ -74,7 +74,8 @@ export class RolloutMemberDto {
 
 export class WaveCountsDto {
   @ApiProperty() members!: number;
-  @ApiProperty({ description: 'Members that are placed (or will be): the gate’s denominator' }) placed!: number;
+  @ApiProperty({ description: 'Members that are placed (or will be): the gate’s denominator' })
+  placed!: number;
   @ApiProperty() inSync!: number;
   @ApiProperty() failed!: number;
   @ApiProperty({ description: 'Placed members inside a downtime window (counted neither way)' })
@@ -90,13 +91,17 @@ export class WaveCountsDto {
 
 export class RolloutWaveDto {
   @ApiProperty() index!: number;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { percent: 25 } }) spec!: Record<string, unknown>;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { percent: 25 } }) spec!: Record<
+    string,
+    unknown
+  >;
   @ApiProperty({ description: 'Number of members' }) size!: number;
   @ApiProperty({ type: () => [RolloutMemberDto], description: 'The members (the first 1,000)' })
   members!: RolloutMemberDto[];
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
-  @ApiPropertyOptional({ type: String, nullable: true, enum: ['success', 'accepted'] }) outcome!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, enum: ['success', 'accepted'] }) outcome!:
+    string | null;
   @ApiProperty({ type: () => WaveCountsDto }) counts!: WaveCountsDto;
 }
 
@@ -141,7 +146,11 @@ export class RolloutSummaryDto {
     description: 'paused: threshold | timeout | operator; aborted: operator | superseded | deleted',
   })
   reason!: string | null;
-  @ApiPropertyOptional({ type: 'integer', nullable: true, description: 'null: the deployment’s first rollout' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    description: 'null: the deployment’s first rollout',
+  })
   fromRevision!: number | null;
   @ApiProperty() toRevision!: number;
   @ApiProperty({ description: 'The current wave (0-based)' }) currentWave!: number;
