@@ -693,6 +693,56 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/devices/{clientId}/{deviceId}/labels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replace the device's operator labels (selectors match them over the reported labels)
+     * @description The body is the complete operator label set (`{}` removes every operator label). Keys: 1–255 characters without `=`; values as device labels (string, number, boolean, array of strings or of numbers), strings up to 1024 characters, arrays up to 64 items; at most 64 operator labels per device. An operator label wins over a reported label with the same key. Selector deployments are re-evaluated shortly, as after a capability change.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    put: operations['replaceDeviceLabels'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change some of the device's operator labels (JSON Merge Patch: null removes a key)
+     * @description The body is a JSON Merge Patch (RFC 7396) of the operator label set, as `application/merge-patch+json` or `application/json`: keys left out stay, a key set to null is removed (a reported label with that key shows again). Same rules and bounds as PUT.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    patch: operations['patchDeviceLabels'];
+    trace?: never;
+  };
+  '/operator/v1/devices/labels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set and remove operator labels on every device a selector matches (at most 1000 devices)
+     * @description The selector has the shape of a deployment selector and matches effective labels (reported labels with the operator labels over them). One transaction: every matched device changes, or none (422 when the selector matches more than 1000 devices, or a device would have more than 64 operator labels). Selector deployments are re-evaluated for each changed device, as after a capability change.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    post: operations['changeDeviceLabels'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/events': {
     parameters: {
       query?: never;
@@ -758,6 +808,28 @@ export interface paths {
      *     Required role: `admin`.
      */
     put: operations['updateFleetSettings'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who the caller is: name, role, how it signed in and its scope
+     * @description Who the caller is: name, role, how it signed in and its scope.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['me'];
+    put?: never;
     post?: never;
     delete?: never;
     options?: never;
@@ -1277,13 +1349,17 @@ export interface components {
        *     ]
        */
       changes: Record<string, unknown>[];
-      /** @enum {string} */
-      kind: 'created' | 'updated' | 'deleted';
-      /** @description SPIFFE ID or legacy:<clientId> of the reporter */
+      /**
+       * @description `labels`: an operator changed the operator labels
+       * @enum {string}
+       */
+      kind: 'created' | 'updated' | 'deleted' | 'labels';
+      /** @description SPIFFE ID or legacy:<clientId> of the reporter; operator:<token name> for a label change */
       reportedBy: string;
     };
     DeviceDetailDto: {
       architectures: string[];
+      /** @description Counts every change placement reads: capability reports and label changes */
       capabilityVersion: number;
       /**
        * Format: date-time
@@ -1320,8 +1396,25 @@ export interface components {
       /** @description Reports workload-hosting capabilities */
       hosting: boolean;
       interfaceTypes: string[];
+      /**
+       * @description Effective labels, which selectors match: the labels the device reported with the ones an operator set over them (the operator wins a conflict)
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
       labels: {
         [key: string]: unknown;
+      };
+      /**
+       * @description Where each effective label comes from
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
       };
       /**
        * Format: date-time
@@ -1333,17 +1426,95 @@ export interface components {
       memory?: string | null;
       memoryBytes?: number | null;
       modelNumber: string;
+      /** @description The labels operators set, by key */
+      operatorLabels: components['schemas']['OperatorLabelDto'][];
       otelCollector?: boolean | null;
       /** @description The gateway this device sits behind */
       parentDeviceId?: string | null;
       peripheralTypes: string[];
       /** @description The last change has not been recomputed yet (placement may lag) */
       recomputePending: boolean;
+      /** @description The labels of the last capability report (an operator label with the same key wins) */
+      reportedLabels: {
+        [key: string]: unknown;
+      };
       runtimes: string[];
       serialNumber: string;
       storage?: string | null;
       storageBytes?: number | null;
       vendor: string;
+    };
+    DeviceLabelsBulkDto: {
+      /**
+       * @description Operator label keys to remove (a reported label with the same key shows again)
+       * @example [
+       *       "maintenance"
+       *     ]
+       */
+      remove?: string[];
+      /** @description The devices to change, in the shape of a deployment selector (it matches effective labels) */
+      selector: components['schemas']['SelectorDto'];
+      /**
+       * @description Operator labels to set (same rules as PUT …/labels)
+       * @example {
+       *       "role": "canary"
+       *     }
+       */
+      set?: {
+        [key: string]: unknown;
+      };
+    };
+    DeviceLabelsBulkResultDto: {
+      /**
+       * @description Devices whose operator labels changed (the others had them already)
+       * @example 2
+       */
+      changed: number;
+      /**
+       * @description Devices the selector matched
+       * @example 3
+       */
+      matched: number;
+    };
+    DeviceLabelsDto: {
+      capabilityVersion: number;
+      /** @description The reporting client (rc.3 wfm-client-id or legacy clientId) */
+      clientId: string;
+      /** @enum {string} */
+      clientProfile: 'rc3' | 'legacy';
+      deviceId: string;
+      /**
+       * @description Effective labels (what selectors match): reported labels with the operator labels over them
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
+      labels: {
+        [key: string]: unknown;
+      };
+      /**
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
+      };
+      /** @description The operator labels, by key */
+      operatorLabels: components['schemas']['OperatorLabelDto'][];
+      /** @description Placement has not caught up with the last change yet (it will shortly) */
+      recomputePending: boolean;
+      /**
+       * @description The labels of the last capability report
+       * @example {
+       *       "line": "paint"
+       *     }
+       */
+      reportedLabels: {
+        [key: string]: unknown;
+      };
     };
     DevicePageDto: {
       /** @description This page, in the order of the list */
@@ -1356,6 +1527,7 @@ export interface components {
     };
     DeviceSummaryDto: {
       architectures: string[];
+      /** @description Counts every change placement reads: capability reports and label changes */
       capabilityVersion: number;
       /**
        * Format: date-time
@@ -1373,8 +1545,25 @@ export interface components {
       /** @description Reports workload-hosting capabilities */
       hosting: boolean;
       interfaceTypes: string[];
+      /**
+       * @description Effective labels, which selectors match: the labels the device reported with the ones an operator set over them (the operator wins a conflict)
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
       labels: {
         [key: string]: unknown;
+      };
+      /**
+       * @description Where each effective label comes from
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
       };
       /**
        * Format: date-time
@@ -1497,6 +1686,48 @@ export interface components {
        * @example status.changed
        */
       type: string;
+    };
+    OperatorLabelDto: {
+      /** @example role */
+      key: string;
+      /** Format: date-time */
+      setAt: string;
+      /**
+       * @description The name of the operator token that set it
+       * @example admin
+       */
+      setBy: string;
+      /**
+       * @description A string, number, boolean, or an array of strings or numbers
+       * @example canary
+       */
+      value: string | number | boolean | string[] | number[];
+    };
+    OperatorMeDto: {
+      /** @example plant-ui */
+      name: string;
+      role: components['schemas']['OperatorRole'];
+      /**
+       * @description The label scope the caller is limited to; absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
+      /** @description OIDC: the token subject */
+      subject?: string;
+      /**
+       * Format: uuid
+       * @description The created operator token in use
+       */
+      tokenId?: string;
+      /**
+       * @description How the caller signed in: the bootstrap admin token, a created token, or OIDC
+       * @enum {string}
+       */
+      via: 'bootstrap' | 'token' | 'oidc';
     };
     /** @enum {string} */
     OperatorRole: 'admin' | 'operator' | 'viewer';
@@ -5298,7 +5529,14 @@ export interface operations {
            *           "interfaceTypes": [
            *             "string"
            *           ],
-           *           "labels": {},
+           *           "labelSources": {
+           *             "line": "device",
+           *             "role": "operator"
+           *           },
+           *           "labels": {
+           *             "line": "paint",
+           *             "role": "canary"
+           *           },
            *           "lastReportedAt": "2026-12-02T14:00:00.000Z",
            *           "maxCores": 1,
            *           "memory": "string",
@@ -5419,18 +5657,34 @@ export interface operations {
            *       "interfaceTypes": [
            *         "string"
            *       ],
-           *       "labels": {},
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
            *       "lastReportedAt": "2026-12-02T14:00:00.000Z",
            *       "maxCores": 1,
            *       "memory": "string",
            *       "memoryBytes": 1,
            *       "modelNumber": "string",
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
            *       "otelCollector": true,
            *       "parentDeviceId": "string",
            *       "peripheralTypes": [
            *         "string"
            *       ],
            *       "recomputePending": true,
+           *       "reportedLabels": {},
            *       "runtimes": [
            *         "string"
            *       ],
@@ -5472,6 +5726,287 @@ export interface operations {
       };
       /** @description Conflict */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  replaceDeviceLabels: {
+    parameters: {
+      query?: {
+        /** @description Needed only when an rc.3 and a legacy client share the id */
+        profile?: components['schemas']['ClientProfile'];
+      };
+      header?: never;
+      path: {
+        clientId: string;
+        /** @description May contain / (gateway hierarchy) */
+        deviceId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: string | number | boolean | string[] | number[];
+        };
+      };
+    };
+    responses: {
+      /** @description The device's labels after the change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "capabilityVersion": 1,
+           *       "clientId": "string",
+           *       "clientProfile": "rc3",
+           *       "deviceId": "string",
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
+           *       "recomputePending": true,
+           *       "reportedLabels": {
+           *         "line": "paint"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  patchDeviceLabels: {
+    parameters: {
+      query?: {
+        /** @description Needed only when an rc.3 and a legacy client share the id */
+        profile?: components['schemas']['ClientProfile'];
+      };
+      header?: never;
+      path: {
+        clientId: string;
+        /** @description May contain / (gateway hierarchy) */
+        deviceId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: string | number | boolean | string[] | number[] | null;
+        };
+        'application/merge-patch+json': {
+          [key: string]: string | number | boolean | string[] | number[] | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The device's labels after the change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "capabilityVersion": 1,
+           *       "clientId": "string",
+           *       "clientProfile": "rc3",
+           *       "deviceId": "string",
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
+           *       "recomputePending": true,
+           *       "reportedLabels": {
+           *         "line": "paint"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  changeDeviceLabels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeviceLabelsBulkDto'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "changed": 2,
+           *       "matched": 3
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsBulkResultDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -5766,6 +6301,56 @@ export interface operations {
       };
       /** @description Semantic error; `errors[]` points at each field */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  me: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "name": "plant-ui",
+           *       "role": "admin",
+           *       "scope": {
+           *         "site": "DE-001"
+           *       },
+           *       "subject": "string",
+           *       "tokenId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "via": "bootstrap"
+           *     }
+           */
+          'application/json': components['schemas']['OperatorMeDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };

@@ -99,6 +99,8 @@ export interface AppConfig {
   readonly manifests: {
     /** D3: digests referenced by one of a client's last N manifests stay downloadable … */
     readonly retainManifests: number;
+    /** `WFM_DOCUMENT_CACHE_MB`: in-memory cache of digest-addressed YAML and bundles per API process. */
+    readonly documentCacheBytes: number;
     /** … and so do those of any manifest issued in the last N days. */
     readonly retainDays: number;
   };
@@ -358,6 +360,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const statusWriters = parseInteger(env, 'WFM_STATUS_BATCH_WRITERS', 2, 1, 64, problems);
   const rolloutTickMs = parseInteger(env, 'WFM_ROLLOUT_TICK_MS', 5_000, 100, 600_000, problems);
   const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
+  const documentCacheMb = parseInteger(env, 'WFM_DOCUMENT_CACHE_MB', 64, 0, 65536, problems);
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
   const rateLimitPerMinute = parseInteger(env, 'WFM_RATE_LIMIT_PER_MINUTE', 600, 0, 10_000_000, problems);
   const rateLimitBurst = parseInteger(env, 'WFM_RATE_LIMIT_BURST', 60, 1, 10_000_000, problems);
@@ -481,7 +484,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       writers: statusWriters,
     },
     rollouts: { tickMs: rolloutTickMs },
-    manifests: { retainManifests, retainDays },
+    manifests: { retainManifests, retainDays, documentCacheBytes: documentCacheMb * 1024 * 1024 },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     onboarding: {
       perMinute: onboardingPerMinute,

@@ -364,7 +364,10 @@ describe('operator event stream (SSE)', () => {
     const flipped = signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA');
     const expired = await wfm.app
       .get(EventTokenService)
-      .issue({ kind: 'operator', name: 'bootstrap-admin', role: 'admin' }, Date.now() - 301_000);
+      .issue(
+        { kind: 'operator', name: 'bootstrap-admin', role: 'admin', via: 'bootstrap' },
+        Date.now() - 301_000,
+      );
 
     const refused: [string, Record<string, string>][] = [
       [PATH, {}],

@@ -61,6 +61,16 @@ describe('operator API authentication and roles', () => {
     expect(JSON.stringify(list.json())).not.toContain(viewer.token);
   });
 
+  it('tells the caller who it is (GET /operator/v1/me), never the secret', async () => {
+    const viewer = await createToken('viewer');
+    const me = await wfm.call('/operator/v1/me', { headers: bearer(viewer.token) });
+    expect(me.status).toBe(200);
+    expect(me.json()).toEqual({ name: 'viewer-ui', role: 'viewer', via: 'token', tokenId: viewer.id });
+    const admin = await wfm.call('/operator/v1/me', { headers: bearer(wfm.adminToken) });
+    expect(admin.json()).toEqual({ name: 'bootstrap-admin', role: 'admin', via: 'bootstrap' });
+    expect((await wfm.call('/operator/v1/me', { headers: bearer('nope') })).status).toBe(401);
+  });
+
   it('refuses a revoked token at once', async () => {
     const viewer = await createToken('viewer');
     expect((await wfm.call('/operator/v1/clients', { headers: bearer(viewer.token) })).status).toBe(200);

@@ -12,6 +12,7 @@ import type { OperatorPrincipal } from './auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from './auth/guards.js';
 import { ClientsService } from './clients.service.js';
 import {
+  OperatorMeDto,
   OperatorTokenCreateDto,
   OperatorTokenCreatedDto,
   OperatorTokenDto,
@@ -27,6 +28,21 @@ export class OperatorAccessController {
     private readonly tokens: OperatorTokensService,
     private readonly clients: ClientsService,
   ) {}
+
+  @Get('me')
+  @OperatorAuth('viewer')
+  @ApiOperation({ summary: 'Who the caller is: name, role, how it signed in and its scope' })
+  @ApiOkResponse({ type: OperatorMeDto })
+  me(@CurrentOperator() principal: OperatorPrincipal): OperatorMeDto {
+    return {
+      name: principal.name,
+      role: principal.role,
+      via: principal.via,
+      ...(principal.tokenId !== undefined ? { tokenId: principal.tokenId } : {}),
+      ...(principal.subject !== undefined ? { subject: principal.subject } : {}),
+      ...(principal.scope !== undefined ? { scope: principal.scope } : {}),
+    };
+  }
 
   @Post('tokens')
   @OperatorAuth('admin')

@@ -117,6 +117,8 @@ export class EventTokenService {
       kind: 'operator',
       name: claims.sub,
       role: claims.role,
+      // a stream token carries no sign-in kind: one with a token id came from a created token
+      via: claims.tid !== undefined ? 'token' : 'bootstrap',
       ...(claims.tid !== undefined ? { tokenId: claims.tid } : {}),
     };
   }

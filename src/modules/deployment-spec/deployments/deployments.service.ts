@@ -401,11 +401,19 @@ export class DeploymentsService {
     ];
   }
 
-  private checkSelector(selector: SelectorDto): FieldError[] {
+  /**
+   * A selector given elsewhere than in a deployment (the bulk label call), checked like a deployment's
+   * with pointers below `at`, and resolved (its client id to the internal one; unknown: 404).
+   */
+  async readSelector(dto: SelectorDto, at: string): Promise<{ errors: FieldError[]; selector: Selector }> {
+    return { errors: this.checkSelector(dto, at), selector: await this.toSelector(dto) };
+  }
+
+  private checkSelector(selector: SelectorDto, prefix = '/target/selector'): FieldError[] {
     const errors: FieldError[] = [];
     for (const kind of ['labelSelector', 'propertySelector'] as const) {
       (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
-        const at = `/target/selector/${kind}/matchExpressions/${i}`;
+        const at = `${prefix}/${kind}/matchExpressions/${i}`;
         if (OPERATORS_WITH_VALUES.has(e.operator) && !(e.values && e.values.length > 0)) {
           errors.push({ field: `${at}/values`, message: `${e.operator} needs values` });
         }
@@ -423,7 +431,7 @@ export class DeploymentsService {
     for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) {
         errors.push({
-          field: `/target/selector/matchLabels/${key}`,
+          field: `${prefix}/matchLabels/${key}`,
           message: 'must be a string, number or boolean',
         });
       }

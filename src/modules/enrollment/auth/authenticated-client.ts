@@ -29,5 +29,13 @@ export interface OperatorPrincipal {
   kind: 'operator';
   name: string;
   role: 'admin' | 'operator' | 'viewer';
+  /** How the caller signed in: the bootstrap admin token, a created operator token, or an OIDC token. */
+  via: 'bootstrap' | 'token' | 'oidc';
+  /** A created operator token's id. */
   tokenId?: string;
+  /** OIDC: the token's `sub` and `iss`. */
+  subject?: string;
+  issuer?: string;
+  /** A label scope (e.g. `{site: 'DE-001'}`): the caller sees and changes only what lies inside it. */
+  scope?: Record<string, string>;
 }

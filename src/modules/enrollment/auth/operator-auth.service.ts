@@ -24,12 +24,12 @@ export class OperatorAuthService {
   async authenticate(token: string): Promise<OperatorPrincipal> {
     const hash = hashToken(token);
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) {
-      return { kind: 'operator', name: 'bootstrap-admin', role: 'admin' };
+      return { kind: 'operator', name: 'bootstrap-admin', role: 'admin', via: 'bootstrap' };
     }
     const row = await this.tokens.findActiveByHash(hash);
     if (!row) throw new InvalidCredentialsError('The operator token is unknown or revoked');
     void this.tokens.touch(row.id).catch(() => undefined);
-    return { kind: 'operator', name: row.name, role: row.role, tokenId: row.id };
+    return { kind: 'operator', name: row.name, role: row.role, via: 'token', tokenId: row.id };
   }
 
   /** Whether a created operator token still exists and is not revoked (for credentials derived from it). */

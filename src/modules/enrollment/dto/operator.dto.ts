@@ -81,3 +81,32 @@ export class PreauthorizedCertificateDto {
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
   usedAt!: string | null;
 }
+
+/** Who the caller of the operator API is (`GET /operator/v1/me`). */
+export class OperatorMeDto {
+  @ApiProperty({ example: 'plant-ui' })
+  name!: string;
+
+  @ApiProperty({ enum: OPERATOR_ROLES, enumName: 'OperatorRole' })
+  role!: string;
+
+  @ApiProperty({
+    enum: ['bootstrap', 'token', 'oidc'],
+    description: 'How the caller signed in: the bootstrap admin token, a created token, or OIDC',
+  })
+  via!: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'The created operator token in use' })
+  tokenId?: string;
+
+  @ApiPropertyOptional({ description: 'OIDC: the token subject' })
+  subject?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { site: 'DE-001' },
+    description: 'The label scope the caller is limited to; absent: the whole fleet',
+  })
+  scope?: Record<string, string>;
+}
