@@ -299,11 +299,11 @@ describe('staged rollouts', () => {
     view = await stateIs(id, 'completed');
     expect(view.stableRevision).toBe(2);
     expect(
-      view.rollout!.actions.filter((a) => a.action === 'wave-started').map((a) => [a.wave, a.actor]),
+      view.rollout!.actions.filter((a) => a.action === 'approve').map((a) => [a.wave, a.actor, a.toState]),
     ).toEqual([
-      [0, 'bootstrap-admin'],
-      [1, 'bootstrap-admin'],
-      [2, 'bootstrap-admin'],
+      [0, 'bootstrap-admin', 'progressing'],
+      [1, 'bootstrap-admin', 'progressing'],
+      [2, 'bootstrap-admin', 'progressing'],
     ]);
     expect(view.revisions.map((r) => r.revision)).toEqual([1, 2]);
     // after completion every target, the late joiner too, is on revision 2
@@ -415,7 +415,7 @@ describe('staged rollouts', () => {
     view = await rollout(id);
     expect(view.rollout!.state).toBe('aborted');
     expect(view.rollout!.actions.map((a) => a.action)).toEqual(
-      expect.arrayContaining(['wave-started', 'paused', 'resumed', 'aborted']),
+      expect.arrayContaining(['wave-started', 'paused', 'resume', 'abort']),
     );
   });
 

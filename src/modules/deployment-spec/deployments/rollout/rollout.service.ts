@@ -326,6 +326,7 @@ export class RolloutService {
       actor,
       now,
       action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor) : undefined,
+      action,
     );
     if (!applied) {
       throw new RolloutConflictError('The rollout changed meanwhile; look at it and try again', rollout);
@@ -374,6 +375,8 @@ export class RolloutService {
     actor: string,
     now: Date,
     extra?: (tx: Prisma.TransactionClient) => Promise<void>,
+    /** The operator's action (approve, pause, …) for the history; the worker's rows name the event. */
+    action?: RolloutAction,
   ): Promise<boolean> {
     const terminal = TERMINAL.includes(t.to);
     const lastEventId = await this.repo.transaction(async (tx) => {
@@ -390,7 +393,7 @@ export class RolloutService {
       if (t.startWave) await this.repo.startWave(tx, rollout.id, t.wave, now);
       await this.repo.addAction(tx, {
         rolloutId: rollout.id,
-        action: t.event,
+        action: action ?? t.event,
         actor,
         wave: t.wave,
         fromState: rollout.state,
