@@ -8,6 +8,7 @@ import { OperatorDeploymentsController } from './operator-deployments.controller
 import { OperatorStatusController } from './operator-status.controller.js';
 import { OperatorRolloutsController } from './operator-rollouts.controller.js';
 import { RolloutProcessor } from './rollout.processor.js';
+import { RolloutTrigger } from './rollout-trigger.js';
 import { QueueModule } from '../../infra/queue/queue.module.js';
 import { ROLLOUT_QUEUE } from '../../infra/queue/rollout-queue.js';
 import { LegacyStatusController, Rc3StatusController } from './status.controller.js';
@@ -52,6 +53,7 @@ export class StatusModule {
         DeploymentViewsService,
         StatusMetrics,
         StatusGauges,
+        RolloutTrigger,
         ...(roles.worker ? [RolloutProcessor] : []),
       ],
     };

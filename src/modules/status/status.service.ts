@@ -15,6 +15,7 @@ import { type DerivedState, deriveState, inDowntime } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
 import { StatusBatcher } from './status-batcher.js';
+import { RolloutTrigger } from './rollout-trigger.js';
 import { StatusMetrics } from './status.metrics.js';
 
 /** Reported and derived status of one deployment target (the operator's deployment views show it). */
@@ -59,6 +60,7 @@ export class StatusService implements TargetHealthSource {
     private readonly clock: Clock,
     private readonly metrics: StatusMetrics,
     private readonly batcher: StatusBatcher,
+    private readonly rolloutTrigger: RolloutTrigger,
   ) {}
 
   async report(
@@ -145,6 +147,7 @@ export class StatusService implements TargetHealthSource {
         },
       },
     });
+    if (known?.governed && outcome.applied) this.rolloutTrigger.soon(known.target.deploymentId);
     this.metrics.reports.inc({ state: report.state });
     this.metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (!known && !outcome.replay) {

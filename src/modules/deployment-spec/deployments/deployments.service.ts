@@ -375,7 +375,7 @@ export class DeploymentsService {
   async targetForStatus(
     clientId: string,
     targetId: string,
-  ): Promise<{ target: TargetRow; components: string[] } | null> {
+  ): Promise<{ target: TargetRow; components: string[]; governed?: boolean } | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(targetId)) return null;
     const target = await this.deployments.findTargetById(targetId);
     if (!target || target.clientId !== clientId) return null;
@@ -383,7 +383,8 @@ export class DeploymentsService {
     if (!deployment) return { target, components: [] };
     const { pkg } = await this.packages.byId(deployment.packageId);
     const profile = pkg.profiles.find((p) => p.id === target.profileId);
-    return { target, components: profile?.componentNames ?? [] };
+    // governed: a rollout decides this deployment's targets (the status module then asks it to look soon)
+    return { target, components: profile?.componentNames ?? [], governed: deployment.rolloutId !== null };
   }
 
   /** For the status module: every live target with its operator deployment and application. */
