@@ -439,7 +439,11 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
           const view = (await operatorCall(apiA, 'GET', `/deployments/${deploymentId}/rollout`)).json<{
             rollout: {
               state: string;
-              waves: { size: number; outcome: string | null; members: { clientId: string; deviceId: string }[] }[];
+              waves: {
+                size: number;
+                outcome: string | null;
+                members: { clientId: string; deviceId: string }[];
+              }[];
               canary: { covered: { deviceClass: string }[] } | null;
             } | null;
           }>();
@@ -449,7 +453,9 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
       );
       expect(rollout.waves.every((w) => w.outcome === 'success')).toBe(true);
       expect(rollout.waves[0].size).toBe(3);
-      expect(rollout.canary!.covered.map((c) => c.deviceClass).some((c) => c.endsWith('gateway child'))).toBe(true);
+      expect(rollout.canary!.covered.map((c) => c.deviceClass).some((c) => c.endsWith('gateway child'))).toBe(
+        true,
+      );
       const waved = rollout.waves.flatMap((w) => w.members.map((m) => key(m.clientId, m.deviceId)));
       // every matching device is in one wave; the two that do not fit count for no wave's gate
       expect(waved.sort()).toEqual([...placedKeys, small1, small2].sort());

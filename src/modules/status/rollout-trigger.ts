@@ -19,13 +19,19 @@ export class RolloutTrigger {
   constructor(@InjectQueue(ROLLOUT_QUEUE) private readonly queue: Queue) {}
 
   soon(deploymentId: string): void {
-    const job: Extract<RolloutJob, { name: 'rollout-advance' }> = { name: 'rollout-advance', data: { deploymentId } };
+    const job: Extract<RolloutJob, { name: 'rollout-advance' }> = {
+      name: 'rollout-advance',
+      data: { deploymentId },
+    };
     bounded(
       this.queue.add(job.name, job.data, { delay: 100, deduplication: { id: 'rollout-advance' } }),
       ENQUEUE_TIMEOUT_MS,
       'Redis',
     ).catch((error: unknown) =>
-      this.logger.debug({ msg: 'could not enqueue a rollout advance; the next tick decides', error: String(error) }),
+      this.logger.debug({
+        msg: 'could not enqueue a rollout advance; the next tick decides',
+        error: String(error),
+      }),
     );
   }
 }
