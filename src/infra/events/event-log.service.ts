@@ -16,6 +16,7 @@ export type OperatorEventType =
   | 'manifest.issued'
   | 'client.enrolled'
   | 'client.retired'
+  | 'device.changed'
   | (string & {});
 
 /** What a publisher hands over. `data` is stored as JSON (bigints become strings, dates ISO strings). */

@@ -5,6 +5,8 @@ import { RECOMPUTE_QUEUE } from '../../infra/queue/recompute-queue.js';
 import { DeviceCapabilityModule } from '../device-capability/device-capability.module.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
 import { DeploymentJobs } from './deployments/deployment.jobs.js';
+import { DeploymentPreviewController } from './deployments/deployment-preview.controller.js';
+import { DeploymentPreviewService } from './deployments/deployment-preview.service.js';
 import { DeploymentRepository } from './deployments/deployment.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
 import { ListedTargetsAdapter } from './deployments/listed-targets.adapter.js';
@@ -59,7 +61,12 @@ export class DeploymentSpecModule {
         DeviceCapabilityModule.forRoot(roles),
         QueueModule.registerQueue(RECOMPUTE_QUEUE),
       ],
-      controllers: [Rc3StateController, LegacyStateController, OperatorPackagesController],
+      controllers: [
+        Rc3StateController,
+        LegacyStateController,
+        OperatorPackagesController,
+        DeploymentPreviewController,
+      ],
       providers: [
         PackageRepository,
         PackagesService,
@@ -71,6 +78,7 @@ export class DeploymentSpecModule {
         DeploymentPackageUsage,
         ListedTargetsAdapter,
         DeploymentsService,
+        DeploymentPreviewService,
         RecomputeService,
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),

@@ -281,7 +281,8 @@ export class DeploymentsService {
     return this.deployments.liveTargets();
   }
 
-  private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
+  /** Also used by the deployment preview (deployment-preview.service.ts). */
+  checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
     if (profileId === undefined || pkg.profiles.some((p) => p.id === profileId)) return [];
     return [
       {
@@ -291,7 +292,7 @@ export class DeploymentsService {
     ];
   }
 
-  private checkSelector(selector: SelectorDto): FieldError[] {
+  checkSelector(selector: SelectorDto): FieldError[] {
     const errors: FieldError[] = [];
     for (const kind of ['labelSelector', 'propertySelector'] as const) {
       (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
@@ -321,7 +322,7 @@ export class DeploymentsService {
     return errors;
   }
 
-  private async toSelector(dto: SelectorDto): Promise<Selector> {
+  async toSelector(dto: SelectorDto): Promise<Selector> {
     return {
       ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
       ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),

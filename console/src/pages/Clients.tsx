@@ -1,0 +1,237 @@
+import { Badge, Button, Group, Select, Stack, Table, Tabs, Text, TextInput, Title } from '@mantine/core';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { type FormEvent, useState } from 'react';
+import { call, type Schemas } from '../api';
+import { ConfirmButton, DisabledReason } from '../components/Confirm';
+import { LiveBadge } from '../components/LiveBadge';
+import { Page, when } from '../components/Page';
+import { Pager, useCursorPager } from '../components/Pager';
+import { ProblemAlert } from '../components/Problem';
+import { useLiveRefresh } from '../live';
+import { usePermission, useSession } from '../session';
+
+type Client = Schemas['ClientDto'];
+type State = Client['state'];
+
+const STATE_COLOR: Record<State, string> = {
+  active: 'green.9',
+  pending: 'yellow.9',
+  retired: 'gray.8',
+  rejected: 'red.9',
+};
+
+export default function Clients() {
+  const live = useLiveRefresh({}, [['clients'], ['onboarding']]);
+  return (
+    <Page title="Clients & onboarding" actions={<LiveBadge open={live} />}>
+      <Tabs defaultValue="onboarding">
+        <Tabs.List>
+          <Tabs.Tab value="onboarding">Onboarding requests</Tabs.Tab>
+          <Tabs.Tab value="clients">All clients</Tabs.Tab>
+        </Tabs.List>
+        <Tabs.Panel value="onboarding" pt="sm">
+          <Onboarding />
+        </Tabs.Panel>
+        <Tabs.Panel value="clients" pt="sm">
+          <AllClients />
+        </Tabs.Panel>
+      </Tabs>
+    </Page>
+  );
+}
+
+function useClientActions() {
+  const { api } = useSession();
+  const queries = useQueryClient();
+  const done = async () => {
+    await queries.invalidateQueries({ queryKey: ['clients'] });
+    await queries.invalidateQueries({ queryKey: ['onboarding'] });
+  };
+  return {
+    approve: (c: Client) =>
+      call(api.POST('/operator/v1/clients/{clientId}/approve', { params: { path: { clientId: c.clientId } } })).then(
+        done,
+      ),
+    reject: (c: Client) =>
+      call(api.POST('/operator/v1/clients/{clientId}/reject', { params: { path: { clientId: c.clientId } } })).then(
+        done,
+      ),
+    retire: (c: Client) =>
+      call(
+        api.DELETE('/operator/v1/clients/{clientId}', {
+          params: { path: { clientId: c.clientId }, query: { profile: c.profile } },
+        }),
+      ).then(done),
+    accept: (clientId: string) =>
+      call(api.PUT('/operator/v1/clients/{clientId}', { params: { path: { clientId } } })).then(done),
+  };
+}
+
+function Onboarding() {
+  const { api } = useSession();
+  const can = usePermission('operator');
+  const actions = useClientActions();
+  const pager = useCursorPager('onboarding');
+  const pending = useQuery({
+    queryKey: ['onboarding', 'pending', pager.after],
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      call(
+        api.GET('/operator/v1/onboarding-requests', {
+          params: { query: { state: 'pending', limit: 50, ...(pager.after ? { after: pager.after } : {}) } },
+        }),
+      ),
+  });
+  const [acceptId, setAcceptId] = useState('');
+  const accept = useMutation({ mutationFn: (id: string) => actions.accept(id) });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (acceptId.trim()) accept.mutate(acceptId.trim(), { onSuccess: () => setAcceptId('') });
+  };
+  const disabled = can.allowed ? undefined : can.reason;
+  return (
+    <Stack>
+      <Text size="sm">Legacy clients that onboarded and wait for approval before their requests are served.</Text>
+      <ProblemAlert error={pending.error} />
+      <Table data-testid="onboarding-table">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>Client</Table.Th>
+            <Table.Th>Certificate</Table.Th>
+            <Table.Th>Requested</Table.Th>
+            <Table.Th>Actions</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {pending.data?.items.map((c) => (
+            <Table.Tr key={c.id} data-testid={`onboarding-${c.clientId}`}>
+              <Table.Td>{c.clientId}</Table.Td>
+              <Table.Td>
+                <Text size="xs" ff="monospace">
+                  {c.certificateSubject ?? c.certificateFingerprint ?? '—'}
+                </Text>
+              </Table.Td>
+              <Table.Td>{when(c.createdAt)}</Table.Td>
+              <Table.Td>
+                <Group gap="xs">
+                  <ConfirmButton
+                    label="Approve"
+                    color="green"
+                    title={`Approve ${c.clientId}?`}
+                    message="The client's requests are served from now on; its devices can report and receive deployments."
+                    disabledReason={disabled}
+                    onConfirm={() => actions.approve(c)}
+                  />
+                  <ConfirmButton
+                    label="Reject"
+                    title={`Reject ${c.clientId}?`}
+                    message="The client's requests are refused with 403. It can be approved later."
+                    disabledReason={disabled}
+                    onConfirm={() => actions.reject(c)}
+                  />
+                </Group>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+      {pending.data?.items.length === 0 && <Text size="sm">No onboarding request is waiting.</Text>}
+      <Pager pager={pager} next={pending.data?.next} label="Onboarding request" />
+      <Title order={3} size="h5">
+        Accept an rc.3 client
+      </Title>
+      <form onSubmit={submit} aria-label="Accept an rc.3 client">
+        <Group align="flex-end">
+          <TextInput
+            label="wfm-client-id"
+            value={acceptId}
+            onChange={(e) => setAcceptId(e.currentTarget.value)}
+            w={320}
+          />
+          <Button type="submit" disabled={!can.allowed || !acceptId.trim()} loading={accept.isPending}>
+            Accept
+          </Button>
+          {!can.allowed && <DisabledReason reason={can.reason} />}
+        </Group>
+      </form>
+      <ProblemAlert error={accept.error} />
+      {accept.isSuccess && (
+        <Text size="sm" role="status">
+          Accepted.
+        </Text>
+      )}
+    </Stack>
+  );
+}
+
+function AllClients() {
+  const { api } = useSession();
+  const can = usePermission('operator');
+  const actions = useClientActions();
+  const [state, setState] = useState<State | null>(null);
+  const pager = useCursorPager(state ?? '');
+  const list = useQuery({
+    queryKey: ['clients', state, pager.after],
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      call(
+        api.GET('/operator/v1/clients', {
+          params: {
+            query: { limit: 50, ...(state ? { state } : {}), ...(pager.after ? { after: pager.after } : {}) },
+          },
+        }),
+      ),
+  });
+  return (
+    <Stack>
+      <Select
+        label="State"
+        data={['pending', 'active', 'retired', 'rejected']}
+        value={state}
+        onChange={(v) => setState(v as State | null)}
+        clearable
+        w={200}
+      />
+      <ProblemAlert error={list.error} />
+      <Table.ScrollContainer minWidth={700}>
+        <Table striped data-testid="clients-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Client</Table.Th>
+              <Table.Th>Profile</Table.Th>
+              <Table.Th>State</Table.Th>
+              <Table.Th>Last seen</Table.Th>
+              <Table.Th>Actions</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {list.data?.items.map((c) => (
+              <Table.Tr key={c.id}>
+                <Table.Td>{c.clientId}</Table.Td>
+                <Table.Td>{c.profile}</Table.Td>
+                <Table.Td>
+                  <Badge color={STATE_COLOR[c.state]} variant="light">
+                    {c.state}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>{when(c.lastSeenAt)}</Table.Td>
+                <Table.Td>
+                  {c.state !== 'retired' && (
+                    <ConfirmButton
+                      label="Retire"
+                      title={`Retire ${c.clientId}?`}
+                      message="Its requests are refused with 403 from now on; its devices stop receiving deployments."
+                      disabledReason={can.allowed ? undefined : can.reason}
+                      onConfirm={() => actions.retire(c)}
+                    />
+                  )}
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      <Pager pager={pager} next={list.data?.next} label="Client" />
+    </Stack>
+  );
+}
