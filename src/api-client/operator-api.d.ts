@@ -649,6 +649,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/deployments/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What a deployment would do now: devices matched, placeable, and why not (writes nothing)
+     * @description The same body as POST /operator/v1/deployments, validated the same way. The selector's labels and client are counted in SQL; placement is decided for at most 5,000 of those devices (`sampled` says when there were more), against the capacity that existing deployments take on them.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    post: operations['previewDeployment'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/devices': {
     parameters: {
       query?: never;
@@ -758,6 +780,28 @@ export interface paths {
      *     Required role: `admin`.
      */
     put: operations['updateFleetSettings'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/me': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Who the caller is: name, role, how it signed in and its scope
+     * @description Who the caller is: name, role, how it signed in and its scope.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['me'];
+    put?: never;
     post?: never;
     delete?: never;
     options?: never;
@@ -1159,6 +1203,36 @@ export interface components {
        */
       version?: string;
     };
+    DeploymentPreviewDto: {
+      /**
+       * @description Devices the selector's label and client parts select (counted in SQL) before its expressions are evaluated
+       * @example 1210
+       */
+      candidates: number;
+      /**
+       * @description Candidates decided (at most 5,000, in id order)
+       * @example 1210
+       */
+      decided: number;
+      /**
+       * @description Devices the target matches (among those decided)
+       * @example 1204
+       */
+      matched: number;
+      /** @example 24 */
+      notPlaceable: number;
+      /**
+       * @description Matched devices a profile of the package fits now
+       * @example 1180
+       */
+      placeable: number;
+      /** @description Why devices are not placeable, most frequent first */
+      reasons: components['schemas']['PreviewReasonDto'][];
+      /** @description Up to 20 matched devices, the not placeable first */
+      sample: components['schemas']['PreviewSampleDto'][];
+      /** @description True when there were more candidates than were decided: the counts above cover the decided ones */
+      sampled: boolean;
+    };
     DeploymentStatusManifestDto: {
       /**
        * @description Required from rc.3 clients; the manifestVersion the client adopted
@@ -1493,10 +1567,36 @@ export interface components {
        */
       id: string;
       /**
-       * @description Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired
+       * @description Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired, device.changed
        * @example status.changed
        */
       type: string;
+    };
+    OperatorMeDto: {
+      /** @example plant-ui */
+      name: string;
+      role: components['schemas']['OperatorRole'];
+      /**
+       * @description The label scope the caller is limited to; absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
+      /** @description OIDC: the token subject */
+      subject?: string;
+      /**
+       * Format: uuid
+       * @description The created operator token in use
+       */
+      tokenId?: string;
+      /**
+       * @description How the caller signed in: the bootstrap admin token, a created token, or OIDC
+       * @enum {string}
+       */
+      via: 'bootstrap' | 'token' | 'oidc';
     };
     /** @enum {string} */
     OperatorRole: 'admin' | 'operator' | 'viewer';
@@ -1645,6 +1745,30 @@ export interface components {
        * @example null
        */
       next: string | null;
+    };
+    PreviewReasonDto: {
+      /**
+       * @description Devices not placeable for this reason (one device may have several)
+       * @example 24
+       */
+      count: number;
+      /** @example needs 4 cores, the device has 2 */
+      reason: string;
+    };
+    PreviewSampleDto: {
+      /**
+       * @description External client id
+       * @example line-1.plc
+       */
+      clientId: string;
+      /** @example plc-7 */
+      deviceId: string;
+      placeable: boolean;
+      /**
+       * @description The profile placement would choose, or the first reason it is not placeable
+       * @example profile line-monitor-helm
+       */
+      reason: string;
     };
     ProblemDto: {
       /** @enum {string} */
@@ -5237,6 +5361,90 @@ export interface operations {
       };
     };
   };
+  previewDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeploymentCreateDto'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "candidates": 1210,
+           *       "decided": 1210,
+           *       "matched": 1204,
+           *       "notPlaceable": 24,
+           *       "placeable": 1180,
+           *       "reasons": [
+           *         {
+           *           "count": 24,
+           *           "reason": "needs 4 cores, the device has 2"
+           *         }
+           *       ],
+           *       "sample": [
+           *         {
+           *           "clientId": "line-1.plc",
+           *           "deviceId": "plc-7",
+           *           "placeable": true,
+           *           "reason": "profile line-monitor-helm"
+           *         }
+           *       ],
+           *       "sampled": true
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentPreviewDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
   listDevices: {
     parameters: {
       query?: {
@@ -5766,6 +5974,56 @@ export interface operations {
       };
       /** @description Semantic error; `errors[]` points at each field */
       422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  me: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "name": "plant-ui",
+           *       "role": "admin",
+           *       "scope": {
+           *         "site": "DE-001"
+           *       },
+           *       "subject": "string",
+           *       "tokenId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "via": "bootstrap"
+           *     }
+           */
+          'application/json': components['schemas']['OperatorMeDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
         headers: {
           [name: string]: unknown;
         };

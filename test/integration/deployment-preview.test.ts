@@ -114,7 +114,9 @@ describe('deployment preview', () => {
     expect(unknown.status).toBe(404);
     const noTarget = await preview({ applicationId: 'com-example-line-monitor', target: {} });
     expect(noTarget.status).toBe(422);
-    expect((await preview({ applicationId: 'com-example-line-monitor' })).status).toBe(400);
+    const missing = await preview({ applicationId: 'com-example-line-monitor' });
+    expect(missing.status).toBe(422);
+    expect(missing.json()).toMatchObject({ errors: expect.arrayContaining([expect.objectContaining({ field: '/target' })]) });
     expect(
       (
         await wfm.call('/operator/v1/deployments/preview', {

@@ -35,7 +35,7 @@ export default function Overview() {
     queryFn: () => call(api.GET('/operator/v1/devices', { params: { query: { limit: 10 } } })),
   });
   const live = useLiveRefresh({}, [['status-summary'], ['failing'], ['orphans'], ['onboarding'], ['devices']]);
-  const overall = summary.data?.overall ?? {};
+  const overall = (summary.data?.overall ?? {}) as Record<string, number>;
   return (
     <Page title="Fleet overview" actions={<LiveBadge open={live} />} error={summary.error}>
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>

@@ -9,7 +9,7 @@ import { DeploymentRepository } from './deployment.repository.js';
 import { DeploymentsService } from './deployments.service.js';
 import type { DeploymentCreateDto } from './dto/deployment.dto.js';
 import type { DeploymentPreviewDto, PreviewSampleDto } from './dto/deployment-preview.dto.js';
-import { decidePlacement, type Selector, type TargetKey } from './placement/decision.js';
+import { decidePlacement, type DecisionInput, type Selector, type TargetKey } from './placement/decision.js';
 
 /** Candidates decided per preview: beyond this the answer says it was sampled. */
 export const PREVIEW_MAX_DEVICES = 5_000;
@@ -69,8 +69,9 @@ export class DeploymentPreviewService {
       candidates = 1;
     }
 
-    const deployment = {
-      selector,
+    const deployment: DecisionInput['deployment'] = {
+      // stored as JSON; decidePlacement reads it back as a Selector
+      selector: selector as unknown as DecisionInput['deployment']['selector'],
       targetClientId: selector ? null : keys[0].clientId,
       targetDeviceId: selector ? null : keys[0].deviceId,
       profileId: input.profileId ?? null,
