@@ -68,6 +68,7 @@ export function App() {
             to={item.to}
             label={item.label}
             active={active(item.to)}
+            variant="light"
             aria-current={active(item.to) ? 'page' : undefined}
             onClick={close}
           />

@@ -6,7 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App';
 import { restoreSession, SessionProvider } from './session';
-import { theme } from './theme';
+import { cssVariables, theme } from './theme';
 
 const queries = new QueryClient({
   defaultOptions: {
@@ -17,7 +17,7 @@ const queries = new QueryClient({
 void restoreSession().then((initial) =>
   createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme}>
+    <MantineProvider theme={theme} cssVariablesResolver={cssVariables}>
       <QueryClientProvider client={queries}>
         <BrowserRouter basename="/console">
           <SessionProvider initial={initial}>

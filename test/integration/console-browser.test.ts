@@ -20,7 +20,7 @@ interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: { target: string[] }[];
+  nodes: { target: string[]; failureSummary?: string }[];
 }
 
 /** The operator console as an operator uses it, in Debian's Chromium against the real service. */
@@ -108,7 +108,10 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     });
     const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(
-      bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
+      bad.map(
+        (v) =>
+          `${name}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join(', ')}`,
+      ),
     ).toEqual([]);
   }
   const shot = (name: string) => page.screenshot({ path: resolve(SCREENSHOTS, `${name}.png`) });
@@ -174,7 +177,7 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await nav('Deployments', 'Deployments');
     await page.getByRole('link', { name: 'New deployment' }).click();
     await page.getByRole('heading', { level: 2, name: 'New deployment' }).waitFor();
-    await page.getByRole('textbox', { name: 'Package version' }).click();
+    await page.getByRole('combobox', { name: /^Package version/ }).or(page.getByRole('textbox', { name: /^Package version/ })).first().click();
     await page.getByRole('option', { name: /com-example-line-monitor/ }).click();
     await page.getByLabel('Match labels').fill('line=paint');
     const summary = page.getByTestId('preview-summary');

@@ -14,10 +14,10 @@ type Client = Schemas['ClientDto'];
 type State = Client['state'];
 
 const STATE_COLOR: Record<State, string> = {
-  active: 'green.9',
-  pending: 'yellow.9',
-  retired: 'gray.8',
-  rejected: 'red.9',
+  active: 'green',
+  pending: 'yellow',
+  retired: 'gray',
+  rejected: 'red',
 };
 
 export default function Clients() {

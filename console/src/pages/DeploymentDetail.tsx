@@ -16,11 +16,11 @@ type Target = Schemas['DeploymentTargetDto'];
 type Placement = NonNullable<Target['placement']>;
 
 const STATE_COLOR: Record<string, string> = {
-  'in-sync': 'green.9',
-  installing: 'blue.9',
-  lagging: 'yellow.9',
-  failed: 'red.9',
-  stale: 'orange.9',
+  'in-sync': 'green',
+  installing: 'blue',
+  lagging: 'yellow',
+  failed: 'red',
+  stale: 'orange',
 };
 
 export default function DeploymentDetail() {
@@ -142,7 +142,7 @@ export default function DeploymentDetail() {
                         </Table.Td>
                         <Table.Td>{t.placement}</Table.Td>
                         <Table.Td>
-                          <Badge color={STATE_COLOR[t.derivedState ?? ''] ?? 'gray.8'} variant="light">
+                          <Badge color={STATE_COLOR[t.derivedState ?? ''] ?? 'gray'} variant="light">
                             {t.derivedState ?? 'unknown'}
                           </Badge>
                         </Table.Td>

@@ -74,7 +74,7 @@ export default function Deployments() {
                 <Table.Td>
                   <Group gap={4}>
                     {Object.entries(d.targetCounts as Record<string, number>).map(([k, v]) => (
-                      <Badge key={k} variant="light" tt="none" color={k === 'placed' ? 'green.9' : 'gray.8'}>
+                      <Badge key={k} variant="light" tt="none" color={k === 'placed' ? 'green' : 'gray'}>
                         {k}: {v}
                       </Badge>
                     ))}
