@@ -1,5 +1,5 @@
 import { type QueryKey, useQueryClient } from '@tanstack/react-query';
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { type StreamFilter, useEventStream } from './events';
 
 /**
@@ -11,11 +11,17 @@ export function useLiveRefresh(filter: StreamFilter, keys: QueryKey[]): boolean 
   const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const latest = useRef(keys);
   latest.current = keys;
-  return useEventStream(filter, () => {
+  const open = useEventStream(filter, () => {
     if (pending.current) return;
     pending.current = setTimeout(() => {
       pending.current = undefined;
       for (const key of latest.current) void queries.invalidateQueries({ queryKey: key });
     }, 500);
   });
+  // what changed between the first fetch and the stream's opening arrives with no event: refetch once open
+  useEffect(() => {
+    if (open) for (const key of latest.current) void queries.invalidateQueries({ queryKey: key });
+  }, [open, queries]);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  return open;
 }

@@ -252,6 +252,17 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await page.getByRole('heading', { level: 2, name: 'Fleet overview' }).waitFor();
     await accessible('overview-tablet');
     await shot('overview-tablet');
+    for (const [label, heading] of [
+      ['Devices', 'Devices'],
+      ['Packages', 'Packages'],
+      ['Deployments', 'Deployments'],
+      ['Clients & onboarding', 'Clients & onboarding'],
+      ['Tokens', 'Operator tokens'],
+      ['Events', 'Events'],
+    ]) {
+      await nav(label, heading);
+      await accessible(`${label} (tablet)`);
+    }
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);
   });

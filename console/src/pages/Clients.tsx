@@ -193,7 +193,7 @@ function AllClients() {
         w={200}
       />
       <ProblemAlert error={list.error} />
-      <Table.ScrollContainer minWidth={700}>
+      <Table.ScrollContainer minWidth={700} type="native" tabIndex={0}>
         <Table striped data-testid="clients-table">
           <Table.Thead>
             <Table.Tr>

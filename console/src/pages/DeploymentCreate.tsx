@@ -175,7 +175,7 @@ export default function DeploymentCreate() {
             error={parsedParameters.error ? `Not a JSON object: ${parsedParameters.error}` : undefined}
             autosize
             minRows={3}
-            ff="monospace"
+            styles={{ input: { fontFamily: 'var(--mantine-font-family-monospace)' } }}
           />
           <Select
             label="When a device stops matching"

@@ -123,7 +123,7 @@ export default function DeploymentDetail() {
                 w={220}
               />
               <ProblemAlert error={targets.error} />
-              <Table.ScrollContainer minWidth={760}>
+              <Table.ScrollContainer minWidth={760} type="native" tabIndex={0}>
                 <Table striped data-testid="targets-table">
                   <Table.Thead>
                     <Table.Tr>

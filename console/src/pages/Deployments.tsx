@@ -45,7 +45,7 @@ export default function Deployments() {
         </>
       }
     >
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={760} type="native" tabIndex={0}>
         <Table striped data-testid="deployments-table">
           <Table.Thead>
             <Table.Tr>

@@ -77,7 +77,7 @@ export default function DeviceDetail() {
           <Group gap={4}>
             <Text size="sm">Labels:</Text>
             {Object.entries(d.labels as Record<string, unknown>).map(([k, v]) => (
-              <Badge key={k} variant="outline" color="gray.8" tt="none">
+              <Badge key={k} variant="outline" color="gray" tt="none">
                 {k}={String(v)}
               </Badge>
             ))}

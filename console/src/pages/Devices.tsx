@@ -135,7 +135,7 @@ export default function Devices() {
           </Button>
         </Group>
       </form>
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={760} type="native" tabIndex={0}>
         <Table striped highlightOnHover data-testid="devices-table">
           <Table.Thead>
             <Table.Tr>
@@ -168,7 +168,7 @@ export default function Devices() {
                 <Table.Td>
                   <Group gap={4}>
                     {Object.entries(d.labels as Record<string, unknown>).map(([k, v]) => (
-                      <Badge key={k} variant="outline" color="gray.8" tt="none">
+                      <Badge key={k} variant="outline" color="gray" tt="none">
                         {k}={String(v)}
                       </Badge>
                     ))}

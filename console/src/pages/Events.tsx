@@ -55,7 +55,7 @@ export default function Events() {
       <Text size="sm" c="dimmed">
         New events appear at the top as they happen (the last {KEEP} are kept).
       </Text>
-      <Table.ScrollContainer minWidth={760}>
+      <Table.ScrollContainer minWidth={760} type="native" tabIndex={0}>
         <Table data-testid="events-table" aria-live="polite">
           <Table.Thead>
             <Table.Tr>

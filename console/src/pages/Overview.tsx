@@ -54,7 +54,7 @@ export default function Overview() {
         <Card withBorder>
           <Group justify="space-between">
             <Title order={3} size="h5">
-              Recently reporting devices
+              Devices
             </Title>
             <Anchor component={Link} to="/devices" size="sm">
               All devices

@@ -67,7 +67,7 @@ export default function Packages() {
           Published {publish.data.applicationId} {publish.data.version}.
         </Text>
       )}
-      <Table.ScrollContainer minWidth={700}>
+      <Table.ScrollContainer minWidth={700} type="native" tabIndex={0}>
         <Table striped data-testid="packages-table">
           <Table.Thead>
             <Table.Tr>

@@ -90,7 +90,7 @@ export default function Tokens() {
         </Alert>
       )}
       {can.allowed && (
-        <Table.ScrollContainer minWidth={700}>
+        <Table.ScrollContainer minWidth={700} type="native" tabIndex={0}>
           <Table striped data-testid="tokens-table">
             <Table.Thead>
               <Table.Tr>
@@ -116,7 +116,7 @@ export default function Tokens() {
                   <Table.Td>{when(t.lastUsedAt)}</Table.Td>
                   <Table.Td>
                     {t.revokedAt ? (
-                      <Badge color="gray.8" variant="light">
+                      <Badge color="gray" variant="light">
                         revoked {when(t.revokedAt)}
                       </Badge>
                     ) : (
