@@ -57,9 +57,13 @@ if (!force && existsSync(STAMP) && existsSync(join(OUT, '.vite/manifest.json')))
 
 const started = Date.now();
 const status =
-  spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'], {
-    stdio: 'inherit',
-  }).status ?? 1;
+  spawnSync(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--config', 'console/vite.config.ts', '--logLevel', 'warn'],
+    {
+      stdio: 'inherit',
+    },
+  ).status ?? 1;
 if (status !== 0) process.exit(status);
 const size = reportInitialSize();
 console.log(

@@ -31,8 +31,7 @@ export function App() {
   const [opened, { toggle, close }] = useDisclosure();
   const location = useLocation();
   if (!session) return <SignIn />;
-  const active = (to: string) =>
-    to === '/' ? location.pathname === '/' : location.pathname.startsWith(to);
+  const active = (to: string) => (to === '/' ? location.pathname === '/' : location.pathname.startsWith(to));
   return (
     <AppShell
       header={{ height: 56 }}

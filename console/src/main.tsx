@@ -16,16 +16,16 @@ const queries = new QueryClient({
 
 void restoreSession().then((initial) =>
   createRoot(document.getElementById('root')!).render(
-  <StrictMode>
-    <MantineProvider theme={theme} cssVariablesResolver={cssVariables}>
-      <QueryClientProvider client={queries}>
-        <BrowserRouter basename="/console">
-          <SessionProvider initial={initial}>
-            <App />
-          </SessionProvider>
-        </BrowserRouter>
-      </QueryClientProvider>
-    </MantineProvider>
-  </StrictMode>,
+    <StrictMode>
+      <MantineProvider theme={theme} cssVariablesResolver={cssVariables}>
+        <QueryClientProvider client={queries}>
+          <BrowserRouter basename="/console">
+            <SessionProvider initial={initial}>
+              <App />
+            </SessionProvider>
+          </BrowserRouter>
+        </QueryClientProvider>
+      </MantineProvider>
+    </StrictMode>,
   ),
 );

@@ -14,8 +14,8 @@ interface Session {
 
 interface SessionContextValue {
   session: Session | null;
-  signIn(token: string): Promise<void>;
-  signOut(): void;
+  signIn: (token: string) => Promise<void>;
+  signOut: () => void;
 }
 
 const SessionContext = createContext<SessionContextValue | null>(null);

@@ -21,7 +21,11 @@ const variantColorResolver: VariantColorsResolver = (input) => {
   const parsed = parseThemeColor({ color: input.color ?? input.theme.primaryColor, theme: input.theme });
   if (!parsed.isThemeColor || parsed.color === 'dark') return colors;
   if (input.variant === 'filled' && PALE.has(parsed.color)) {
-    return { ...colors, background: deep(parsed.color), hover: `color-mix(in srgb, ${deep(parsed.color)}, black 15%)` };
+    return {
+      ...colors,
+      background: deep(parsed.color),
+      hover: `color-mix(in srgb, ${deep(parsed.color)}, black 15%)`,
+    };
   }
   if (!['light', 'outline', 'subtle'].includes(input.variant)) return colors;
   const text = deep(parsed.color);

@@ -147,7 +147,10 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await page.locator('[data-testid="live"][data-open="true"]').waitFor();
     const res = await device.putCapabilities('paint-7', capabilities('paint-7', {}, { line: 'paint' }));
     expect(res.status, res.text()).toBe(201);
-    await page.getByTestId('devices-table').getByRole('link', { name: 'paint-7' }).waitFor({ timeout: 10_000 });
+    await page
+      .getByTestId('devices-table')
+      .getByRole('link', { name: 'paint-7' })
+      .waitFor({ timeout: 10_000 });
     await accessible('devices');
     await shot('devices');
     await page.getByTestId('devices-table').getByRole('link', { name: 'paint-7' }).click();
@@ -177,7 +180,11 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await nav('Deployments', 'Deployments');
     await page.getByRole('link', { name: 'New deployment' }).click();
     await page.getByRole('heading', { level: 2, name: 'New deployment' }).waitFor();
-    await page.getByRole('combobox', { name: /^Package version/ }).or(page.getByRole('textbox', { name: /^Package version/ })).first().click();
+    await page
+      .getByRole('combobox', { name: /^Package version/ })
+      .or(page.getByRole('textbox', { name: /^Package version/ }))
+      .first()
+      .click();
     await page.getByRole('option', { name: /com-example-line-monitor/ }).click();
     await page.getByLabel('Match labels').fill('line=paint');
     const summary = page.getByTestId('preview-summary');
@@ -273,7 +280,10 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
       headers: { authorization: `Bearer ${wfm.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'console-read-only', role: 'viewer' }),
     });
-    const viewer = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const viewer = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      viewport: { width: 1280, height: 800 },
+    });
     const tab = await viewer.newPage();
     await tab.goto(`${wfm.url}/console/packages`);
     await tab.getByLabel('Operator token').fill(token.json<{ token: string }>().token);

@@ -69,11 +69,23 @@ describe('deployment preview', () => {
     const res = await preview(selector({ line: 'paint' }));
     expect(res.status, res.text()).toBe(200);
     const p = res.json<Preview>();
-    expect(p).toMatchObject({ matched: 3, placeable: 2, notPlaceable: 1, candidates: 3, decided: 3, sampled: false });
+    expect(p).toMatchObject({
+      matched: 3,
+      placeable: 2,
+      notPlaceable: 1,
+      candidates: 3,
+      decided: 3,
+      sampled: false,
+    });
     expect(p.reasons.length).toBeGreaterThan(0);
     expect(p.reasons[0].count).toBe(1);
     expect(p.sample[0]).toMatchObject({ clientId: 'preview-line', deviceId: 'tiny', placeable: false });
-    expect(p.sample.filter((s) => s.placeable).map((s) => s.deviceId).sort()).toEqual(['big-1', 'big-2']);
+    expect(
+      p.sample
+        .filter((s) => s.placeable)
+        .map((s) => s.deviceId)
+        .sort(),
+    ).toEqual(['big-1', 'big-2']);
     // a dry run: no deployment and no target exist afterwards
     const list = await wfm.call('/operator/v1/deployments', { headers: bearer(wfm.adminToken) });
     expect(list.json<{ items: unknown[] }>().items).toEqual([]);
@@ -85,7 +97,9 @@ describe('deployment preview', () => {
   });
 
   it('decides with the chosen profile and for a single device', async () => {
-    const helm = (await preview(selector({ line: 'paint' }, { profileId: 'line-monitor-helm' }))).json<Preview>();
+    const helm = (
+      await preview(selector({ line: 'paint' }, { profileId: 'line-monitor-helm' }))
+    ).json<Preview>();
     // the helm profile needs the helm deployment type: no test device supports it
     expect(helm).toMatchObject({ matched: 3, placeable: 0, notPlaceable: 3 });
     const one = await preview({
@@ -116,7 +130,9 @@ describe('deployment preview', () => {
     expect(noTarget.status).toBe(422);
     const missing = await preview({ applicationId: 'com-example-line-monitor' });
     expect(missing.status).toBe(422);
-    expect(missing.json()).toMatchObject({ errors: expect.arrayContaining([expect.objectContaining({ field: '/target' })]) });
+    expect(missing.json()).toMatchObject({
+      errors: expect.arrayContaining([expect.objectContaining({ field: '/target' })]),
+    });
     expect(
       (
         await wfm.call('/operator/v1/deployments/preview', {

@@ -8,7 +8,11 @@ export function ProblemAlert(props: { error: unknown; title?: string }) {
   const problem =
     error instanceof ProblemError
       ? error
-      : new ProblemError(0, 'Unexpected error', error instanceof Error ? error.message : String(error));
+      : new ProblemError(
+          0,
+          'Unexpected error',
+          error instanceof Error ? error.message : typeof error === 'string' ? error : '',
+        );
   return (
     <Alert color="red" title={props.title ?? problem.title} role="alert" data-testid="problem">
       {problem.detail && <Text size="sm">{problem.detail}</Text>}

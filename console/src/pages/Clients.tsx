@@ -49,13 +49,13 @@ function useClientActions() {
   };
   return {
     approve: (c: Client) =>
-      call(api.POST('/operator/v1/clients/{clientId}/approve', { params: { path: { clientId: c.clientId } } })).then(
-        done,
-      ),
+      call(
+        api.POST('/operator/v1/clients/{clientId}/approve', { params: { path: { clientId: c.clientId } } }),
+      ).then(done),
     reject: (c: Client) =>
-      call(api.POST('/operator/v1/clients/{clientId}/reject', { params: { path: { clientId: c.clientId } } })).then(
-        done,
-      ),
+      call(
+        api.POST('/operator/v1/clients/{clientId}/reject', { params: { path: { clientId: c.clientId } } }),
+      ).then(done),
     retire: (c: Client) =>
       call(
         api.DELETE('/operator/v1/clients/{clientId}', {
@@ -91,7 +91,9 @@ function Onboarding() {
   const disabled = can.allowed ? undefined : can.reason;
   return (
     <Stack>
-      <Text size="sm">Legacy clients that onboarded and wait for approval before their requests are served.</Text>
+      <Text size="sm">
+        Legacy clients that onboarded and wait for approval before their requests are served.
+      </Text>
       <ProblemAlert error={pending.error} />
       <Table data-testid="onboarding-table">
         <Table.Thead>
@@ -188,7 +190,7 @@ function AllClients() {
         label="State"
         data={['pending', 'active', 'retired', 'rejected']}
         value={state}
-        onChange={(v) => setState(v as State | null)}
+        onChange={(v) => setState(v)}
         clearable
         w={200}
       />

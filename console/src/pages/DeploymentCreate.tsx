@@ -129,7 +129,7 @@ export default function DeploymentCreate() {
             <SegmentedControl
               aria-labelledby="target-kind"
               value={kind}
-              onChange={(v) => setKind(v as 'selector' | 'device')}
+              onChange={(v) => setKind(v)}
               data={[
                 { value: 'selector', label: 'Devices by selector' },
                 { value: 'device', label: 'One device' },
@@ -222,7 +222,10 @@ export default function DeploymentCreate() {
                       e.g.{' '}
                       {p.sample
                         .slice(0, 5)
-                        .map((s) => `${s.clientId}/${s.deviceId} (${s.placeable ? 'placeable' : 'not placeable'})`)
+                        .map(
+                          (s) =>
+                            `${s.clientId}/${s.deviceId} (${s.placeable ? 'placeable' : 'not placeable'})`,
+                        )
                         .join(', ')}
                     </Text>
                   )}

@@ -97,8 +97,9 @@ export default function DeploymentDetail() {
       {d && (
         <>
           <Text size="sm">
-            {d.applicationId} {d.version} · {targetText(d.target)} · profile {d.profileId ?? 'chosen per device'}{' '}
-            · revision {d.revision} · on capability loss: {d.onCapabilityLoss} · updated {when(d.updatedAt)}
+            {d.applicationId} {d.version} · {targetText(d.target)} · profile{' '}
+            {d.profileId ?? 'chosen per device'} · revision {d.revision} · on capability loss:{' '}
+            {d.onCapabilityLoss} · updated {when(d.updatedAt)}
           </Text>
           <Group gap={4}>
             {Object.entries(d.targetCounts as Record<string, number>).map(([k, v]) => (
@@ -118,7 +119,7 @@ export default function DeploymentDetail() {
                 label="Placement"
                 data={['placed', 'not-placeable', 'pending-recompute', 'removed']}
                 value={placement}
-                onChange={(v) => setPlacement(v as Placement | null)}
+                onChange={(v) => setPlacement(v)}
                 clearable
                 w={220}
               />
@@ -236,7 +237,9 @@ function OverridesDialog(props: { deploymentId: string; target: Target | null; o
     mutationFn: (parameters: Record<string, unknown>) =>
       call(
         api.PUT('/operator/v1/deployments/{id}/devices/{clientId}/{deviceId}/parameters', {
-          params: { path: { id: props.deploymentId, clientId: target!.clientId, deviceId: target!.deviceId } },
+          params: {
+            path: { id: props.deploymentId, clientId: target!.clientId, deviceId: target!.deviceId },
+          },
           body: { parameters },
         }),
       ),

@@ -28,13 +28,21 @@ export default function Overview() {
   const pending = useQuery({
     queryKey: ['onboarding', 'pending'],
     queryFn: () =>
-      call(api.GET('/operator/v1/onboarding-requests', { params: { query: { state: 'pending', limit: 10 } } })),
+      call(
+        api.GET('/operator/v1/onboarding-requests', { params: { query: { state: 'pending', limit: 10 } } }),
+      ),
   });
   const devices = useQuery({
     queryKey: ['devices', 'overview'],
     queryFn: () => call(api.GET('/operator/v1/devices', { params: { query: { limit: 10 } } })),
   });
-  const live = useLiveRefresh({}, [['status-summary'], ['failing'], ['orphans'], ['onboarding'], ['devices']]);
+  const live = useLiveRefresh({}, [
+    ['status-summary'],
+    ['failing'],
+    ['orphans'],
+    ['onboarding'],
+    ['devices'],
+  ]);
   const overall = (summary.data?.overall ?? {}) as Record<string, number>;
   return (
     <Page title="Fleet overview" actions={<LiveBadge open={live} />} error={summary.error}>

@@ -36,7 +36,9 @@ export function consoleDirectory(): string | undefined {
     fileURLToPath(new URL('../../../console', import.meta.url)), // running from dist/src/
   ];
   // the source folder console/ has an index.html too: the build's manifest tells them apart
-  return candidates.find((dir) => existsSync(`${dir}/.vite/manifest.json`) && existsSync(`${dir}/index.html`));
+  return candidates.find(
+    (dir) => existsSync(`${dir}/.vite/manifest.json`) && existsSync(`${dir}/index.html`),
+  );
 }
 
 function securityHeaders(res: Response): void {

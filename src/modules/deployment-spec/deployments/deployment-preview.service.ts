@@ -41,12 +41,19 @@ export class DeploymentPreviewService {
       ...this.intent.checkProfile(pkg, input.profileId, '/profileId'),
       ...validateParameterValues(pkg, input.parameters ?? {}, { pointerPrefix: '/parameters' }),
     ];
-    if (input.target.selector && (input.target.clientId !== undefined || input.target.deviceId !== undefined)) {
-      throw new SemanticError('A target is either one device ({clientId, deviceId}) or a selector, not both', [
-        { field: '/target', message: 'give clientId and deviceId, or selector' },
-      ]);
+    if (
+      input.target.selector &&
+      (input.target.clientId !== undefined || input.target.deviceId !== undefined)
+    ) {
+      throw new SemanticError(
+        'A target is either one device ({clientId, deviceId}) or a selector, not both',
+        [{ field: '/target', message: 'give clientId and deviceId, or selector' }],
+      );
     }
-    if (!input.target.selector && (input.target.clientId === undefined || input.target.deviceId === undefined)) {
+    if (
+      !input.target.selector &&
+      (input.target.clientId === undefined || input.target.deviceId === undefined)
+    ) {
       throw new SemanticError('A target is one device ({clientId, deviceId}) or a selector', [
         { field: '/target', message: 'give clientId and deviceId, or selector' },
       ]);
