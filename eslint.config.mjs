@@ -16,7 +16,12 @@ const MODULES = `${SRC}/modules`;
  * no cycle between modules can form. A new module folder must be placed here (the config refuses
  * to load otherwise).
  */
-const MODULE_LAYERS = [['enrollment'], ['device-capability', 'events'], ['deployment-spec'], ['status']];
+const MODULE_LAYERS = [
+  ['enrollment'],
+  ['device-capability', 'events', 'audit'],
+  ['deployment-spec'],
+  ['status'],
+];
 
 /**
  * What a module offers the others; every other file of a module (repositories, controllers,
@@ -50,12 +55,6 @@ const file = (path) => path.replace(/\.ts$/, '.@(ts)');
 const others = (name) => `${MODULES}/!(${name})/**`;
 const surfaceOf = (pattern) => MODULE_SURFACE.map((name) => `${MODULES}/${pattern}/**/${name}`);
 
-/**
- * TEMPORARY exceptions (issue 14): violations inside deployment-spec's seams that branch arch-core
- * removes; delete each line once that branch is merged and the import is gone.
- */
-const TEMPORARY = {};
-
 const boundaryZones = [
   {
     target: `${SRC}/infra/**`,
@@ -77,14 +76,13 @@ const boundaryZones = [
       .map(({ name, later }) => ({
         target: `${MODULES}/${name}/**`,
         from: later.map((other) => `${MODULES}/${other}/**`),
-        except: TEMPORARY[name] ?? [],
         message: `Feature modules depend downwards only (MODULE_LAYERS in eslint.config.mjs): ${name} may not import this module.`,
       })),
   ),
   ...moduleNames.map((name) => ({
     target: `${MODULES}/${name}/**`,
     from: [others(name)],
-    except: [...surfaceOf(`!(${name})`), ...(TEMPORARY[name] ?? [])],
+    except: surfaceOf(`!(${name})`),
     message: `Another module's internals: import its module, exported services, ports, errors or DTOs instead (MODULE_SURFACE in eslint.config.mjs).`,
   })),
 ];

@@ -63,8 +63,9 @@ if (CASES.length === 0) throw new Error('--cases: a comma list of 304, 200, yaml
 const UPDATES_README = !args['cpu-prof'] && !args['no-readme'] && CASES.length === ALL_CASES.length;
 const SECTION = '## State manifest polls over mutual TLS (deployment-spec)';
 const CLIENT_ID = 'poll-client';
-/** Where the service's poll fast path lives (it moved with issue 14's split of deployment-spec). */
+/** Where the service's poll fast path lives (it moved with issue 14's split, and took the downloads in issue 15). */
 const FAST_PATH = [
+  'src/modules/deployment-spec/manifests/device-fast-path.ts',
   'src/modules/deployment-spec/manifests/poll-fast-path.ts',
   'src/modules/deployment-spec/poll-fast-path.ts',
 ].find((path) => existsSync(join(REPO_ROOT, path)));
@@ -257,14 +258,19 @@ await h.run(async () => {
     detailTable(results),
     '',
     FAST_PATH
-      ? `- The 304 and 200 polls are answered by \`pollFastPath\` (${FAST_PATH}) ` +
-        'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
+      ? FAST_PATH.endsWith('device-fast-path.ts')
+        ? `- The polls and the YAML route are answered by \`deviceFastPath\` (${FAST_PATH}) ` +
+          'straight from the HTTPS server, outside Express/Nest.'
+        : `- The 304 and 200 polls are answered by \`pollFastPath\` (${FAST_PATH}) ` +
+          'straight from the HTTPS server, outside Express/Nest; the YAML route goes through the full pipeline.'
       : '- All three routes go through the full Express/Nest pipeline (middleware, Passport, guard, interceptors).',
     '- 304 path (`ManifestService.poll`): guard (SVID from the socket, cached validation, accepted-client ' +
       'lookup in memory), Accept check, one Redis `HMGET` of the cached ETag and version, the poll noted in ' +
       'memory (flushed to Postgres every 5 s), headers. 200 path: the same plus `HGETBUFFER` of the body and a ' +
-      'SHA-256 of it against the ETag before it is sent. YAML path: a Postgres lookup of the document by ' +
-      '(client, digest) on every request (no cache).',
+      'SHA-256 of it against the ETag before it is sent. YAML path: ' +
+      (FAST_PATH?.endsWith('device-fast-path.ts')
+        ? 'the in-memory document cache (a Postgres lookup by (client, digest) on a miss).'
+        : 'a Postgres lookup of the document by (client, digest) on every request (no cache).'),
     `- The manifest's ETag ${unchanged ? 'was the same before and after the load' : 'CHANGED during the run (the 304 figures are suspect)'}.`,
     '',
     '### Machine',

@@ -21,7 +21,7 @@ import { TrustStore, tlsContextOptions } from './modules/enrollment/identity/tru
 import { DeviceAuthService } from './modules/enrollment/auth/device-auth.service.js';
 import { deviceApiFallback } from './modules/enrollment/device-api-fallback.js';
 import { ManifestService } from './modules/deployment-spec/manifests/manifest.service.js';
-import { pollFastPath } from './modules/deployment-spec/manifests/poll-fast-path.js';
+import { deviceFastPath } from './modules/deployment-spec/manifests/device-fast-path.js';
 import { MetricsService } from './infra/metrics/metrics.service.js';
 import { answerClientErrorsWithProblems } from './common/http/client-error.js';
 
@@ -95,14 +95,14 @@ export async function startService(
   const tls = config.http.plainHttp ? undefined : material;
   // The client certificate is requested but optional at the TLS layer (D15): the operator API and the
   // legacy profile share the port; rc.3 routes then demand a valid SVID and answer 401/403 problems.
-  // The device poll's successful answers skip the Express pipeline (see poll-fast-path.ts).
-  const fastPoll = pollFastPath(
+  // The rc.3 poll's and downloads' successful answers skip the Express pipeline (device-fast-path.ts).
+  const fastPath = deviceFastPath(
     app.get(DeviceAuthService),
     app.get(ManifestService),
     app.get(MetricsService),
   );
   const handler: http.RequestListener = (req, res) => {
-    fastPoll(req, res).then(
+    fastPath(req, res).then(
       (handled) => {
         if (!handled) expressApp(req, res);
       },

@@ -115,7 +115,9 @@ function listSql(q: ListQuery): { text: string; values: unknown[] } {
     l.slice(0, l.indexOf('=')),
     l.slice(l.indexOf('=') + 1),
   ]);
-  if (labels.length > 0) where.push(`labels @> ${p(JSON.stringify(Object.fromEntries(labels)))}::jsonb`);
+  if (labels.length > 0) {
+    where.push(`effective_labels @> ${p(JSON.stringify(Object.fromEntries(labels)))}::jsonb`);
+  }
   if (typeof q.architecture === 'string') where.push(`architectures @> ARRAY[${p(q.architecture)}]::text[]`);
   if (typeof q.minCores === 'string') where.push(`max_cores >= ${p(Number(q.minCores))}`);
   if (typeof q.peripheral === 'string') where.push(`peripheral_types @> ARRAY[${p(q.peripheral)}]::text[]`);
@@ -130,9 +132,12 @@ function listSql(q: ListQuery): { text: string; values: unknown[] } {
        model_number AS "modelNumber", serial_number AS "serialNumber", architectures, max_cores AS "maxCores",
        cpus, memory_bytes AS "memoryBytes", memory_text AS "memoryText", storage_bytes AS "storageBytes",
        storage_text AS "storageText", peripheral_types AS "peripheralTypes", interface_types AS "interfaceTypes",
-       runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels, extensions,
+       runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels,
+       effective_labels AS "effectiveLabels", extensions,
        capability_version AS "capabilityVersion", recomputed_version AS "recomputedVersion",
-       first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt"
+       first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt",
+       ARRAY(SELECT o.key FROM device_operator_label o
+              WHERE o.client_id = device.client_id AND o.device_id = device.device_id) AS "operatorKeys"
   FROM device
  WHERE ${where.join(' AND ')}
  ORDER BY device_id, id

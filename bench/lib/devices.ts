@@ -38,7 +38,7 @@ export function capabilityBody(deviceId: string, o: CapabilityOptions = {}): str
  * client_external_id, device_id, parent_device_id (text or NULL), depth, hosting, vendor, model_number,
  * serial_number, arch (text or NULL), cores (int), mem_gi (int or NULL), storage_gi (int or NULL),
  * peripheral_types text[], interface_types text[], runtimes text[], deployment_types text[], labels
- * jsonb, reported_at timestamptz. The capability document (bytea) is built from the same values, the
+ * jsonb (also the effective labels: no operator labels), reported_at timestamptz. The capability document (bytea) is built from the same values, the
  * model hash is an md5 of it, and capability_version = recomputed_version = 1 (nothing pending for the
  * sweeper).
  */
@@ -47,7 +47,7 @@ export function insertDevicesSql(source: string): string {
     INSERT INTO device (id, client_id, client_external_id, client_profile, device_id, parent_device_id, depth,
                         hosting, vendor, model_number, serial_number, architectures, max_cores, cpus,
                         memory_bytes, memory_text, storage_bytes, storage_text, peripheral_types, interface_types,
-                        runtimes, deployment_types, otel_collector, labels, extensions, document, model_hash,
+                        runtimes, deployment_types, otel_collector, labels, effective_labels, extensions, document, model_hash,
                         capability_version, recomputed_version, first_reported_at, last_reported_at, changed_at)
     SELECT gen_random_uuid(), s.client_id, s.client_external_id, 'rc3', s.device_id, s.parent_device_id, s.depth,
            s.hosting, s.vendor, s.model_number, s.serial_number,
@@ -56,7 +56,7 @@ export function insertDevicesSql(source: string): string {
            CASE WHEN s.arch IS NULL THEN '[]'::jsonb
                 ELSE jsonb_build_array(jsonb_build_object('cores', s.cores, 'architecture', s.arch)) END,
            s.mem_gi::bigint * 1073741824, s.mem_gi || 'Gi', s.storage_gi::bigint * 1073741824, s.storage_gi || 'Gi',
-           s.peripheral_types, s.interface_types, s.runtimes, s.deployment_types, s.hosting, s.labels, '{}'::jsonb,
+           s.peripheral_types, s.interface_types, s.runtimes, s.deployment_types, s.hosting, s.labels, s.labels, '{}'::jsonb,
            convert_to(s.doc::text, 'UTF8'), md5(s.doc::text), 1, 1, s.reported_at, s.reported_at, s.reported_at
       FROM (
         SELECT src.*,

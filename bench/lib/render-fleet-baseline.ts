@@ -115,7 +115,7 @@ async function rollOut(db: pg.Client, job: BaselineJob): Promise<BaselineResult>
   for (;;) {
     const { rows: page }: { rows: DeviceKey[] } = await db.query<DeviceKey>(
       `SELECT id, client_id, device_id FROM device
-        WHERE deleted_at IS NULL AND labels @> $1::jsonb AND ($2::uuid IS NULL OR id > $2::uuid)
+        WHERE deleted_at IS NULL AND effective_labels @> $1::jsonb AND ($2::uuid IS NULL OR id > $2::uuid)
         ORDER BY id LIMIT $3`,
       [JSON.stringify(job.matchLabels), after, PAGE],
     );

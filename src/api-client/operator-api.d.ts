@@ -393,6 +393,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log of operator changes and refused attempts, newest first (filters; paginated)
+     * @description The audit log of operator changes and refused attempts, newest first (filters; paginated).
+     *
+     *     Required role: `admin`.
+     */
+    get: operations['listAuditEntries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/clients': {
     parameters: {
       query?: never;
@@ -715,6 +737,56 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/devices/{clientId}/{deviceId}/labels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /**
+     * Replace the device's operator labels (selectors match them over the reported labels)
+     * @description The body is the complete operator label set (`{}` removes every operator label). Keys: 1–255 characters without `=`; values as device labels (string, number, boolean, array of strings or of numbers), strings up to 1024 characters, arrays up to 64 items; at most 64 operator labels per device. An operator label wins over a reported label with the same key. Selector deployments are re-evaluated shortly, as after a capability change.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    put: operations['replaceDeviceLabels'];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change some of the device's operator labels (JSON Merge Patch: null removes a key)
+     * @description The body is a JSON Merge Patch (RFC 7396) of the operator label set, as `application/merge-patch+json` or `application/json`: keys left out stay, a key set to null is removed (a reported label with that key shows again). Same rules and bounds as PUT.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    patch: operations['patchDeviceLabels'];
+    trace?: never;
+  };
+  '/operator/v1/devices/labels': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Set and remove operator labels on every device a selector matches (at most 1000 devices)
+     * @description The selector has the shape of a deployment selector and matches effective labels (reported labels with the operator labels over them). One transaction: every matched device changes, or none (422 when the selector matches more than 1000 devices, or a device would have more than 64 operator labels). Selector deployments are re-evaluated for each changed device, as after a capability change.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    post: operations['changeDeviceLabels'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/events': {
     parameters: {
       query?: never;
@@ -1001,6 +1073,68 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AuditActorDto: {
+      /** @description The created operator token id, or the OIDC subject */
+      id?: string;
+      /**
+       * @description How the actor signed in
+       * @enum {string}
+       */
+      kind: 'bootstrap' | 'token' | 'oidc' | 'system';
+      /** @example plant-ui */
+      name: string;
+    };
+    AuditEntryDto: {
+      /** @example deployment.update */
+      action: string;
+      actor: components['schemas']['AuditActorDto'];
+      /** Format: date-time */
+      at: string;
+      /**
+       * @description Monotonic id (a decimal string)
+       * @example 42
+       */
+      id: string;
+      /**
+       * @description `denied`: refused by authorization (403)
+       * @enum {string}
+       */
+      outcome: 'ok' | 'denied';
+      /** @description The X-Request-Id of the request that made the change */
+      requestId?: string;
+      resource: components['schemas']['AuditResourceDto'];
+      /** @example 192.0.2.10 */
+      sourceAddress?: string;
+      /**
+       * @description A compact before/after of the change; never a secret or a token
+       * @example {
+       *       "after": {
+       *         "revision": 2
+       *       },
+       *       "before": {
+       *         "revision": 1
+       *       }
+       *     }
+       */
+      summary: {
+        [key: string]: unknown;
+      };
+    };
+    AuditEntryPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['AuditEntryDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
+    AuditResourceDto: {
+      /** @example 3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10 */
+      id?: string;
+      /** @example deployment */
+      type: string;
+    };
     CapabilityPropertiesDto: {
       cpus?: components['schemas']['CpuDto'][];
       /** @example gw-1/plc-3 */
@@ -1351,13 +1485,17 @@ export interface components {
        *     ]
        */
       changes: Record<string, unknown>[];
-      /** @enum {string} */
-      kind: 'created' | 'updated' | 'deleted';
-      /** @description SPIFFE ID or legacy:<clientId> of the reporter */
+      /**
+       * @description `labels`: an operator changed the operator labels
+       * @enum {string}
+       */
+      kind: 'created' | 'updated' | 'deleted' | 'labels';
+      /** @description SPIFFE ID or legacy:<clientId> of the reporter; operator:<token name> for a label change */
       reportedBy: string;
     };
     DeviceDetailDto: {
       architectures: string[];
+      /** @description Counts every change placement reads: capability reports and label changes */
       capabilityVersion: number;
       /**
        * Format: date-time
@@ -1394,8 +1532,25 @@ export interface components {
       /** @description Reports workload-hosting capabilities */
       hosting: boolean;
       interfaceTypes: string[];
+      /**
+       * @description Effective labels, which selectors match: the labels the device reported with the ones an operator set over them (the operator wins a conflict)
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
       labels: {
         [key: string]: unknown;
+      };
+      /**
+       * @description Where each effective label comes from
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
       };
       /**
        * Format: date-time
@@ -1407,17 +1562,95 @@ export interface components {
       memory?: string | null;
       memoryBytes?: number | null;
       modelNumber: string;
+      /** @description The labels operators set, by key */
+      operatorLabels: components['schemas']['OperatorLabelDto'][];
       otelCollector?: boolean | null;
       /** @description The gateway this device sits behind */
       parentDeviceId?: string | null;
       peripheralTypes: string[];
       /** @description The last change has not been recomputed yet (placement may lag) */
       recomputePending: boolean;
+      /** @description The labels of the last capability report (an operator label with the same key wins) */
+      reportedLabels: {
+        [key: string]: unknown;
+      };
       runtimes: string[];
       serialNumber: string;
       storage?: string | null;
       storageBytes?: number | null;
       vendor: string;
+    };
+    DeviceLabelsBulkDto: {
+      /**
+       * @description Operator label keys to remove (a reported label with the same key shows again)
+       * @example [
+       *       "maintenance"
+       *     ]
+       */
+      remove?: string[];
+      /** @description The devices to change, in the shape of a deployment selector (it matches effective labels) */
+      selector: components['schemas']['SelectorDto'];
+      /**
+       * @description Operator labels to set (same rules as PUT …/labels)
+       * @example {
+       *       "role": "canary"
+       *     }
+       */
+      set?: {
+        [key: string]: unknown;
+      };
+    };
+    DeviceLabelsBulkResultDto: {
+      /**
+       * @description Devices whose operator labels changed (the others had them already)
+       * @example 2
+       */
+      changed: number;
+      /**
+       * @description Devices the selector matched
+       * @example 3
+       */
+      matched: number;
+    };
+    DeviceLabelsDto: {
+      capabilityVersion: number;
+      /** @description The reporting client (rc.3 wfm-client-id or legacy clientId) */
+      clientId: string;
+      /** @enum {string} */
+      clientProfile: 'rc3' | 'legacy';
+      deviceId: string;
+      /**
+       * @description Effective labels (what selectors match): reported labels with the operator labels over them
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
+      labels: {
+        [key: string]: unknown;
+      };
+      /**
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
+      };
+      /** @description The operator labels, by key */
+      operatorLabels: components['schemas']['OperatorLabelDto'][];
+      /** @description Placement has not caught up with the last change yet (it will shortly) */
+      recomputePending: boolean;
+      /**
+       * @description The labels of the last capability report
+       * @example {
+       *       "line": "paint"
+       *     }
+       */
+      reportedLabels: {
+        [key: string]: unknown;
+      };
     };
     DevicePageDto: {
       /** @description This page, in the order of the list */
@@ -1430,6 +1663,7 @@ export interface components {
     };
     DeviceSummaryDto: {
       architectures: string[];
+      /** @description Counts every change placement reads: capability reports and label changes */
       capabilityVersion: number;
       /**
        * Format: date-time
@@ -1447,8 +1681,25 @@ export interface components {
       /** @description Reports workload-hosting capabilities */
       hosting: boolean;
       interfaceTypes: string[];
+      /**
+       * @description Effective labels, which selectors match: the labels the device reported with the ones an operator set over them (the operator wins a conflict)
+       * @example {
+       *       "line": "paint",
+       *       "role": "canary"
+       *     }
+       */
       labels: {
         [key: string]: unknown;
+      };
+      /**
+       * @description Where each effective label comes from
+       * @example {
+       *       "line": "device",
+       *       "role": "operator"
+       *     }
+       */
+      labelSources: {
+        [key: string]: 'device' | 'operator';
       };
       /**
        * Format: date-time
@@ -1572,7 +1823,28 @@ export interface components {
        */
       type: string;
     };
+    OperatorLabelDto: {
+      /** @example role */
+      key: string;
+      /** Format: date-time */
+      setAt: string;
+      /**
+       * @description The name of the operator token that set it
+       * @example admin
+       */
+      setBy: string;
+      /**
+       * @description A string, number, boolean, or an array of strings or numbers
+       * @example canary
+       */
+      value: string | number | boolean | string[] | number[];
+    };
     OperatorMeDto: {
+      /**
+       * @description OIDC: the token issuer
+       * @example https://login.example.com/realms/wfm
+       */
+      issuer?: string;
       /** @example plant-ui */
       name: string;
       role: components['schemas']['OperatorRole'];
@@ -3942,6 +4214,99 @@ export interface operations {
       };
     };
   };
+  listAuditEntries: {
+    parameters: {
+      query?: {
+        action?: string;
+        /** @description Actor: a created token id, an OIDC subject, or an actor name */
+        actor?: string;
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Entries at or after this time */
+        from?: string;
+        /** @description Items per page */
+        limit?: number;
+        resourceId?: string;
+        resourceType?: string;
+        /** @description Entries before this time */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the list: `{items, next}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "action": "deployment.update",
+           *           "actor": {
+           *             "id": "string",
+           *             "kind": "bootstrap",
+           *             "name": "plant-ui"
+           *           },
+           *           "at": "2026-12-02T14:00:00.000Z",
+           *           "id": "42",
+           *           "outcome": "ok",
+           *           "requestId": "string",
+           *           "resource": {
+           *             "id": "3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10",
+           *             "type": "deployment"
+           *           },
+           *           "sourceAddress": "192.0.2.10",
+           *           "summary": {
+           *             "after": {
+           *               "revision": 2
+           *             },
+           *             "before": {
+           *               "revision": 1
+           *             }
+           *           }
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['AuditEntryPageDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
   listClients: {
     parameters: {
       query?: {
@@ -5506,7 +5871,14 @@ export interface operations {
            *           "interfaceTypes": [
            *             "string"
            *           ],
-           *           "labels": {},
+           *           "labelSources": {
+           *             "line": "device",
+           *             "role": "operator"
+           *           },
+           *           "labels": {
+           *             "line": "paint",
+           *             "role": "canary"
+           *           },
            *           "lastReportedAt": "2026-12-02T14:00:00.000Z",
            *           "maxCores": 1,
            *           "memory": "string",
@@ -5627,18 +5999,34 @@ export interface operations {
            *       "interfaceTypes": [
            *         "string"
            *       ],
-           *       "labels": {},
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
            *       "lastReportedAt": "2026-12-02T14:00:00.000Z",
            *       "maxCores": 1,
            *       "memory": "string",
            *       "memoryBytes": 1,
            *       "modelNumber": "string",
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
            *       "otelCollector": true,
            *       "parentDeviceId": "string",
            *       "peripheralTypes": [
            *         "string"
            *       ],
            *       "recomputePending": true,
+           *       "reportedLabels": {},
            *       "runtimes": [
            *         "string"
            *       ],
@@ -5680,6 +6068,287 @@ export interface operations {
       };
       /** @description Conflict */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  replaceDeviceLabels: {
+    parameters: {
+      query?: {
+        /** @description Needed only when an rc.3 and a legacy client share the id */
+        profile?: components['schemas']['ClientProfile'];
+      };
+      header?: never;
+      path: {
+        clientId: string;
+        /** @description May contain / (gateway hierarchy) */
+        deviceId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: string | number | boolean | string[] | number[];
+        };
+      };
+    };
+    responses: {
+      /** @description The device's labels after the change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "capabilityVersion": 1,
+           *       "clientId": "string",
+           *       "clientProfile": "rc3",
+           *       "deviceId": "string",
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
+           *       "recomputePending": true,
+           *       "reportedLabels": {
+           *         "line": "paint"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  patchDeviceLabels: {
+    parameters: {
+      query?: {
+        /** @description Needed only when an rc.3 and a legacy client share the id */
+        profile?: components['schemas']['ClientProfile'];
+      };
+      header?: never;
+      path: {
+        clientId: string;
+        /** @description May contain / (gateway hierarchy) */
+        deviceId: unknown;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          [key: string]: string | number | boolean | string[] | number[] | null;
+        };
+        'application/merge-patch+json': {
+          [key: string]: string | number | boolean | string[] | number[] | null;
+        };
+      };
+    };
+    responses: {
+      /** @description The device's labels after the change */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "capabilityVersion": 1,
+           *       "clientId": "string",
+           *       "clientProfile": "rc3",
+           *       "deviceId": "string",
+           *       "labelSources": {
+           *         "line": "device",
+           *         "role": "operator"
+           *       },
+           *       "labels": {
+           *         "line": "paint",
+           *         "role": "canary"
+           *       },
+           *       "operatorLabels": [
+           *         {
+           *           "key": "role",
+           *           "setAt": "2026-12-02T14:00:00.000Z",
+           *           "setBy": "admin",
+           *           "value": "canary"
+           *         }
+           *       ],
+           *       "recomputePending": true,
+           *       "reportedLabels": {
+           *         "line": "paint"
+           *       }
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  changeDeviceLabels: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeviceLabelsBulkDto'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "changed": 2,
+           *       "matched": 3
+           *     }
+           */
+          'application/json': components['schemas']['DeviceLabelsBulkResultDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -6000,6 +6669,7 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "issuer": "https://login.example.com/realms/wfm",
            *       "name": "plant-ui",
            *       "role": "admin",
            *       "scope": {

@@ -1,15 +1,18 @@
 // `npm run simulate -- --url https://127.0.0.1:8443 --devices 50 --profile rc3|legacy|mixed --poll 5s
-//   [--gateways 2 --children 3] [--churn 0.01] [--duration 1m] [--failure-rate 0] [--install-delay 200ms]`
+//   [--gateways 2 --children 3] [--churn 0.01] [--duration 1m] [--failure-rate 0] [--fail-when arch=arm64]
+//   [--install-delay 200ms]`
 // Runs a fleet of simulated Margo agents against a running WFM, with a live progress line and a summary.
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { Fleet, loadLocalAccess, progressLine, summaryLines, type Profile } from '../simulator/fleet.js';
+import { parseFailureMatcher } from '../simulator/failure-matcher.js';
 import { CallRecorder, routeLines, routeStats } from '../simulator/recorder.js';
 
 const USAGE =
   'usage: npm run simulate -- [--url <wfm-url>] [--devices 50] [--profile rc3|legacy|mixed] [--poll 5s] ' +
-  '[--gateways 0 --children 0] [--churn 0] [--duration 1m] [--failure-rate 0] [--install-delay 200ms] [--verbose]';
+  '[--gateways 0 --children 0] [--churn 0] [--duration 1m] [--failure-rate 0] [--fail-when key=value,…] [--install-delay 200ms] [--verbose]\n' +
+  '  --fail-when: devices that fail every install, by class (arch, vendor, model, runtime, type) or reported label';
 
 /** `200ms`, `5s`, `1m`, `1h` or plain milliseconds. */
 export function parseDuration(text: string): number {
@@ -38,6 +41,7 @@ async function main(): Promise<number> {
       churn: { type: 'string' },
       duration: { type: 'string' },
       'failure-rate': { type: 'string' },
+      'fail-when': { type: 'string' },
       'install-delay': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
@@ -70,6 +74,7 @@ async function main(): Promise<number> {
     children: number(values.children, 0, 'children'),
     churnPerMinute: number(values.churn, 0, 'churn'),
     failureRate: number(values['failure-rate'], 0, 'failure-rate'),
+    ...(values['fail-when'] !== undefined ? { failWhen: parseFailureMatcher(values['fail-when']) } : {}),
     installDelayMs: parseDuration(values['install-delay'] ?? '200ms'),
     onEvent: (e) => {
       if (values.verbose || e.kind === 'security') console.log(`\n[${e.agent}] ${e.kind}: ${e.message}`);

@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { DigestMismatchError, sha256Digest } from '../client/digest.js';
 import { MANIFEST_MEDIA_TYPE, type Rc3Client } from '../client/margo-client.js';
 import type { TarEntry } from '../client/tar.js';
+import { type FailureMatcher, matchesFailure } from './failure-matcher.js';
 import type { RawResponse } from '../client/transport.js';
 
 /**
@@ -43,6 +44,8 @@ export interface AgentOptions {
   installDelayMs?: number;
   /** Probability that one component's installation fails (default 0). */
   failureRate?: number;
+  /** Devices matching this fail every installation (`--fail-when`). */
+  failWhen?: FailureMatcher;
   /** Upper bound of the exponential backoff after errors (default 60 s). */
   maxBackoffMs?: number;
   /** Wait this long before the first call (spreads a large fleet's start; default 0). */
@@ -352,9 +355,11 @@ export class SimulatedAgent {
     for (const component of doc.components) states.set(component, 'installing');
     await this.report(deployment, 'installing', states, version);
     let failed: string | undefined;
+    const device = this.options.devices.find((d) => d.deviceId === doc.deviceId);
+    const alwaysFails = matchesFailure(this.options.failWhen, device?.capabilities);
     for (const component of doc.components) {
       if (!(await this.sleep(this.options.installDelayMs ?? 0))) return;
-      const fails = this.random() < (this.options.failureRate ?? 0);
+      const fails = alwaysFails || this.random() < (this.options.failureRate ?? 0);
       states.set(component, fails ? 'failed' : 'installed');
       failed ??= fails ? component : undefined;
     }

@@ -11,6 +11,7 @@ import { request, type RawResponse } from '../client/transport.js';
 import { ensureAdminToken } from '../infra/bootstrap/admin-token.js';
 import { devPkiPaths } from '../infra/tls/dev-pki.js';
 import { type AgentClient, type AgentEvent, SimulatedAgent, type SimulatedDevice } from './agent.js';
+import type { FailureMatcher } from './failure-matcher.js';
 import type { CallRecorder } from './recorder.js';
 
 /** Runs many simulated agents in one process: enrollment, churn, live progress and a summary. */
@@ -186,6 +187,8 @@ export interface FleetOptions {
   /** Fraction of devices whose capabilities change per minute. */
   churnPerMinute?: number;
   failureRate?: number;
+  /** Devices matching this fail every installation (by device class or reported label). */
+  failWhen?: FailureMatcher;
   installDelayMs?: number;
   /** Prefix of client ids (default `sim-<random>`). */
   prefix?: string;
@@ -380,6 +383,7 @@ export class Fleet {
       pollIntervalMs: this.options.pollIntervalMs,
       installDelayMs: this.options.installDelayMs,
       failureRate: this.options.failureRate,
+      failWhen: this.options.failWhen,
       initialDelayMs: this.options.rampUpMs ? Math.random() * this.options.rampUpMs : 0,
       onEvent: this.options.onEvent,
     });

@@ -122,6 +122,7 @@ describe('OpenAPI document for UI builders', () => {
     expect(lists.map(([path]) => path).sort()).toEqual(
       [
         '/operator/v1/applications',
+        '/operator/v1/audit',
         '/operator/v1/clients',
         '/operator/v1/deployments',
         '/operator/v1/deployments/{id}/status-history',

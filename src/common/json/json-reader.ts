@@ -1,4 +1,4 @@
-import type { FieldError } from '../problem/problem-types.js';
+import type { FieldError } from './field-error.js';
 
 /**
  * A small toolkit for reading parsed JSON bodies by hand and reporting what is wrong with them as

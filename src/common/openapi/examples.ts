@@ -86,3 +86,29 @@ export const CAPABILITIES_EXAMPLE = {
   },
   labels: { 'example.com/line': 'paint' },
 };
+
+export const DEVICE_LABELS_PUT_EXAMPLES = {
+  canary: {
+    summary: "The device's operator labels become exactly these",
+    value: { role: 'canary', 'example.com/cell': 3 },
+  },
+  clear: { summary: 'Remove every operator label', value: {} },
+};
+
+export const DEVICE_LABELS_PATCH_EXAMPLES = {
+  setAndRemove: {
+    summary: 'Set one label, remove another (JSON Merge Patch); the others stay',
+    value: { role: 'canary', maintenance: null },
+  },
+};
+
+export const DEVICE_LABELS_BULK_EXAMPLES = {
+  canary: {
+    summary: 'Mark the paint-line presses as the canary and drop an old label',
+    value: {
+      selector: { matchLabels: { line: 'paint' }, clientId: 'line-7' },
+      set: { role: 'canary' },
+      remove: ['maintenance'],
+    },
+  },
+};

@@ -1,3 +1,5 @@
+import type { FieldError } from '../json/field-error.js';
+
 /**
  * Problem `type` URIs. The Margo ones come from the specification's registry (spec doc §3.4) and are
  * used whenever the condition is one of the standard Margo categories; `about:blank` otherwise
@@ -19,11 +21,8 @@ export const ProblemType = {
 
 export type ProblemTypeUri = (typeof ProblemType)[keyof typeof ProblemType];
 
-/** One entry of `errors[]`: `field` is a JSON pointer into the request body (RFC 6901). */
-export interface FieldError {
-  field: string;
-  message: string;
-}
+// A field error is what the JSON toolkit collects; a problem document carries them.
+export type { FieldError };
 
 /** The RFC 9457 document this service sends, with the Margo extension members (spec doc §2.7). */
 export interface ProblemDocument {

@@ -9,7 +9,9 @@ import { DeploymentPreviewController } from './deployments/deployment-preview.co
 import { DeploymentPreviewService } from './deployments/deployment-preview.service.js';
 import { DeploymentRepository } from './deployments/deployment.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
+import { DeviceLabelsBulkService } from './deployments/device-labels-bulk.service.js';
 import { ListedTargetsAdapter } from './deployments/listed-targets.adapter.js';
+import { OperatorDeviceLabelsController } from './deployments/operator-device-labels.controller.js';
 import { DeploymentPackageUsage } from './deployments/package-usage.adapter.js';
 import { RecomputeProcessor } from './deployments/recompute.processor.js';
 import { RecomputeService } from './deployments/recompute.service.js';
@@ -34,14 +36,17 @@ const modules = new Map<string, DynamicModule>();
  *   version is used through `PACKAGE_USAGE`.
  * - `manifests/` — what each device polls: `ManifestService` (compose, issue, poll, documents, bundles,
  *   purge), its Redis poll cache, RFC 8785 / bundle rendering, HTTP conditions, and the device routes
- *   `GET /api/v1/deployments…` (`state.controller.ts`, which also documents the poll fast path,
- *   `poll-fast-path.ts`). Tables `client_manifest`, `manifest_issue`, `bundle`, `rendered_document`.
+ *   `GET /api/v1/deployments…` (`state.controller.ts`, which also documents the device fast path,
+ *   `device-fast-path.ts`), the in-memory document cache (`document-cache.ts`). Tables `client_manifest`, `manifest_issue`, `bundle`, `rendered_document`.
  *   Learns which targets a manifest lists through `LISTED_TARGETS` (`listed-targets.port.ts`).
  * - `deployments/` — operator intent and placement: `DeploymentsService` (create, patch, delete,
  *   overrides), `RecomputeService` (load, decide, write, announce) with its pure decision core in
  *   `placement/` (`decision.ts`, `placement.ts`, `eligibility.ts`) and YAML rendering in `render/`;
  *   the `recompute` queue's producer (`deployment.jobs.ts`) and consumer (`recompute.processor.ts`,
- *   worker role; catalogue in infra/queue/recompute-queue.ts). Tables `deployment`, `deployment_target`.
+ *   worker role; catalogue in infra/queue/recompute-queue.ts); the bulk operator-label call
+ *   `POST /operator/v1/devices/labels` (`operator-device-labels.controller.ts`: its selector is a
+ *   deployment selector; device-capability's DeviceLabelsService makes the change). Tables
+ *   `deployment`, `deployment_target`.
  *
  * The operator deployment routes (`/operator/v1/deployments`) are served by the status module, which
  * adds each target's status to DeploymentsService's answers. Exports the deployment and manifest
@@ -66,6 +71,7 @@ export class DeploymentSpecModule {
         LegacyStateController,
         OperatorPackagesController,
         DeploymentPreviewController,
+        OperatorDeviceLabelsController,
       ],
       providers: [
         PackageRepository,
@@ -79,6 +85,7 @@ export class DeploymentSpecModule {
         ListedTargetsAdapter,
         DeploymentsService,
         DeploymentPreviewService,
+        DeviceLabelsBulkService,
         RecomputeService,
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),

@@ -205,19 +205,24 @@ function labels(c: Collector, value: unknown): Record<string, LabelValue> {
   }
   const out: Record<string, LabelValue> = {};
   for (const [key, v] of Object.entries(value)) {
-    const ok =
-      typeof v === 'string' ||
-      typeof v === 'boolean' ||
-      (typeof v === 'number' && Number.isFinite(v)) ||
-      (Array.isArray(v) && (v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number')));
-    if (!ok) {
-      c.add(
-        `/labels/${escapePointer(key)}`,
-        'must be a string, number, boolean, or an array of strings or numbers',
-      );
-    } else out[key] = v;
+    if (!isLabelValue(v)) c.add(`/labels/${escapePointer(key)}`, LABEL_VALUE_RULE);
+    else out[key] = v;
   }
   return out;
+}
+
+/** The rule of a label value, device-reported or operator-set (its message in `errors[]`). */
+export const LABEL_VALUE_RULE = 'must be a string, number, boolean, or an array of strings or numbers';
+
+/** Whether `v` is a label value: a string, finite number, boolean, or an array of strings or of numbers. */
+export function isLabelValue(v: unknown): v is LabelValue {
+  return (
+    typeof v === 'string' ||
+    typeof v === 'boolean' ||
+    (typeof v === 'number' && Number.isFinite(v)) ||
+    (Array.isArray(v) &&
+      (v.every((x) => typeof x === 'string') || v.every((x) => typeof x === 'number' && Number.isFinite(x))))
+  );
 }
 
 /** The older legacy shape: `roles` + `resources{cpu, memory, storage, peripherals, interfaces}`. */

@@ -26,7 +26,7 @@ export class CapabilityMetrics {
     });
     this.changes = new Counter({
       name: 'wfm_capability_changes_total',
-      help: 'Changes of the normalised capability model detected (created, updated, deleted)',
+      help: 'Changes of the normalised capability model detected (created, updated, deleted, labels: operator labels)',
       labelNames: ['kind'],
       registers,
     });

@@ -10,6 +10,8 @@ import { CapabilityMetrics } from './capability.metrics.js';
 export const SWEEP_QUEUE = 'capability-sweep';
 
 const ENQUEUE_TIMEOUT_MS = 500;
+/** Devices enqueued at once by `enqueueDevices`. */
+const ENQUEUE_CHUNK = 50;
 
 /**
  * The trigger the rest of the system reacts to: after a device's capabilities change (or it is
@@ -65,5 +67,20 @@ export class RecomputeProducer {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * `enqueueDevice` for many devices (a bulk label change), ENQUEUE_CHUNK at a time; after a chunk
+   * with a failure it stops (Redis is away) and leaves the rest to the sweeper, so a thousand
+   * devices never cost a thousand enqueue timeouts. Returns how many were enqueued.
+   */
+  async enqueueDevices(jobs: RecomputeDeviceJob[]): Promise<number> {
+    let enqueued = 0;
+    for (let i = 0; i < jobs.length; i += ENQUEUE_CHUNK) {
+      const outcomes = await Promise.all(jobs.slice(i, i + ENQUEUE_CHUNK).map((j) => this.enqueueDevice(j)));
+      enqueued += outcomes.filter(Boolean).length;
+      if (outcomes.includes(false)) break;
+    }
+    return enqueued;
   }
 }

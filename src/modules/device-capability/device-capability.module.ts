@@ -9,6 +9,7 @@ import { CapabilityMetrics } from './capability.metrics.js';
 import { RecomputeProducer, SWEEP_QUEUE } from './device-capability.jobs.js';
 import { DeviceCapabilityService } from './device-capability.service.js';
 import { DeviceInventoryService } from './device-inventory.service.js';
+import { DeviceLabelsService } from './device-labels.service.js';
 import { DeviceRepository } from './device.repository.js';
 import { OperatorDevicesController } from './operator-devices.controller.js';
 import { SweepQueueErrorLogger } from './queue-error-logger.js';
@@ -18,8 +19,10 @@ const modules = new Map<string, DynamicModule>();
 /**
  * What each device has: the Margo capability-reporting API (both profiles), the device inventory
  * with history, the facts placement reads (`device-facts.ts`), and the `recompute-device` trigger on
- * the `recompute` queue (infra/queue/recompute-queue.ts). Tables `device`, `device_capability_change`. Exports
- * DeviceCapabilityService for the deployment-spec and status modules.
+ * the `recompute` queue (infra/queue/recompute-queue.ts), and operator-set labels
+ * (`DeviceLabelsService`, `PUT/PATCH /operator/v1/devices/{clientId}/{deviceId}/labels`). Tables
+ * `device`, `device_capability_change`, `device_operator_label`. Exports DeviceCapabilityService for the
+ * deployment-spec and status modules, and DeviceLabelsService for deployment-spec's bulk label call.
  */
 @Module({})
 export class DeviceCapabilityModule {
@@ -40,12 +43,13 @@ export class DeviceCapabilityModule {
         DeviceRepository,
         DeviceCapabilityService,
         DeviceInventoryService,
+        DeviceLabelsService,
         RecomputeProducer,
         CapabilityMetrics,
         SweepQueueErrorLogger,
         ...(roles.worker ? [CapabilitySweepProcessor] : []),
       ],
-      exports: [DeviceCapabilityService],
+      exports: [DeviceCapabilityService, DeviceLabelsService],
     };
     modules.set(key, module);
     return module;

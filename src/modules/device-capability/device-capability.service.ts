@@ -12,6 +12,7 @@ import { DeviceNotFoundError, GatewayNotFoundError } from './device-capability.e
 import { type DeviceFields, DeviceRepository, type DeviceRow } from './device.repository.js';
 import { toDeviceFacts } from './device.mapper.js';
 import type { DeviceFacts } from './device-facts.js';
+import { stable } from './stable-json.js';
 
 export interface ReportOutcome {
   created: boolean;
@@ -53,18 +54,6 @@ function comparable(model: CapabilityModel): Comparable {
     otelCollector: model.otelCollector,
     labels: model.labels,
   };
-}
-
-/** Stable JSON (sorted keys) of the normalised model: equal bytes ⇔ no change. */
-function stable(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value ?? null);
 }
 
 function diff(
@@ -170,6 +159,15 @@ export class DeviceCapabilityService {
 
     const outcome = await this.devices.transaction(async (tx) => {
       const existing = await this.devices.lockDevice(tx, client.id, deviceId);
+      // what selectors match: the reported labels with the operator's over them (docs/decisions.md, "Operator labels")
+      // (a revived device starts without them: they went with its deletion)
+      if (existing?.deletedAt) await this.devices.clearOperatorLabels(tx, client.id, deviceId);
+      fields.effectiveLabels = {
+        ...model.labels,
+        ...(existing && !existing.deletedAt
+          ? await this.devices.operatorLabelsOf(tx, client.id, deviceId)
+          : {}),
+      };
       if (!existing) {
         const row = await this.devices.insert(tx, fields);
         await this.devices.addHistory(

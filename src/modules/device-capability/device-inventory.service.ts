@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { decodeKey, pageOf } from '../../common/http/page.js';
 import { NotFoundError, SemanticError } from '../../common/problem/domain-error.js';
 import { ConflictError } from '../../common/problem/domain-error.js';
-import { DeviceRepository, type DeviceListFilter } from './device.repository.js';
+import { DeviceRepository, type DeviceListFilter, type DeviceRow } from './device.repository.js';
 import { toDeviceDetail, toDeviceSummary } from './device.mapper.js';
 import type { DeviceDetailDto, DeviceListQueryDto, DevicePageDto } from './dto/device.dto.js';
 import { parseQuantity } from './quantity.js';
@@ -34,10 +34,31 @@ export class DeviceInventoryService {
       limit: query.limit + 1,
     };
     const rows = await this.devices.list(filter);
-    return pageOf(rows, query.limit, (row) => [row.deviceId, row.id], toDeviceSummary);
+    return pageOf(
+      rows,
+      query.limit,
+      (row) => [row.deviceId, row.id],
+      (row) => toDeviceSummary(row, row.operatorKeys),
+    );
   }
 
   async get(clientId: string, deviceId: string, profile?: string): Promise<DeviceDetailDto> {
+    const row = await this.resolve(clientId, deviceId, profile);
+    const [children, history, operatorLabels] = await Promise.all([
+      this.devices.children(row.clientId, row.deviceId),
+      this.devices.history(row.clientId, row.deviceId, HISTORY_SHOWN),
+      this.devices.operatorLabels([row]),
+    ]);
+    return toDeviceDetail(
+      row,
+      children.map((c) => c.deviceId),
+      history,
+      operatorLabels,
+    );
+  }
+
+  /** The live device an operator names by its client's external id (404; 409 when both profiles have the id). */
+  async resolve(clientId: string, deviceId: string, profile?: string): Promise<DeviceRow> {
     const rows = await this.devices.findByExternal(clientId, deviceId, profile);
     if (rows.length === 0) throw new NotFoundError(`No device ${deviceId} of client ${clientId}`);
     if (rows.length > 1) {
@@ -45,16 +66,7 @@ export class DeviceInventoryService {
         `Client id ${clientId} exists in both profiles; add ?profile=rc3 or ?profile=legacy`,
       );
     }
-    const row = rows[0];
-    const [children, history] = await Promise.all([
-      this.devices.children(row.clientId, row.deviceId),
-      this.devices.history(row.clientId, row.deviceId, HISTORY_SHOWN),
-    ]);
-    return toDeviceDetail(
-      row,
-      children.map((c) => c.deviceId),
-      history,
-    );
+    return rows[0];
   }
 
   private quantity(text: string | undefined, field: string): bigint | undefined {

@@ -1,12 +1,31 @@
 import type { DeviceFacts } from './device-facts.js';
 import type { JsonValue } from '../../common/json-value.js';
-import type { DeviceChangeRow, DeviceFactsRow, DeviceRow } from './device.repository.js';
-import type { DeviceChangeDto, DeviceDetailDto, DeviceSummaryDto } from './dto/device.dto.js';
+import type { DeviceChangeRow, DeviceFactsRow, DeviceRow, OperatorLabelRow } from './device.repository.js';
+import type {
+  DeviceChangeDto,
+  DeviceDetailDto,
+  DeviceLabelsDto,
+  DeviceSummaryDto,
+  OperatorLabelDto,
+} from './dto/device.dto.js';
 
 const toNumber = (v: bigint | null): number | null => (v === null ? null : Number(v));
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
-export function toDeviceSummary(row: DeviceRow): DeviceSummaryDto {
+/** Where each effective label comes from: the operator's keys win, the others are the device's. */
+export function labelSources(
+  effective: Record<string, unknown>,
+  operatorKeys: Iterable<string>,
+): Record<string, 'device' | 'operator'> {
+  const operator = new Set(operatorKeys);
+  return Object.fromEntries(
+    Object.keys(effective)
+      .sort()
+      .map((key) => [key, operator.has(key) ? 'operator' : 'device']),
+  );
+}
+
+export function toDeviceSummary(row: DeviceRow, operatorKeys: Iterable<string>): DeviceSummaryDto {
   return {
     clientId: row.clientExternalId,
     clientProfile: row.clientProfile,
@@ -26,7 +45,8 @@ export function toDeviceSummary(row: DeviceRow): DeviceSummaryDto {
     interfaceTypes: row.interfaceTypes,
     runtimes: row.runtimes,
     deploymentTypes: row.deploymentTypes,
-    labels: row.labels as Record<string, unknown>,
+    labels: row.effectiveLabels as Record<string, unknown>,
+    labelSources: labelSources(row.effectiveLabels as Record<string, unknown>, operatorKeys),
     capabilityVersion: row.capabilityVersion,
     recomputePending: row.capabilityVersion > row.recomputedVersion,
     firstReportedAt: iso(row.firstReportedAt),
@@ -45,10 +65,34 @@ export function toDeviceChange(row: DeviceChangeRow): DeviceChangeDto {
   };
 }
 
+export function toOperatorLabel(row: OperatorLabelRow): OperatorLabelDto {
+  return { key: row.key, value: row.value, setBy: row.setBy, setAt: iso(row.setAt) };
+}
+
+/** The labels view of a device: effective labels, their sources, what the device reported, what the operator set. */
+export function toDeviceLabels(row: DeviceRow, operator: OperatorLabelRow[]): DeviceLabelsDto {
+  const effective = row.effectiveLabels as Record<string, unknown>;
+  return {
+    clientId: row.clientExternalId,
+    clientProfile: row.clientProfile,
+    deviceId: row.deviceId,
+    labels: effective,
+    labelSources: labelSources(
+      effective,
+      operator.map((o) => o.key),
+    ),
+    reportedLabels: row.labels as Record<string, unknown>,
+    operatorLabels: operator.map(toOperatorLabel),
+    capabilityVersion: row.capabilityVersion,
+    recomputePending: row.capabilityVersion > row.recomputedVersion,
+  };
+}
+
 export function toDeviceDetail(
   row: DeviceRow,
   children: string[],
   history: DeviceChangeRow[],
+  operator: OperatorLabelRow[],
 ): DeviceDetailDto {
   let document: unknown;
   try {
@@ -57,7 +101,12 @@ export function toDeviceDetail(
     document = null;
   }
   return {
-    ...toDeviceSummary(row),
+    ...toDeviceSummary(
+      row,
+      operator.map((o) => o.key),
+    ),
+    reportedLabels: row.labels as Record<string, unknown>,
+    operatorLabels: operator.map(toOperatorLabel),
     cpus: row.cpus as object[],
     otelCollector: row.otelCollector,
     extensions: row.extensions as Record<string, unknown>,

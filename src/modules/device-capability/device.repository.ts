@@ -39,6 +39,35 @@ export interface DeviceListFilter {
   limit: number;
 }
 
+export interface DeviceKey {
+  /** Internal client id. */
+  clientId: string;
+  deviceId: string;
+}
+
+/** What a label change reads of a locked device (see `lockLabelled`). */
+export interface LabelledDevice extends DeviceKey {
+  id: string;
+  labels: Prisma.JsonValue;
+}
+
+/** One operator label as stored. */
+export interface OperatorLabelRow extends DeviceKey {
+  key: string;
+  value: Prisma.JsonValue;
+  setBy: string;
+  setAt: Date;
+}
+
+/** A device whose labels a change wrote: its new capability version. */
+export interface LabelWrite extends DeviceKey {
+  capabilityVersion: number;
+  changedAt: Date;
+}
+
+/** A device row of a list, with the keys of its operator-set labels. */
+export type DeviceListRow = DeviceRow & { operatorKeys: string[] };
+
 /** The columns a capability report compares against (see `lockDevice`). */
 export type LockedDevice = Pick<DeviceRow, 'id' | 'modelHash' | 'document' | 'clientProfile' | 'deletedAt'>;
 
@@ -136,13 +165,139 @@ export class DeviceRepository {
     clientId: string,
     deviceId: string,
   ): Promise<DeviceRow[]> {
+    // the operator's labels go with the device (docs/decisions.md, "Operator labels")
     const ids = await tx.$queryRaw<{ id: string }[]>`
-      UPDATE device
-         SET deleted_at = now(), capability_version = capability_version + 1, changed_at = now()
-       WHERE client_id = ${clientId}::uuid AND deleted_at IS NULL
-         AND (device_id = ${deviceId} OR device_id LIKE ${`${escapeLike(deviceId)}/%`})
-      RETURNING id`;
+      WITH gone AS (
+        UPDATE device
+           SET deleted_at = now(), capability_version = capability_version + 1, changed_at = now(),
+               effective_labels = labels
+         WHERE client_id = ${clientId}::uuid AND deleted_at IS NULL
+           AND (device_id = ${deviceId} OR device_id LIKE ${`${escapeLike(deviceId)}/%`})
+        RETURNING id, client_id, device_id
+      ), unlabelled AS (
+        DELETE FROM device_operator_label o USING gone
+         WHERE o.client_id = gone.client_id AND o.device_id = gone.device_id
+      )
+      SELECT id FROM gone`;
     return tx.device.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+  }
+
+  /** Removes the operator's labels of one device (a deleted device reported again starts without them). */
+  async clearOperatorLabels(tx: Prisma.TransactionClient, clientId: string, deviceId: string): Promise<void> {
+    await tx.deviceOperatorLabel.deleteMany({ where: { clientId, deviceId } });
+  }
+
+  /** The operator's labels of one device (a capability report layers them over the reported ones). */
+  async operatorLabelsOf(
+    tx: Db,
+    clientId: string,
+    deviceId: string,
+  ): Promise<Record<string, Prisma.JsonValue>> {
+    const rows = await tx.deviceOperatorLabel.findMany({
+      where: { clientId, deviceId },
+      select: { key: true, value: true },
+    });
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  /**
+   * Live devices among `keys` with a row lock each, taken in id order (so two label changes of
+   * overlapping sets of devices cannot deadlock), with what a label change reads.
+   */
+  lockLabelled(tx: Prisma.TransactionClient, keys: DeviceKey[]): Promise<LabelledDevice[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return tx.$queryRaw<LabelledDevice[]>`
+      SELECT d.id, d.client_id AS "clientId", d.device_id AS "deviceId", d.labels
+        FROM device d
+        JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
+          ON d.client_id = k.client_id AND d.device_id = k.device_id
+       WHERE d.deleted_at IS NULL
+       ORDER BY d.id
+         FOR UPDATE OF d`;
+  }
+
+  /** The operator labels of these devices, with who set them and when, in key order. */
+  operatorLabels(keys: DeviceKey[], db: Db = this.prisma): Promise<OperatorLabelRow[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return db.$queryRaw<OperatorLabelRow[]>`
+      SELECT o.client_id AS "clientId", o.device_id AS "deviceId", o.key, o.value, o.set_by AS "setBy",
+             o.set_at AS "setAt"
+        FROM unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
+        JOIN device_operator_label o ON o.client_id = k.client_id AND o.device_id = k.device_id
+       ORDER BY o.client_id, o.device_id, o.key`;
+  }
+
+  /**
+   * Writes label changes of many devices in three statements: removes `removed` keys, upserts
+   * `upserts` (value, who and when), and sets each device's effective labels with a new
+   * capability version (the recomputation trigger and the sweeper's outbox, as for a report).
+   */
+  async writeLabels(
+    tx: Prisma.TransactionClient,
+    change: {
+      removed: (DeviceKey & { key: string })[];
+      upserts: (DeviceKey & { key: string; value: Prisma.JsonValue })[];
+      devices: { id: string; effectiveLabels: Prisma.JsonValue }[];
+      setBy: string;
+    },
+  ): Promise<LabelWrite[]> {
+    const { removed, upserts, devices } = change;
+    if (removed.length > 0) {
+      await tx.$executeRaw`
+        DELETE FROM device_operator_label o
+         USING unnest(${removed.map((r) => r.clientId)}::uuid[], ${removed.map((r) => r.deviceId)}::text[],
+                      ${removed.map((r) => r.key)}::text[]) AS r(client_id, device_id, key)
+         WHERE o.client_id = r.client_id AND o.device_id = r.device_id AND o.key = r.key`;
+    }
+    if (upserts.length > 0) {
+      await tx.$executeRaw`
+        INSERT INTO device_operator_label (client_id, device_id, key, value, set_by, set_at)
+        SELECT u.client_id, u.device_id, u.key, u.value, ${change.setBy}, now()
+          FROM unnest(${upserts.map((u) => u.clientId)}::uuid[], ${upserts.map((u) => u.deviceId)}::text[],
+                      ${upserts.map((u) => u.key)}::text[],
+                      ${upserts.map((u) => JSON.stringify(u.value))}::jsonb[]) AS u(client_id, device_id, key, value)
+        ON CONFLICT (client_id, device_id, key)
+        DO UPDATE SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at`;
+    }
+    if (devices.length === 0) return [];
+    return tx.$queryRaw<LabelWrite[]>`
+      UPDATE device d
+         SET effective_labels = v.effective, capability_version = d.capability_version + 1, changed_at = now()
+        FROM unnest(${devices.map((d) => d.id)}::uuid[],
+                    ${devices.map((d) => JSON.stringify(d.effectiveLabels))}::jsonb[]) AS v(id, effective)
+       WHERE d.id = v.id
+      RETURNING d.client_id AS "clientId", d.device_id AS "deviceId", d.capability_version AS "capabilityVersion",
+                d.changed_at AS "changedAt"`;
+  }
+
+  /** History rows of many devices in two statements, each device's history trimmed to `keep`. */
+  async addHistoryMany(
+    tx: Prisma.TransactionClient,
+    entries: {
+      clientId: string;
+      deviceId: string;
+      kind: string;
+      capabilityVersion: number;
+      changes: unknown;
+      reportedBy: string;
+    }[],
+    keep: number,
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await tx.$executeRaw`
+      INSERT INTO device_capability_change (client_id, device_id, kind, capability_version, changes, reported_by)
+      SELECT * FROM unnest(${entries.map((e) => e.clientId)}::uuid[], ${entries.map((e) => e.deviceId)}::text[],
+                           ${entries.map((e) => e.kind)}::text[], ${entries.map((e) => e.capabilityVersion)}::int[],
+                           ${entries.map((e) => JSON.stringify(e.changes))}::jsonb[],
+                           ${entries.map((e) => e.reportedBy)}::text[])`;
+    await tx.$executeRaw`
+      DELETE FROM device_capability_change c
+       USING (SELECT h.id, row_number() OVER (PARTITION BY h.client_id, h.device_id ORDER BY h.id DESC) AS n
+                FROM device_capability_change h
+                JOIN unnest(${entries.map((e) => e.clientId)}::uuid[], ${entries.map((e) => e.deviceId)}::text[])
+                     AS k(client_id, device_id)
+                  ON h.client_id = k.client_id AND h.device_id = k.device_id) old
+       WHERE c.id = old.id AND old.n > ${keep}`;
   }
 
   async addHistory(
@@ -215,13 +370,13 @@ export class DeviceRepository {
              d.memory_bytes AS "memoryBytes", d.memory_text AS "memoryText",
              d.storage_bytes AS "storageBytes", d.storage_text AS "storageText",
              d.peripheral_types AS "peripheralTypes", d.interface_types AS "interfaceTypes",
-             d.deployment_types AS "deploymentTypes", d.labels, d.document
+             d.deployment_types AS "deploymentTypes", d.effective_labels AS labels, d.document
         FROM unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
         JOIN device d ON d.client_id = k.client_id AND d.device_id = k.device_id
        WHERE d.deleted_at IS NULL`;
   }
 
-  /** Devices whose labels contain `labels` (all, when empty), keyset-paged by id: selector fan-out. */
+  /** Devices whose effective labels contain `labels` (all, when empty), keyset-paged by id: selector fan-out. */
   scan(
     labels: Record<string, unknown>,
     clientId: string | undefined,
@@ -232,7 +387,7 @@ export class DeviceRepository {
       SELECT id, client_id AS "clientId", device_id AS "deviceId"
         FROM device
        WHERE deleted_at IS NULL
-         AND labels @> ${JSON.stringify(labels)}::jsonb
+         AND effective_labels @> ${JSON.stringify(labels)}::jsonb
          AND (${clientId ?? null}::uuid IS NULL OR client_id = ${clientId ?? null}::uuid)
          AND (${afterId ?? null}::uuid IS NULL OR id > ${afterId ?? null}::uuid)
        ORDER BY id
@@ -277,13 +432,13 @@ export class DeviceRepository {
   }
 
   /** Filtered, keyset-paginated device list (ordered by deviceId, then id). */
-  list(filter: DeviceListFilter): Promise<DeviceRow[]> {
+  list(filter: DeviceListFilter): Promise<DeviceListRow[]> {
     const where: Prisma.Sql[] = [Prisma.sql`deleted_at IS NULL`];
     if (filter.clientExternalId !== undefined) {
       where.push(Prisma.sql`client_external_id = ${filter.clientExternalId}`);
     }
     if (Object.keys(filter.labels).length > 0) {
-      where.push(Prisma.sql`labels @> ${JSON.stringify(filter.labels)}::jsonb`);
+      where.push(Prisma.sql`effective_labels @> ${JSON.stringify(filter.labels)}::jsonb`);
     }
     if (filter.architecture) where.push(Prisma.sql`architectures @> ARRAY[${filter.architecture}]::text[]`);
     if (filter.minCores !== undefined) where.push(Prisma.sql`max_cores >= ${filter.minCores}`);
@@ -304,15 +459,18 @@ export class DeviceRepository {
     if (filter.after) {
       where.push(Prisma.sql`(device_id, id) > (${filter.after.deviceId}, ${filter.after.id}::uuid)`);
     }
-    return this.prisma.$queryRaw<DeviceRow[]>`
+    return this.prisma.$queryRaw<DeviceListRow[]>`
       SELECT id, client_id AS "clientId", client_external_id AS "clientExternalId", client_profile AS "clientProfile",
              device_id AS "deviceId", parent_device_id AS "parentDeviceId", depth, hosting, vendor,
              model_number AS "modelNumber", serial_number AS "serialNumber", architectures, max_cores AS "maxCores",
              cpus, memory_bytes AS "memoryBytes", memory_text AS "memoryText", storage_bytes AS "storageBytes",
              storage_text AS "storageText", peripheral_types AS "peripheralTypes", interface_types AS "interfaceTypes",
-             runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels, extensions,
+             runtimes, deployment_types AS "deploymentTypes", otel_collector AS "otelCollector", labels,
+             effective_labels AS "effectiveLabels", extensions,
              capability_version AS "capabilityVersion", recomputed_version AS "recomputedVersion",
-             first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt"
+             first_reported_at AS "firstReportedAt", last_reported_at AS "lastReportedAt", changed_at AS "changedAt",
+             ARRAY(SELECT o.key FROM device_operator_label o
+                    WHERE o.client_id = device.client_id AND o.device_id = device.device_id) AS "operatorKeys"
         FROM device
        WHERE ${Prisma.join(where, ' AND ')}
        ORDER BY device_id, id

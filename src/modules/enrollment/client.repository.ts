@@ -30,6 +30,8 @@ export interface SettingsPatch {
   downtimeWindows?: unknown;
 }
 
+type Db = PrismaService | Prisma.TransactionClient;
+
 function json(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
   return value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue);
 }
@@ -39,8 +41,17 @@ function json(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
 export class ClientRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  findByExternalId(profile: ClientProfile, externalId: string): Promise<ClientRow | null> {
-    return this.prisma.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
+  /** Runs `fn` in one transaction (an operator change and its audit entry commit together). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  findByExternalId(
+    profile: ClientProfile,
+    externalId: string,
+    db: Db = this.prisma,
+  ): Promise<ClientRow | null> {
+    return db.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
   }
 
   findById(id: string): Promise<ClientRow | null> {
@@ -59,28 +70,31 @@ export class ClientRepository {
     return this.prisma.client.findUnique({ where: { certFingerprint: fingerprint } });
   }
 
-  /** Accepts an rc.3 client (creates or re-activates it); `created` tells which. */
-  async upsertRc3(externalId: string): Promise<{ row: ClientRow; created: boolean }> {
-    const existing = await this.findByExternalId('rc3', externalId);
+  /**
+   * Accepts an rc.3 client (creates or re-activates it); `created` tells which, `previous` is the
+   * state it had. Safe inside a transaction: a concurrent create is an ON CONFLICT, not an error.
+   */
+  async upsertRc3(
+    externalId: string,
+    db: Db = this.prisma,
+  ): Promise<{ row: ClientRow; created: boolean; previous: ClientState | null }> {
+    const existing = await this.findByExternalId('rc3', externalId, db);
     if (existing) {
       const row =
         existing.state === 'active'
           ? existing
-          : await this.prisma.client.update({
+          : await db.client.update({
               where: { id: existing.id },
               data: { state: 'active', stateChangedAt: new Date() },
             });
-      return { row, created: false };
+      return { row, created: false, previous: existing.state };
     }
-    try {
-      const row = await this.prisma.client.create({ data: { profile: 'rc3', externalId, state: 'active' } });
-      return { row, created: true };
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        return this.upsertRc3(externalId); // accepted concurrently
-      }
-      throw error;
-    }
+    const [row] = await db.client.createManyAndReturn({
+      data: [{ profile: 'rc3', externalId, state: 'active' }],
+      skipDuplicates: true,
+    });
+    if (row) return { row, created: true, previous: null };
+    return this.upsertRc3(externalId, db); // accepted concurrently
   }
 
   /** Records a legacy onboarding; undefined when that certificate is already onboarded. */
@@ -114,8 +128,8 @@ export class ClientRepository {
     return this.prisma.client.count({ where: { profile: 'legacy', state: 'pending' } });
   }
 
-  setState(id: string, state: ClientState): Promise<ClientRow> {
-    return this.prisma.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
+  setState(id: string, state: ClientState, db: Db = this.prisma): Promise<ClientRow> {
+    return db.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
   }
 
   /** Clients in creation order (keyset pagination). */
@@ -156,11 +170,11 @@ export class ClientRepository {
     return new Map(rows.map((r) => [r.clientId, r]));
   }
 
-  findSettings(clientId: string): Promise<ClientSettingsRow | null> {
-    return this.prisma.clientSettings.findUnique({ where: { clientId } });
+  findSettings(clientId: string, db: Db = this.prisma): Promise<ClientSettingsRow | null> {
+    return db.clientSettings.findUnique({ where: { clientId } });
   }
 
-  upsertSettings(clientId: string, patch: SettingsPatch): Promise<ClientSettingsRow> {
+  upsertSettings(clientId: string, patch: SettingsPatch, db: Db = this.prisma): Promise<ClientSettingsRow> {
     const data = {
       ...(patch.pollingIntervalSeconds !== undefined
         ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
@@ -168,7 +182,7 @@ export class ClientRepository {
       ...(patch.pollingPeriod !== undefined ? { pollingPeriod: json(patch.pollingPeriod) } : {}),
       ...(patch.downtimeWindows !== undefined ? { downtimeWindows: json(patch.downtimeWindows) } : {}),
     };
-    return this.prisma.clientSettings.upsert({
+    return db.clientSettings.upsert({
       where: { clientId },
       create: { clientId, ...data },
       update: data,
@@ -184,7 +198,7 @@ export class ClientRepository {
     return (await this.prisma.fleetSettings.findUnique({ where: { id: 1 } }))!;
   }
 
-  updateFleetSettings(patch: SettingsPatch): Promise<FleetSettingsRow> {
+  updateFleetSettings(patch: SettingsPatch, db: Db = this.prisma): Promise<FleetSettingsRow> {
     const data = {
       ...(patch.pollingIntervalSeconds !== undefined && patch.pollingIntervalSeconds !== null
         ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
@@ -194,15 +208,19 @@ export class ClientRepository {
         ? { downtimeWindows: (patch.downtimeWindows ?? []) as Prisma.InputJsonValue }
         : {}),
     };
-    return this.prisma.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
+    return db.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
   }
 
-  findPreauthorized(fingerprint: string): Promise<PreauthorizedRow | null> {
-    return this.prisma.preauthorizedCertificate.findUnique({ where: { fingerprint } });
+  findPreauthorized(fingerprint: string, db: Db = this.prisma): Promise<PreauthorizedRow | null> {
+    return db.preauthorizedCertificate.findUnique({ where: { fingerprint } });
   }
 
-  upsertPreauthorized(fingerprint: string, note: string | null): Promise<PreauthorizedRow> {
-    return this.prisma.preauthorizedCertificate.upsert({
+  upsertPreauthorized(
+    fingerprint: string,
+    note: string | null,
+    db: Db = this.prisma,
+  ): Promise<PreauthorizedRow> {
+    return db.preauthorizedCertificate.upsert({
       where: { fingerprint },
       create: { fingerprint, note },
       update: { note },
@@ -227,8 +245,8 @@ export class ClientRepository {
     });
   }
 
-  async deletePreauthorized(fingerprint: string): Promise<boolean> {
-    const result = await this.prisma.preauthorizedCertificate.deleteMany({ where: { fingerprint } });
+  async deletePreauthorized(fingerprint: string, db: Db = this.prisma): Promise<boolean> {
+    const result = await db.preauthorizedCertificate.deleteMany({ where: { fingerprint } });
     return result.count > 0;
   }
 

@@ -4,8 +4,14 @@ import { SemanticError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import type { ClientProfileName } from './auth/authenticated-client.js';
 import { ClientDirectory } from './client-directory.service.js';
+import { AuditService } from '../../infra/audit/audit.service.js';
 import { EventLogService } from '../../infra/events/event-log.service.js';
-import { ClientRepository, type ClientRow } from './client.repository.js';
+import {
+  ClientRepository,
+  type ClientRow,
+  type ClientSettingsRow,
+  type FleetSettingsRow,
+} from './client.repository.js';
 import type { ClientDto, ClientListQueryDto } from './dto/client.dto.js';
 import type { PreauthorizedCertificateCreateDto, PreauthorizedCertificateDto } from './dto/operator.dto.js';
 import type { ClientSettingsDto, ClientSettingsUpdateDto } from './dto/settings.dto.js';
@@ -18,6 +24,16 @@ import {
 } from './identity/certificate-input.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]+$/;
+
+/** The settings fields an audit summary shows (before/after). */
+function settingsSummary(row: ClientSettingsRow | FleetSettingsRow | null): Record<string, unknown> | null {
+  if (!row) return null;
+  return {
+    pollingIntervalSeconds: row.pollingIntervalSeconds,
+    pollingPeriod: row.pollingPeriod,
+    downtimeWindows: row.downtimeWindows,
+  };
+}
 
 export interface ClientRef {
   id: string;
@@ -35,6 +51,7 @@ export class ClientsService {
     private readonly clients: ClientRepository,
     private readonly directory: ClientDirectory,
     private readonly events: EventLogService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Adds an rc.3 wfm-client-id to the accepted-client policy (idempotent). */
@@ -44,7 +61,20 @@ export class ClientsService {
         { field: '/clientId', message: "letters, digits, '.', '-' and '_' only (a SPIFFE path segment)" },
       ]);
     }
-    const { row, created } = await this.clients.upsertRc3(clientId);
+    const { row, created } = await this.clients.transaction(async (tx) => {
+      const result = await this.clients.upsertRc3(clientId, tx);
+      await this.audit.record(tx, {
+        action: 'client.accept',
+        resource: { type: 'client', id: clientId },
+        summary: {
+          profile: 'rc3',
+          created: result.created,
+          before: result.previous ? { state: result.previous } : null,
+          after: { state: 'active' },
+        },
+      });
+      return result;
+    });
     await this.directory.invalidate('rc3', clientId);
     this.logger.log({ msg: 'rc.3 client accepted', clientId, created });
     await this.publish('client.enrolled', clientId, { profile: 'rc3', state: 'active', created });
@@ -54,7 +84,14 @@ export class ClientsService {
   /** Retires a client of either profile: its next request is refused with 403. */
   async retire(clientId: string, profile?: ClientProfileName): Promise<void> {
     const row = await this.resolve(clientId, profile);
-    if (row.state !== 'retired') await this.clients.setState(row.id, 'retired');
+    await this.clients.transaction(async (tx) => {
+      if (row.state !== 'retired') await this.clients.setState(row.id, 'retired', tx);
+      await this.audit.record(tx, {
+        action: 'client.retire',
+        resource: { type: 'client', id: row.externalId },
+        summary: { profile: row.profile, before: { state: row.state }, after: { state: 'retired' } },
+      });
+    });
     await this.directory.invalidate(row.profile, row.externalId);
     this.logger.log({ msg: 'client retired', clientId, profile: row.profile });
     await this.publish('client.retired', clientId, { profile: row.profile });
@@ -100,7 +137,16 @@ export class ClientsService {
     profile?: ClientProfileName,
   ): Promise<ClientSettingsDto> {
     const row = await this.resolve(clientId, profile);
-    const own = await this.clients.upsertSettings(row.id, patch);
+    const own = await this.clients.transaction(async (tx) => {
+      const before = await this.clients.findSettings(row.id, tx);
+      const after = await this.clients.upsertSettings(row.id, patch, tx);
+      await this.audit.record(tx, {
+        action: 'client-settings.update',
+        resource: { type: 'client', id: row.externalId },
+        summary: { profile: row.profile, before: settingsSummary(before), after: settingsSummary(after) },
+      });
+      return after;
+    });
     return toClientSettingsDto(own, await this.clients.fleetSettings());
   }
 
@@ -114,7 +160,17 @@ export class ClientsService {
         { field: '/pollingIntervalSeconds', message: 'must be a number of seconds' },
       ]);
     }
-    return toClientSettingsDto(null, await this.clients.updateFleetSettings(patch));
+    const before = await this.clients.fleetSettings();
+    const after = await this.clients.transaction(async (tx) => {
+      const row = await this.clients.updateFleetSettings(patch, tx);
+      await this.audit.record(tx, {
+        action: 'fleet-settings.update',
+        resource: { type: 'fleet-settings' },
+        summary: { before: settingsSummary(before), after: settingsSummary(row) },
+      });
+      return row;
+    });
+    return toClientSettingsDto(null, after);
   }
 
   async preauthorize(input: PreauthorizedCertificateCreateDto): Promise<PreauthorizedCertificateDto> {
@@ -128,7 +184,17 @@ export class ClientsService {
       }
       fingerprint = certificateFingerprint(cert);
     }
-    return toPreauthorizedDto(await this.clients.upsertPreauthorized(fingerprint!, input.note ?? null));
+    const row = await this.clients.transaction(async (tx) => {
+      const before = await this.clients.findPreauthorized(fingerprint!, tx);
+      const after = await this.clients.upsertPreauthorized(fingerprint!, input.note ?? null, tx);
+      await this.audit.record(tx, {
+        action: 'preauthorized-certificate.create',
+        resource: { type: 'preauthorized-certificate', id: fingerprint! },
+        summary: { before: before ? { note: before.note } : null, after: { note: after.note } },
+      });
+      return after;
+    });
+    return toPreauthorizedDto(row);
   }
 
   async listPreauthorized(query: PageQueryDto): Promise<Page<PreauthorizedCertificateDto>> {
@@ -138,9 +204,18 @@ export class ClientsService {
   }
 
   async removePreauthorized(fingerprint: string): Promise<void> {
-    if (!(await this.clients.deletePreauthorized(normaliseFingerprint(fingerprint)))) {
-      throw new ClientNotFoundError(`pre-authorized certificate ${fingerprint}`);
-    }
+    const normalised = normaliseFingerprint(fingerprint);
+    await this.clients.transaction(async (tx) => {
+      const before = await this.clients.findPreauthorized(normalised, tx);
+      if (!before || !(await this.clients.deletePreauthorized(normalised, tx))) {
+        throw new ClientNotFoundError(`pre-authorized certificate ${fingerprint}`);
+      }
+      await this.audit.record(tx, {
+        action: 'preauthorized-certificate.delete',
+        resource: { type: 'preauthorized-certificate', id: normalised },
+        summary: { before: { note: before.note, usedAt: before.usedAt } },
+      });
+    });
   }
 
   private async publish(type: string, clientId: string, data: Record<string, unknown>): Promise<void> {
@@ -185,7 +260,15 @@ export class ClientsService {
         `Client ${clientId} is ${row.state}; it can be ${to === 'active' ? 'approved' : 'rejected'} only when ${from.join(' or ')}`,
       );
     }
-    const updated = await this.clients.setState(row.id, to);
+    const updated = await this.clients.transaction(async (tx) => {
+      const result = await this.clients.setState(row.id, to, tx);
+      await this.audit.record(tx, {
+        action: to === 'active' ? 'client.approve' : 'client.reject',
+        resource: { type: 'client', id: row.externalId },
+        summary: { profile: 'legacy', before: { state: row.state }, after: { state: to } },
+      });
+      return result;
+    });
     await this.directory.invalidate('legacy', clientId);
     this.logger.log({ msg: `legacy client ${to === 'active' ? 'approved' : 'rejected'}`, clientId });
     await this.publish(to === 'active' ? 'client.enrolled' : 'client.retired', clientId, {

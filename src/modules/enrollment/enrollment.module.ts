@@ -3,6 +3,7 @@ import { PassportModule } from '@nestjs/passport';
 import { DeviceAuthService } from './auth/device-auth.service.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.service.js';
 import { LegacyDeviceGuard, OperatorGuard, Rc3DeviceGuard } from './auth/guards.js';
+import { OidcVerifier } from './auth/oidc-verifier.js';
 import { OperatorAuthService } from './auth/operator-auth.service.js';
 import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './auth/strategies.js';
 import { ClientDirectory } from './client-directory.service.js';
@@ -31,6 +32,7 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     TrustStore,
     DeviceAuthService,
     FailedAuthLimiter,
+    OidcVerifier,
     OperatorAuthService,
     OnboardingService,
     ClientsService,

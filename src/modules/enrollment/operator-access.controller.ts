@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from './auth/authenticated-client.js';
@@ -40,11 +41,13 @@ export class OperatorAccessController {
       via: principal.via,
       ...(principal.tokenId !== undefined ? { tokenId: principal.tokenId } : {}),
       ...(principal.subject !== undefined ? { subject: principal.subject } : {}),
+      ...(principal.issuer !== undefined ? { issuer: principal.issuer } : {}),
       ...(principal.scope !== undefined ? { scope: principal.scope } : {}),
     };
   }
 
   @Post('tokens')
+  @AuditAction('token.create', 'operator-token')
   @OperatorAuth('admin')
   @ApiOperation({
     summary: 'Create an operator token (role admin, operator or viewer); the token is shown once',
@@ -69,6 +72,7 @@ export class OperatorAccessController {
 
   @Delete('tokens/:id')
   @HttpCode(204)
+  @AuditAction('token.revoke', 'operator-token', 'id')
   @OperatorAuth('admin')
   @ApiOperation({ summary: 'Revoke an operator token (effective immediately)' })
   @ApiNoContentResponse()
@@ -78,6 +82,7 @@ export class OperatorAccessController {
   }
 
   @Post('preauthorized-certificates')
+  @AuditAction('preauthorized-certificate.create', 'preauthorized-certificate')
   @OperatorAuth('operator')
   @ApiOperation({
     summary:
@@ -102,6 +107,7 @@ export class OperatorAccessController {
 
   @Delete('preauthorized-certificates/:fingerprint')
   @HttpCode(204)
+  @AuditAction('preauthorized-certificate.delete', 'preauthorized-certificate', 'fingerprint')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Remove a pre-registered certificate' })
   @ApiNoContentResponse()

@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import type { Response } from 'express';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { OperatorAuth } from './auth/guards.js';
@@ -51,6 +52,7 @@ export class OperatorClientsController {
   }
 
   @Put('clients/:clientId')
+  @AuditAction('client.accept', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary:
@@ -70,6 +72,7 @@ export class OperatorClientsController {
 
   @Delete('clients/:clientId')
   @HttpCode(204)
+  @AuditAction('client.retire', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Retire a client (either profile): its requests are refused with 403 from now on',
@@ -85,6 +88,7 @@ export class OperatorClientsController {
 
   @Post('clients/:clientId/approve')
   @HttpCode(200)
+  @AuditAction('client.approve', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Approve a pending (or rejected) legacy onboarding' })
   @ApiOkResponse({ type: ClientDto })
@@ -95,6 +99,7 @@ export class OperatorClientsController {
 
   @Post('clients/:clientId/reject')
   @HttpCode(200)
+  @AuditAction('client.reject', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Reject a pending (or revoke an active) legacy client' })
   @ApiOkResponse({ type: ClientDto })
@@ -116,6 +121,7 @@ export class OperatorClientsController {
   }
 
   @Put('clients/:clientId/settings')
+  @AuditAction('client-settings.update', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Set a client's polling interval, polling period and downtime windows (null = fleet default)",
@@ -139,6 +145,7 @@ export class OperatorClientsController {
   }
 
   @Put('fleet-settings')
+  @AuditAction('fleet-settings.update', 'fleet-settings')
   @OperatorAuth('admin')
   @ApiOperation({ summary: 'Change the fleet-wide defaults of the client settings' })
   @ApiOkResponse({ type: ClientSettingsDto })

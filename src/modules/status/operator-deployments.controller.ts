@@ -21,6 +21,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { OperatorAuth } from '../enrollment/auth/guards.js';
@@ -53,6 +54,7 @@ export class OperatorDeploymentsController {
   ) {}
 
   @Post()
+  @AuditAction('deployment.create', 'deployment')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
@@ -99,6 +101,7 @@ export class OperatorDeploymentsController {
   }
 
   @Patch(':id')
+  @AuditAction('deployment.update', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
@@ -120,6 +123,7 @@ export class OperatorDeploymentsController {
 
   @Delete(':id')
   @HttpCode(202)
+  @AuditAction('deployment.delete', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
   @ApiAcceptedResponse()
@@ -129,6 +133,7 @@ export class OperatorDeploymentsController {
   }
 
   @Put(':id/devices/:clientId/*deviceId/parameters')
+  @AuditAction('deployment.override', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Device-level parameter overrides for one target (layered over the deployment values)',

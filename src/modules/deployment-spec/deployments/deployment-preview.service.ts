@@ -58,16 +58,19 @@ export class DeploymentPreviewService {
         { field: '/target', message: 'give clientId and deviceId, or selector' },
       ]);
     }
-    if (input.target.selector) errors.push(...this.intent.checkSelector(input.target.selector));
+    let selector: Selector | null = null;
+    if (input.target.selector) {
+      const read = await this.intent.readSelector(input.target.selector, '/target/selector');
+      errors.push(...read.errors);
+      selector = read.selector;
+    }
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
 
-    let selector: Selector | null = null;
     let keys: TargetKey[];
     let candidates: number;
-    if (input.target.selector) {
-      selector = await this.intent.toSelector(input.target.selector);
+    if (selector) {
       candidates = await this.capabilities.countDevices(selector.matchLabels ?? {}, selector.clientId);
       keys = await this.candidates(selector);
     } else {

@@ -28,10 +28,10 @@ export class DeploymentRepository {
     return this.prisma.$transaction(fn);
   }
 
-  create(data: Prisma.DeploymentUncheckedCreateInput): Promise<DeploymentRow> {
+  create(data: Prisma.DeploymentUncheckedCreateInput, db: Db = this.prisma): Promise<DeploymentRow> {
     // A direct deployment's selector is SQL NULL, never JSON null (which made every device a candidate).
     const selector = data.selector === null || data.selector === undefined ? Prisma.DbNull : data.selector;
-    return this.prisma.deployment.create({ data: { ...data, selector } });
+    return db.deployment.create({ data: { ...data, selector } });
   }
 
   /** The current revision, also of a deleted deployment (undefined: no such row). */
@@ -229,8 +229,8 @@ export class DeploymentRepository {
     });
   }
 
-  setOverrides(id: string, overrides: unknown): Promise<TargetRow> {
-    return this.prisma.deploymentTarget.update({
+  setOverrides(id: string, overrides: unknown, db: Db = this.prisma): Promise<TargetRow> {
+    return db.deploymentTarget.update({
       where: { id },
       data: { overrides: overrides as Prisma.InputJsonValue },
     });

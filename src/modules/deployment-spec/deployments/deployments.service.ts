@@ -4,6 +4,7 @@ import { mergePatch } from '../../../common/http/merge-patch.js';
 import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { SemanticError } from '../../../common/problem/domain-error.js';
 import type { FieldError } from '../../../common/problem/problem-types.js';
+import { AuditService } from '../../../infra/audit/audit.service.js';
 import { ClientsService } from '../../enrollment/clients.service.js';
 import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
 import { DeploymentRepository } from './deployment.repository.js';
@@ -60,6 +61,7 @@ export class DeploymentsService {
     private readonly packages: PackagesService,
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
+    private readonly audit: AuditService,
   ) {}
 
   async create(input: DeploymentCreateDto): Promise<DeploymentDetail> {
@@ -91,15 +93,35 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.create({
-      applicationId: pkg.applicationId,
-      packageId: pkgRow.id,
-      profileId: input.profileId ?? null,
-      parameters: (input.parameters ?? {}) as object,
-      targetClientId,
-      targetDeviceId,
-      selector: selector ? (selector as object) : undefined,
-      onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+    const row = await this.deployments.transaction(async (tx) => {
+      const created = await this.deployments.create(
+        {
+          applicationId: pkg.applicationId,
+          packageId: pkgRow.id,
+          profileId: input.profileId ?? null,
+          parameters: (input.parameters ?? {}) as object,
+          targetClientId,
+          targetDeviceId,
+          selector: selector ? (selector as object) : undefined,
+          onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+        },
+        tx,
+      );
+      await this.audit.record(tx, {
+        action: 'deployment.create',
+        resource: { type: 'deployment', id: created.id },
+        summary: {
+          after: {
+            applicationId: pkg.applicationId,
+            version: pkg.version,
+            profileId: created.profileId,
+            parameters: created.parameters,
+            target: input.target,
+            onCapabilityLoss: created.onCapabilityLoss,
+          },
+        },
+      });
+      return created;
     });
     this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
     await this.jobs.recomputeDeployment(row.id);
@@ -191,13 +213,42 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.update(id, {
-      packageId: pkgRow.id,
-      parameters: parameters as object,
-      profileId,
-      onCapabilityLoss:
-        input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
-      revision: { increment: 1 },
+    const row = await this.deployments.transaction(async (tx) => {
+      const updated = await this.deployments.update(
+        id,
+        {
+          packageId: pkgRow.id,
+          parameters: parameters as object,
+          profileId,
+          onCapabilityLoss:
+            input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
+          revision: { increment: 1 },
+        },
+        tx,
+      );
+      const { row: beforePkg } = await this.packages.byId(current.packageId);
+      await this.audit.record(tx, {
+        action: 'deployment.update',
+        resource: { type: 'deployment', id },
+        summary: {
+          patch: input,
+          before: {
+            version: beforePkg.version,
+            profileId: current.profileId,
+            parameters: current.parameters,
+            onCapabilityLoss: current.onCapabilityLoss,
+            revision: current.revision,
+          },
+          after: {
+            version: pkgRow.version,
+            profileId: updated.profileId,
+            parameters: updated.parameters,
+            onCapabilityLoss: updated.onCapabilityLoss,
+            revision: updated.revision,
+          },
+        },
+      });
+      return updated;
     });
     await this.jobs.recomputeDeployment(id);
     return this.dto(row);
@@ -207,7 +258,14 @@ export class DeploymentsService {
   async remove(id: string): Promise<void> {
     const row = await this.deployments.findById(id);
     if (!row) throw new DeploymentNotFoundError(id);
-    await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } });
+    await this.deployments.transaction(async (tx) => {
+      await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } }, tx);
+      await this.audit.record(tx, {
+        action: 'deployment.delete',
+        resource: { type: 'deployment', id },
+        summary: { before: { applicationId: row.applicationId, revision: row.revision } },
+      });
+    });
     await this.jobs.recomputeDeployment(id);
   }
 
@@ -231,7 +289,15 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The overrides are invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const updated = await this.deployments.setOverrides(target.id, values);
+    const updated = await this.deployments.transaction(async (tx) => {
+      const result = await this.deployments.setOverrides(target.id, values, tx);
+      await this.audit.record(tx, {
+        action: 'deployment.override',
+        resource: { type: 'deployment', id },
+        summary: { clientId: client.externalId, deviceId, before: target.overrides, after: values },
+      });
+      return result;
+    });
     if (!(await this.jobs.tryRecomputeBatches(id, [{ clientId: client.id, deviceId }]))) {
       await this.deployments.markRecomputePending(id); // the sweeper recomputes the whole deployment
     }
@@ -292,11 +358,19 @@ export class DeploymentsService {
     ];
   }
 
-  checkSelector(selector: SelectorDto): FieldError[] {
+  /**
+   * A selector given elsewhere than in a deployment (the bulk label call), checked like a deployment's
+   * with pointers below `at`, and resolved (its client id to the internal one; unknown: 404).
+   */
+  async readSelector(dto: SelectorDto, at: string): Promise<{ errors: FieldError[]; selector: Selector }> {
+    return { errors: this.checkSelector(dto, at), selector: await this.toSelector(dto) };
+  }
+
+  private checkSelector(selector: SelectorDto, prefix = '/target/selector'): FieldError[] {
     const errors: FieldError[] = [];
     for (const kind of ['labelSelector', 'propertySelector'] as const) {
       (selector[kind]?.matchExpressions ?? []).forEach((e, i) => {
-        const at = `/target/selector/${kind}/matchExpressions/${i}`;
+        const at = `${prefix}/${kind}/matchExpressions/${i}`;
         if (OPERATORS_WITH_VALUES.has(e.operator) && !(e.values && e.values.length > 0)) {
           errors.push({ field: `${at}/values`, message: `${e.operator} needs values` });
         }
@@ -314,7 +388,7 @@ export class DeploymentsService {
     for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) {
         errors.push({
-          field: `/target/selector/matchLabels/${key}`,
+          field: `${prefix}/matchLabels/${key}`,
           message: 'must be a string, number or boolean',
         });
       }
@@ -322,7 +396,7 @@ export class DeploymentsService {
     return errors;
   }
 
-  async toSelector(dto: SelectorDto): Promise<Selector> {
+  private async toSelector(dto: SelectorDto): Promise<Selector> {
     return {
       ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
       ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),

@@ -9,6 +9,7 @@ import {
   NotAcceptableError,
 } from './manifest.errors.js';
 import { acceptsMediaType, ifNoneMatchMatches } from './http-conditions.js';
+import { type CachedDocument, DocumentCache } from './document-cache.js';
 import { ManifestCache } from './manifest-cache.js';
 import type { Prisma } from '../../../generated/prisma/client.js';
 import { EventLogService, type NewOperatorEvent } from '../../../infra/events/event-log.service.js';
@@ -30,6 +31,13 @@ const POLL_FLUSH_MS = 5_000;
 export type ManifestAnswer =
   | { status: 304; etag: string; version: bigint }
   | { status: 200; etag: string; version: bigint; body: Buffer };
+
+/** Digest-addressed bytes to answer (a YAML or a bundle), with its encodings computed on demand, once. */
+export interface DigestDocument {
+  digest: string;
+  bytes: Buffer;
+  encoded(encoding: 'br' | 'gzip' | undefined): Buffer;
+}
 
 export interface ClientScope {
   id: string;
@@ -132,6 +140,7 @@ function composeManifest<E extends ManifestEntry>(
 export class ManifestService implements OnModuleDestroy {
   private readonly logger = new Logger(ManifestService.name);
   private readonly cache: ManifestCache;
+  private readonly documents: DocumentCache;
   private readonly polls = new Map<string, { at: Date; version: bigint }>();
   private readonly pollTimer: NodeJS.Timeout;
 
@@ -143,6 +152,7 @@ export class ManifestService implements OnModuleDestroy {
     private readonly events: EventLogService,
   ) {
     this.cache = new ManifestCache(redis.client, config.queue.prefix);
+    this.documents = new DocumentCache(config.manifests.documentCacheBytes);
     this.pollTimer = setInterval(() => void this.flushPolls(), POLL_FLUSH_MS);
     this.pollTimer.unref();
   }
@@ -192,25 +202,51 @@ export class ManifestService implements OnModuleDestroy {
     return new Map(rows.map((r) => [r.clientId, { version: r.version, lastPolledAt: r.lastPolledAt }]));
   }
 
-  /** The stored YAML of one of the caller's deployments (404 `#deployment-not-found` otherwise, D11). */
-  async document(client: ClientScope, deploymentId: string, digest: string): Promise<Buffer> {
+  /**
+   * The stored YAML of one of the caller's deployments (404 `#deployment-not-found` otherwise, D11),
+   * from the in-memory document cache when it is there.
+   */
+  async document(client: ClientScope, deploymentId: string, digest: string): Promise<DigestDocument> {
     if (!DIGEST.test(digest)) throw new DeploymentDocumentNotFoundError(deploymentId, digest);
-    const doc = await this.manifests
-      .document(client.id, digest)
-      .catch((error: unknown) => this.unavailable(error));
+    let doc = this.documents.get(client.id, digest);
+    if (!doc) {
+      const row = await this.manifests
+        .document(client.id, digest)
+        .catch((error: unknown) => this.unavailable(error));
+      if (row) {
+        doc = { deploymentId: row.deploymentId, bytes: row.bytes };
+        this.documents.set(client.id, digest, doc);
+      }
+    }
     if (!doc || doc.deploymentId !== deploymentId) {
       throw new DeploymentDocumentNotFoundError(deploymentId, digest);
     }
-    return doc.bytes;
+    return this.digestDocument(client.id, digest, doc);
   }
 
-  async bundle(client: ClientScope, digest: string): Promise<Buffer> {
+  /** The caller's bundle by digest (404 otherwise), from the in-memory document cache when it is there. */
+  async bundle(client: ClientScope, digest: string): Promise<DigestDocument> {
     if (!DIGEST.test(digest)) throw new BundleNotFoundError(digest);
-    const bytes = await this.manifests
-      .bundle(client.id, digest)
-      .catch((error: unknown) => this.unavailable(error));
-    if (!bytes) throw new BundleNotFoundError(digest);
-    return bytes;
+    let doc = this.documents.get(client.id, digest);
+    if (!doc) {
+      const bytes = await this.manifests
+        .bundle(client.id, digest)
+        .catch((error: unknown) => this.unavailable(error));
+      if (bytes) {
+        doc = { deploymentId: null, bytes };
+        this.documents.set(client.id, digest, doc);
+      }
+    }
+    if (!doc || doc.deploymentId !== null) throw new BundleNotFoundError(digest);
+    return this.digestDocument(client.id, digest, doc);
+  }
+
+  private digestDocument(clientId: string, digest: string, doc: CachedDocument): DigestDocument {
+    return {
+      digest,
+      bytes: doc.bytes,
+      encoded: (encoding) => this.documents.encoded(clientId, digest, doc, encoding),
+    };
   }
 
   /**

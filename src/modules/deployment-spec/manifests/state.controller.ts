@@ -5,20 +5,20 @@ import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import type { AuthenticatedClient } from '../../enrollment/auth/authenticated-client.js';
 import { CurrentClient, LegacyDevice, Rc3Device } from '../../enrollment/auth/guards.js';
 import { BUNDLE_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, ManifestService } from './manifest.service.js';
-import { sendDocument, sendManifest } from './state.responses.js';
+import { sendBundle, sendManifest, sendYaml } from './state.responses.js';
 
 /**
  * The Margo state-manifest and content API (spec §1.1 rc.3, §1.2 legacy): the manifest poll, one
  * ApplicationDeployment's YAML, and the bundle, for both profiles, all answered by ManifestService.
  *
- * Fast path: the rc.3 poll `GET /api/v1/deployments` usually does not reach this controller. The HTTP
- * server (bootstrap.ts) first offers every request to `pollFastPath` (poll-fast-path.ts), which answers
- * its 200 and 304 cases without Express/Nest, with the same DeviceAuthService, `ManifestService.poll`,
- * response writer (`sendManifest` in state.responses.ts), request id, access line and metric. A
- * breakpoint here therefore only fires for the rc.3 poll's other answers (401/403, 406, 503), which
- * the fast path hands back to the normal pipeline, and for the legacy poll and the content routes.
+ * Fast path: the rc.3 reads `GET /api/v1/deployments`, `…/deployments/{id}/{digest}` and
+ * `…/bundles/{digest}` usually do not reach this controller. The HTTP server (bootstrap.ts) first
+ * offers every request to `deviceFastPath` (device-fast-path.ts), which answers their 200 and 304
+ * cases without Express/Nest, with the same DeviceAuthService, ManifestService methods, response
+ * writers (state.responses.ts), request id, access line and metric. A breakpoint here therefore only
+ * fires for the rc.3 routes' other answers (401/403, 404, 406, 503), which the fast path hands back to
+ * the normal pipeline, and for the legacy profile's routes.
  */
-const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 const ApiManifest = () =>
   applyDecorators(
@@ -142,8 +142,8 @@ abstract class StateApi {
     ifNoneMatch: string | undefined,
     res: Response,
   ) {
-    const bytes = await this.manifests.document(client, deploymentId, digest);
-    sendDocument(res, bytes, digest, 'application/yaml', IMMUTABLE, ifNoneMatch, acceptEncoding);
+    const doc = await this.manifests.document(client, deploymentId, digest);
+    sendYaml(res, doc, ifNoneMatch, acceptEncoding);
   }
 
   protected async bundleOf(
@@ -152,8 +152,8 @@ abstract class StateApi {
     ifNoneMatch: string | undefined,
     res: Response,
   ) {
-    const bytes = await this.manifests.bundle(client, digest);
-    sendDocument(res, bytes, digest, BUNDLE_MEDIA_TYPE, IMMUTABLE, ifNoneMatch, undefined);
+    const doc = await this.manifests.bundle(client, digest);
+    sendBundle(res, doc, ifNoneMatch);
   }
 }
 

@@ -1,12 +1,18 @@
 import type { ServerResponse } from 'node:http';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import type { Response } from 'express';
 import { ifNoneMatchMatches } from './http-conditions.js';
-import { MANIFEST_MEDIA_TYPE, type ManifestAnswer } from './manifest.service.js';
+import {
+  BUNDLE_MEDIA_TYPE,
+  type DigestDocument,
+  MANIFEST_MEDIA_TYPE,
+  type ManifestAnswer,
+} from './manifest.service.js';
+
+/** Digest-addressed bytes never change: devices and caches may keep them for good. */
+const IMMUTABLE = 'private, max-age=31536000, immutable';
 
 /**
- * The one writer of a manifest poll answer, used by the Nest state controller and the poll fast path
- * (poll-fast-path.ts) alike: exact bytes, exact Content-Type, ETag, Cache-Control: private (never
+ * The one writer of a manifest poll answer, used by the Nest state controller and the device fast path
+ * (device-fast-path.ts) alike: exact bytes, exact Content-Type, ETag, Cache-Control: private (never
  * immutable). A plain Node response, so the fast path needs no Express.
  */
 export function sendManifest(res: ServerResponse, answer: ManifestAnswer): void {
@@ -37,33 +43,52 @@ function chooseEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' | und
   return undefined;
 }
 
-/** Digest-addressed content (YAML, bundle): ETag = quoted digest, immutable caching, optional 304. */
-export function sendDocument(
-  res: Response,
-  bytes: Buffer,
-  digest: string,
+/**
+ * Digest-addressed content (YAML, bundle): ETag = quoted digest, immutable caching, optional 304.
+ * A plain Node response, so the device fast path needs no Express.
+ */
+function sendDocument(
+  res: ServerResponse,
+  doc: DigestDocument,
   contentType: string,
   cacheControl: string,
   ifNoneMatch: string | undefined,
   acceptEncoding: string | undefined,
-): void {
-  const etag = `"${digest}"`;
+): 200 | 304 {
+  const etag = `"${doc.digest}"`;
   res.setHeader('ETag', etag);
   res.setHeader('Cache-Control', cacheControl);
   if (contentType === 'application/yaml') res.setHeader('Vary', 'Accept-Encoding');
   if (ifNoneMatchMatches(ifNoneMatch, etag)) {
-    res.status(304).end();
-    return;
+    res.statusCode = 304;
+    res.end();
+    return 304;
   }
   res.setHeader('Content-Type', contentType);
   const encoding = contentType === 'application/yaml' ? chooseEncoding(acceptEncoding) : undefined;
-  const body =
-    encoding === 'br'
-      ? brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } })
-      : encoding === 'gzip'
-        ? gzipSync(bytes)
-        : bytes;
+  const body = doc.encoded(encoding);
   if (encoding) res.setHeader('Content-Encoding', encoding);
   res.setHeader('Content-Length', String(body.length));
-  res.status(200).end(body);
+  res.statusCode = 200;
+  res.end(body);
+  return 200;
+}
+
+/** One ApplicationDeployment's YAML (gzip or br when asked for). */
+export function sendYaml(
+  res: ServerResponse,
+  doc: DigestDocument,
+  ifNoneMatch: string | undefined,
+  acceptEncoding: string | undefined,
+): 200 | 304 {
+  return sendDocument(res, doc, 'application/yaml', IMMUTABLE, ifNoneMatch, acceptEncoding);
+}
+
+/** A client's bundle (already gzip: never encoded again). */
+export function sendBundle(
+  res: ServerResponse,
+  doc: DigestDocument,
+  ifNoneMatch: string | undefined,
+): 200 | 304 {
+  return sendDocument(res, doc, BUNDLE_MEDIA_TYPE, IMMUTABLE, ifNoneMatch, undefined);
 }

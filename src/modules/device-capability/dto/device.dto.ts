@@ -67,8 +67,23 @@ export class DeviceSummaryDto {
   @ApiProperty({ type: [String] }) interfaceTypes!: string[];
   @ApiProperty({ type: [String] }) runtimes!: string[];
   @ApiProperty({ type: [String] }) deploymentTypes!: string[];
-  @ApiProperty({ type: 'object', additionalProperties: true }) labels!: Record<string, unknown>;
-  @ApiProperty() capabilityVersion!: number;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Effective labels, which selectors match: the labels the device reported with the ones an operator set over them (the operator wins a conflict)',
+    example: { line: 'paint', role: 'canary' },
+  })
+  labels!: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['device', 'operator'] },
+    description: 'Where each effective label comes from',
+    example: { line: 'device', role: 'operator' },
+  })
+  labelSources!: Record<string, 'device' | 'operator'>;
+  @ApiProperty({ description: 'Counts every change placement reads: capability reports and label changes' })
+  capabilityVersion!: number;
   @ApiProperty({ description: 'The last change has not been recomputed yet (placement may lag)' })
   recomputePending!: boolean;
   @ApiProperty({ format: 'date-time' }) firstReportedAt!: string;
@@ -79,10 +94,17 @@ export class DeviceSummaryDto {
 }
 
 export class DeviceChangeDto {
-  @ApiProperty({ enum: ['created', 'updated', 'deleted'] }) kind!: string;
+  @ApiProperty({
+    enum: ['created', 'updated', 'deleted', 'labels'],
+    description: '`labels`: an operator changed the operator labels',
+  })
+  kind!: string;
   @ApiProperty() capabilityVersion!: number;
   @ApiProperty({ format: 'date-time' }) at!: string;
-  @ApiProperty({ description: 'SPIFFE ID or legacy:<clientId> of the reporter' }) reportedBy!: string;
+  @ApiProperty({
+    description: 'SPIFFE ID or legacy:<clientId> of the reporter; operator:<token name> for a label change',
+  })
+  reportedBy!: string;
   @ApiProperty({
     type: 'array',
     items: { type: 'object' },
@@ -91,7 +113,69 @@ export class DeviceChangeDto {
   changes!: object[];
 }
 
+/** One label an operator set on a device. */
+export class OperatorLabelDto {
+  @ApiProperty({ example: 'role' }) key!: string;
+  @ApiProperty({
+    description: 'A string, number, boolean, or an array of strings or numbers',
+    example: 'canary',
+    oneOf: [
+      { type: 'string' },
+      { type: 'number' },
+      { type: 'boolean' },
+      { type: 'array', items: { type: 'string' } },
+      { type: 'array', items: { type: 'number' } },
+    ],
+  })
+  value!: unknown;
+  @ApiProperty({ description: 'The name of the operator token that set it', example: 'admin' })
+  setBy!: string;
+  @ApiProperty({ format: 'date-time' }) setAt!: string;
+}
+
+/** A device's labels: effective, by source, as reported and as set by operators. */
+export class DeviceLabelsDto {
+  @ApiProperty({ description: 'The reporting client (rc.3 wfm-client-id or legacy clientId)' })
+  clientId!: string;
+  @ApiProperty({ enum: ['rc3', 'legacy'] }) clientProfile!: string;
+  @ApiProperty() deviceId!: string;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'Effective labels (what selectors match): reported labels with the operator labels over them',
+    example: { line: 'paint', role: 'canary' },
+  })
+  labels!: Record<string, unknown>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['device', 'operator'] },
+    example: { line: 'device', role: 'operator' },
+  })
+  labelSources!: Record<string, 'device' | 'operator'>;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The labels of the last capability report',
+    example: { line: 'paint' },
+  })
+  reportedLabels!: Record<string, unknown>;
+  @ApiProperty({ type: () => [OperatorLabelDto], description: 'The operator labels, by key' })
+  operatorLabels!: OperatorLabelDto[];
+  @ApiProperty() capabilityVersion!: number;
+  @ApiProperty({ description: 'Placement has not caught up with the last change yet (it will shortly)' })
+  recomputePending!: boolean;
+}
+
 export class DeviceDetailDto extends DeviceSummaryDto {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The labels of the last capability report (an operator label with the same key wins)',
+  })
+  reportedLabels!: Record<string, unknown>;
+  @ApiProperty({ type: () => [OperatorLabelDto], description: 'The labels operators set, by key' })
+  operatorLabels!: OperatorLabelDto[];
   @ApiProperty({
     type: 'array',
     items: { type: 'object' },

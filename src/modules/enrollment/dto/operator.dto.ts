@@ -103,6 +103,12 @@ export class OperatorMeDto {
   subject?: string;
 
   @ApiPropertyOptional({
+    description: 'OIDC: the token issuer',
+    example: 'https://login.example.com/realms/wfm',
+  })
+  issuer?: string;
+
+  @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string' },
     example: { site: 'DE-001' },

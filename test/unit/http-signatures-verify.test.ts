@@ -9,10 +9,18 @@ import {
 
 import { describe, expect, it } from 'vitest';
 
-import { signRequest, tamperSignature, type SignRequestOptions } from '../../client/http-signature-signer.js';
-import { contentDigestHeader } from './content-digest.js';
-import { keyIdOf } from './keys.js';
-import { verifyRequestSignature, type VerifyRequestInput, type VerifyResult } from './verify.js';
+import {
+  signRequest,
+  tamperSignature,
+  type SignRequestOptions,
+} from '../../src/client/http-signature-signer.js';
+import { contentDigestHeader } from '../../src/common/http-signatures/content-digest.js';
+import { keyIdOf } from '../../src/common/http-signatures/keys.js';
+import {
+  verifyRequestSignature,
+  type VerifyRequestInput,
+  type VerifyResult,
+} from '../../src/common/http-signatures/verify.js';
 
 const NOW = 1_700_000_000;
 const URL_POST = 'https://wfm.example.com:8443/api/v1/clients/c-1/capabilities/d-1';
@@ -557,7 +565,7 @@ describe('verifyRequestSignature failures', () => {
 describe('canonicalSignature (issue #13, finding 1)', () => {
   it('maps raw, DER and high-s encodings of one ECDSA signature to the same bytes', async () => {
     const { generateKeyPairSync, sign: nodeSign } = await import('node:crypto');
-    const { canonicalSignature } = await import('./verify.js');
+    const { canonicalSignature } = await import('../../src/common/http-signatures/verify.js');
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const data = Buffer.from('base');
     const raw = nodeSign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
