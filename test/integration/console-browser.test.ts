@@ -156,6 +156,18 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await page.getByTestId('devices-table').getByRole('link', { name: 'paint-7' }).click();
     await page.getByRole('heading', { level: 2, name: 'Device paint-7' }).waitFor();
     await page.getByTestId('device-history').getByText('created').waitFor();
+    // set an operator label: it shows as the device's, and the API has it
+    await page.getByLabel('Label key').fill('role');
+    await page.getByLabel('Value').fill('canary');
+    await page.getByRole('button', { name: 'Set label' }).click();
+    await page.getByTestId('device-labels').getByText('role=canary (operator)').waitFor();
+    await page.getByTestId('operator-labels').getByText('role').first().waitFor();
+    const labelled = await wfm.call('/operator/v1/devices?label=role%3Dcanary', {
+      headers: { authorization: `Bearer ${wfm.adminToken}` },
+    });
+    expect(labelled.json<{ items: { deviceId: string }[] }>().items.map((d) => d.deviceId)).toEqual([
+      'paint-7',
+    ]);
     await accessible('device');
     await shot('device');
   });

@@ -1,7 +1,8 @@
-import { Anchor, Badge, Card, Code, Group, SimpleGrid, Table, Tabs, Text } from '@mantine/core';
+import { Anchor, Card, Code, SimpleGrid, Table, Tabs, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Link, useParams } from 'react-router';
 import { call } from '../api';
+import { LabelEditor } from '../components/LabelEditor';
 import { Page, when } from '../components/Page';
 import { devicePath } from '../paths';
 import { useSession } from '../session';
@@ -74,15 +75,7 @@ export default function DeviceDetail() {
               <Text size="sm">{[...d.peripheralTypes, ...d.interfaceTypes].join(', ') || '—'}</Text>
             </Card>
           </SimpleGrid>
-          <Group gap={4}>
-            <Text size="sm">Labels:</Text>
-            {Object.entries(d.labels as Record<string, unknown>).map(([k, v]) => (
-              <Badge key={k} variant="outline" color="gray" tt="none">
-                {k}={String(v)}
-              </Badge>
-            ))}
-            {Object.keys(d.labels).length === 0 && <Text size="sm">none</Text>}
-          </Group>
+          <LabelEditor device={d} />
           {d.parentDeviceId && (
             <Text size="sm">
               Behind gateway{' '}
