@@ -3,18 +3,19 @@ import { useDisclosure } from '@mantine/hooks';
 import { lazy, Suspense } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { SignIn } from './pages/SignIn';
+import { pages } from './routes';
 import { useAuth } from './session';
 
-const Overview = lazy(() => import('./pages/Overview'));
-const Devices = lazy(() => import('./pages/Devices'));
-const DeviceDetail = lazy(() => import('./pages/DeviceDetail'));
-const Packages = lazy(() => import('./pages/Packages'));
-const Deployments = lazy(() => import('./pages/Deployments'));
-const DeploymentCreate = lazy(() => import('./pages/DeploymentCreate'));
-const DeploymentDetail = lazy(() => import('./pages/DeploymentDetail'));
-const Clients = lazy(() => import('./pages/Clients'));
-const Tokens = lazy(() => import('./pages/Tokens'));
-const Events = lazy(() => import('./pages/Events'));
+const Overview = lazy(pages.overview);
+const Devices = lazy(pages.devices);
+const DeviceDetail = lazy(pages.device);
+const Packages = lazy(pages.packages);
+const Deployments = lazy(pages.deployments);
+const DeploymentCreate = lazy(pages.deploymentCreate);
+const DeploymentDetail = lazy(pages.deployment);
+const Clients = lazy(pages.clients);
+const Tokens = lazy(pages.tokens);
+const Events = lazy(pages.events);
 
 const NAV = [
   { to: '/', label: 'Fleet overview' },

@@ -5,6 +5,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
 import { App } from './App';
+import { preloadRoute } from './routes';
 import { restoreSession, SessionProvider } from './session';
 import { cssVariables, theme } from './theme';
 
@@ -14,6 +15,8 @@ const queries = new QueryClient({
   },
 });
 
+// the current page's chunk loads while the stored token is checked
+preloadRoute(window.location.pathname);
 void restoreSession().then((initial) =>
   createRoot(document.getElementById('root')!).render(
     <StrictMode>

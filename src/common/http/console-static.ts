@@ -29,11 +29,12 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-/** Where the built console is: dist/console, seen from the compiled service or from src/ in tests. */
+/** Where the built console is: dist/console, seen from the compiled service, src/ (tests) or dist-bench/src/. */
 export function consoleDirectory(): string | undefined {
   const candidates = [
     fileURLToPath(new URL('../../../dist/console', import.meta.url)), // running from src/ (tests)
     fileURLToPath(new URL('../../../console', import.meta.url)), // running from dist/src/
+    fileURLToPath(new URL('../../../../dist/console', import.meta.url)), // from dist-bench/src/ (benches)
   ];
   // the source folder console/ has an index.html too: the build's manifest tells them apart
   return candidates.find(
