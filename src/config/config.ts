@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { compileIdPattern } from '../common/id-pattern.js';
 
 /**
  * The service's configuration: read from the environment once, at boot, validated as a whole (every
@@ -122,6 +123,17 @@ export interface AppConfig {
     readonly burst: number;
     /** Pending (awaiting approval) onboarding requests at most; 0 means no cap. */
     readonly pendingMax: number;
+  };
+  /** rc.3 enrollment requests (issue 17 item 4): unaccepted but valid SVIDs, recorded for operators. */
+  readonly enrollment: {
+    /** WFM_ENROLLMENT_AUTO_ACCEPT: client ids (globs or /regex/) accepted at their first request. */
+    readonly autoAccept?: string;
+    /** Pending requests kept at most (all client ids); requests from further certificates are not recorded. */
+    readonly requestsMax: number;
+    /** Requests (certificates) kept per client id at most, in any state. */
+    readonly requestsPerClient: number;
+    /** How often the coalesced requests are written (one statement per flush). */
+    readonly flushMs: number;
   };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
@@ -393,6 +405,28 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const onboardingBurst = parseInteger(env, 'WFM_ONBOARDING_BURST', 60, 1, 1_000_000, problems);
   const onboardingPendingMax = parseInteger(env, 'WFM_ONBOARDING_PENDING_MAX', 1000, 0, 10_000_000, problems);
 
+  const autoAccept = get(env, 'WFM_ENROLLMENT_AUTO_ACCEPT');
+  if (autoAccept !== undefined) {
+    const pattern = compileIdPattern(autoAccept);
+    if (!pattern.ok) problems.push(`WFM_ENROLLMENT_AUTO_ACCEPT ${pattern.reason}`);
+  }
+  const enrollmentRequestsMax = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_MAX',
+    10_000,
+    0,
+    10_000_000,
+    problems,
+  );
+  const enrollmentRequestsPerClient = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_PER_CLIENT',
+    4,
+    1,
+    1000,
+    problems,
+  );
+  const enrollmentFlushMs = parseInteger(env, 'WFM_ENROLLMENT_REQUESTS_FLUSH_MS', 1000, 10, 60_000, problems);
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('WFM_ADMIN_TOKEN: at least 16 characters, no white space');
@@ -515,6 +549,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       perMinute: onboardingPerMinute,
       burst: onboardingBurst,
       pendingMax: onboardingPendingMax,
+    },
+    enrollment: {
+      autoAccept,
+      requestsMax: enrollmentRequestsMax,
+      requestsPerClient: enrollmentRequestsPerClient,
+      flushMs: enrollmentFlushMs,
     },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },

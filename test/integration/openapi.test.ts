@@ -128,6 +128,7 @@ describe('OpenAPI document for UI builders', () => {
         '/operator/v1/deployments/{id}/status-history',
         '/operator/v1/deployments/{id}/targets',
         '/operator/v1/devices',
+        '/operator/v1/enrollment-requests',
         '/operator/v1/onboarding-requests',
         '/operator/v1/preauthorized-certificates',
         '/operator/v1/status/failing',

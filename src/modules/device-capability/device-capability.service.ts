@@ -262,6 +262,11 @@ export class DeviceCapabilityService {
     return (await this.devices.factsOf(keys)).map(toDeviceFacts);
   }
 
+  /** Whether a live device (internal client id) lies inside a label scope: a scoped deployment's direct target. */
+  isInScope(clientId: string, deviceId: string, scope: Record<string, string>): Promise<boolean> {
+    return this.devices.isInScope(clientId, deviceId, scope);
+  }
+
   /** One page of devices whose labels contain `labels` (selector fan-out), keyset-paged by an opaque cursor. */
   scanDevices(
     labels: Record<string, unknown>,

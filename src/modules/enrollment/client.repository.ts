@@ -22,6 +22,14 @@ export interface ClientListFilter {
   /** The key `[createdAt, id]` of the previous page's last client. */
   after?: readonly [Date, string];
   take: number;
+  /** A principal's label scope: only clients owning a live device whose labels contain it. */
+  scope?: Record<string, string>;
+}
+
+/** The one scope predicate on clients `c`: it owns a live device inside the scope. */
+function ownsDeviceIn(scope: Record<string, string>): Prisma.Sql {
+  return Prisma.sql`EXISTS (SELECT 1 FROM device d WHERE d.client_id = c.id AND d.deleted_at IS NULL
+                             AND d.effective_labels @> ${JSON.stringify(scope)}::jsonb)`;
 }
 
 export interface SettingsPatch {
@@ -52,6 +60,19 @@ export class ClientRepository {
     db: Db = this.prisma,
   ): Promise<ClientRow | null> {
     return db.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
+  }
+
+  /** `findByExternalId`, and only when the client owns a live device inside `scope` (when given). */
+  async findVisible(
+    profile: ClientProfile,
+    externalId: string,
+    scope: Record<string, string> | undefined,
+  ): Promise<ClientRow | null> {
+    if (scope === undefined) return this.findByExternalId(profile, externalId);
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT c.id::text AS id FROM client c
+       WHERE c.profile = ${profile}::client_profile AND c.external_id = ${externalId} AND ${ownsDeviceIn(scope)}`;
+    return rows[0] ? this.findById(rows[0].id) : null;
   }
 
   findById(id: string): Promise<ClientRow | null> {
@@ -132,8 +153,9 @@ export class ClientRepository {
     return db.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
   }
 
-  /** Clients in creation order (keyset pagination). */
-  list(filter: ClientListFilter): Promise<ClientRow[]> {
+  /** Clients in creation order (keyset pagination); with a scope, only those owning a device inside it. */
+  async list(filter: ClientListFilter): Promise<ClientRow[]> {
+    if (filter.scope !== undefined) return this.listInScope(filter, filter.scope);
     const where: Prisma.ClientWhereInput = { profile: filter.profile, state: filter.state };
     if (filter.after) {
       const [createdAt, id] = filter.after;
@@ -150,6 +172,25 @@ export class ClientRepository {
       ]),
       take: filter.take,
     });
+  }
+
+  private async listInScope(filter: ClientListFilter, scope: Record<string, string>): Promise<ClientRow[]> {
+    const where: Prisma.Sql[] = [ownsDeviceIn(scope)];
+    if (filter.profile) where.push(Prisma.sql`c.profile = ${filter.profile}::client_profile`);
+    if (filter.state) where.push(Prisma.sql`c.state = ${filter.state}::client_state`);
+    if (filter.after) {
+      where.push(
+        Prisma.sql`(c.created_at, c.id) > (${filter.after[0]}::timestamptz, ${filter.after[1]}::uuid)`,
+      );
+    }
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT c.id::text AS id FROM client c
+       WHERE ${Prisma.join(where, ' AND ')}
+       ORDER BY c.created_at, c.id
+       LIMIT ${filter.take}`;
+    const rows = await this.prisma.client.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((r) => byId.get(r.id)).filter((r): r is ClientRow => r !== undefined);
   }
 
   /** Batched "last seen" bookkeeping from the request path. */

@@ -35,6 +35,9 @@ function settingsSummary(row: ClientSettingsRow | FleetSettingsRow | null): Reco
   };
 }
 
+/** A principal's label scope (undefined: the whole fleet). */
+type Scope = Record<string, string> | undefined;
+
 export interface ClientRef {
   id: string;
   externalId: string;
@@ -82,8 +85,8 @@ export class ClientsService {
   }
 
   /** Retires a client of either profile: its next request is refused with 403. */
-  async retire(clientId: string, profile?: ClientProfileName): Promise<void> {
-    const row = await this.resolve(clientId, profile);
+  async retire(clientId: string, profile?: ClientProfileName, scope?: Scope): Promise<void> {
+    const row = await this.resolve(clientId, profile, scope);
     await this.clients.transaction(async (tx) => {
       if (row.state !== 'retired') await this.clients.setState(row.id, 'retired', tx);
       await this.audit.record(tx, {
@@ -97,22 +100,23 @@ export class ClientsService {
     await this.publish('client.retired', clientId, { profile: row.profile });
   }
 
-  async approve(clientId: string): Promise<ClientDto> {
-    return this.decide(clientId, 'active', ['pending', 'rejected']);
+  async approve(clientId: string, scope?: Scope): Promise<ClientDto> {
+    return this.decide(clientId, 'active', ['pending', 'rejected'], scope);
   }
 
-  async reject(clientId: string): Promise<ClientDto> {
-    return this.decide(clientId, 'rejected', ['pending', 'active']);
+  async reject(clientId: string, scope?: Scope): Promise<ClientDto> {
+    return this.decide(clientId, 'rejected', ['pending', 'active'], scope);
   }
 
-  /** Clients in creation order, a page at a time. */
-  async list(query: ClientListQueryDto): Promise<Page<ClientDto>> {
+  /** Clients in creation order, a page at a time; with a scope, those owning a device inside it. */
+  async list(query: ClientListQueryDto, scope?: Scope): Promise<Page<ClientDto>> {
     const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
     const rows = await this.clients.list({
       profile: query.profile,
       state: query.state,
       after,
       take: query.limit + 1,
+      scope,
     });
     return pageOf(
       rows,
@@ -122,12 +126,12 @@ export class ClientsService {
     );
   }
 
-  async get(clientId: string, profile?: ClientProfileName): Promise<ClientDto> {
-    return this.dto(await this.resolve(clientId, profile));
+  async get(clientId: string, profile?: ClientProfileName, scope?: Scope): Promise<ClientDto> {
+    return this.dto(await this.resolve(clientId, profile, scope));
   }
 
-  async settings(clientId: string, profile?: ClientProfileName): Promise<ClientSettingsDto> {
-    const row = await this.resolve(clientId, profile);
+  async settings(clientId: string, profile?: ClientProfileName, scope?: Scope): Promise<ClientSettingsDto> {
+    const row = await this.resolve(clientId, profile, scope);
     return toClientSettingsDto(await this.clients.findSettings(row.id), await this.clients.fleetSettings());
   }
 
@@ -135,8 +139,9 @@ export class ClientsService {
     clientId: string,
     patch: ClientSettingsUpdateDto,
     profile?: ClientProfileName,
+    scope?: Scope,
   ): Promise<ClientSettingsDto> {
-    const row = await this.resolve(clientId, profile);
+    const row = await this.resolve(clientId, profile, scope);
     const own = await this.clients.transaction(async (tx) => {
       const before = await this.clients.findSettings(row.id, tx);
       const after = await this.clients.upsertSettings(row.id, patch, tx);
@@ -226,9 +231,9 @@ export class ClientsService {
       );
   }
 
-  /** For other modules: the client behind an operator-facing id (404 when unknown). */
-  async resolveRef(clientId: string, profile?: ClientProfileName): Promise<ClientRef> {
-    const row = await this.resolve(clientId, profile);
+  /** For other modules: the client behind an operator-facing id (404 when unknown or outside `scope`). */
+  async resolveRef(clientId: string, profile?: ClientProfileName, scope?: Scope): Promise<ClientRef> {
+    const row = await this.resolve(clientId, profile, scope);
     return { id: row.id, externalId: row.externalId, profile: row.profile };
   }
 
@@ -252,8 +257,13 @@ export class ClientsService {
     return new Map(ids.map((id) => [id, toClientSettingsDto(own.get(id) ?? null, fleet)]));
   }
 
-  private async decide(clientId: string, to: 'active' | 'rejected', from: string[]): Promise<ClientDto> {
-    const row = await this.resolve(clientId, 'legacy');
+  private async decide(
+    clientId: string,
+    to: 'active' | 'rejected',
+    from: string[],
+    scope: Scope,
+  ): Promise<ClientDto> {
+    const row = await this.resolve(clientId, 'legacy', scope);
     if (row.state === to) return this.dto(row);
     if (!from.includes(row.state)) {
       throw new ClientStateConflictError(
@@ -278,11 +288,14 @@ export class ClientsService {
     return this.dto(updated);
   }
 
-  /** Finds a client by the id operators use; asks for `profile` when the id exists in both profiles. */
-  private async resolve(clientId: string, profile?: ClientProfileName): Promise<ClientRow> {
+  /**
+   * Finds a client by the id operators use; asks for `profile` when the id exists in both profiles.
+   * With a scope, a client that owns no device inside it is not found (404, like an unknown one).
+   */
+  private async resolve(clientId: string, profile?: ClientProfileName, scope?: Scope): Promise<ClientRow> {
     const candidates = profile ? [profile] : (['rc3', 'legacy'] as const);
     const rows = (
-      await Promise.all(candidates.map((p) => this.clients.findByExternalId(p, clientId)))
+      await Promise.all(candidates.map((p) => this.clients.findVisible(p, clientId, scope)))
     ).filter((r): r is ClientRow => r !== null);
     if (rows.length === 0) throw new ClientNotFoundError(clientId);
     if (rows.length > 1) {

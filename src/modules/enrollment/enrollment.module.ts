@@ -9,6 +9,10 @@ import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './au
 import { ClientDirectory } from './client-directory.service.js';
 import { ClientRepository } from './client.repository.js';
 import { ClientsService } from './clients.service.js';
+import { EnrollmentRequestRecorder } from './enrollment-requests/enrollment-request.recorder.js';
+import { EnrollmentRequestRepository } from './enrollment-requests/enrollment-request.repository.js';
+import { EnrollmentRequestsService } from './enrollment-requests/enrollment-requests.service.js';
+import { OperatorEnrollmentRequestsController } from './enrollment-requests/operator-enrollment-requests.controller.js';
 import { TrustStore } from './identity/trust-store.service.js';
 import { OnboardingController } from './onboarding.controller.js';
 import { OnboardingService } from './onboarding.service.js';
@@ -19,12 +23,18 @@ import { OperatorTokensService } from './operator-tokens.service.js';
 
 /**
  * Who may connect: rc.3 mutual TLS with SPIFFE X.509-SVIDs and the accepted-client policy, legacy
- * onboarding with RFC 9421 request signatures, and operator tokens. Exports the guards, the trust
+ * onboarding with RFC 9421 request signatures, operator tokens, and rc.3 enrollment requests
+ * (valid SVIDs of unaccepted client ids, recorded for operators to approve or reject). Exports the guards, the trust
  * store and the client directory so other modules can protect their routes and resolve clients.
  */
 @Module({
   imports: [PassportModule],
-  controllers: [OnboardingController, OperatorClientsController, OperatorAccessController],
+  controllers: [
+    OnboardingController,
+    OperatorClientsController,
+    OperatorAccessController,
+    OperatorEnrollmentRequestsController,
+  ],
   providers: [
     ClientRepository,
     OperatorTokenRepository,
@@ -37,6 +47,9 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     OnboardingService,
     ClientsService,
     OperatorTokensService,
+    EnrollmentRequestRepository,
+    EnrollmentRequestRecorder,
+    EnrollmentRequestsService,
     MtlsStrategy,
     HttpSignatureStrategy,
     OperatorTokenStrategy,

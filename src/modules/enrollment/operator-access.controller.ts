@@ -48,7 +48,7 @@ export class OperatorAccessController {
 
   @Post('tokens')
   @AuditAction('token.create', 'operator-token')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({
     summary: 'Create an operator token (role admin, operator or viewer); the token is shown once',
   })
@@ -62,7 +62,7 @@ export class OperatorAccessController {
   }
 
   @Get('tokens')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'List operator tokens (never the secrets)' })
   @ApiOkResponse({ type: PageDto(OperatorTokenDto) })
   @ApiProblems(422)
@@ -73,7 +73,7 @@ export class OperatorAccessController {
   @Delete('tokens/:id')
   @HttpCode(204)
   @AuditAction('token.revoke', 'operator-token', 'id')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'Revoke an operator token (effective immediately)' })
   @ApiNoContentResponse()
   @ApiProblems(404)
@@ -83,7 +83,7 @@ export class OperatorAccessController {
 
   @Post('preauthorized-certificates')
   @AuditAction('preauthorized-certificate.create', 'preauthorized-certificate')
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       'Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode',
@@ -97,7 +97,7 @@ export class OperatorAccessController {
   }
 
   @Get('preauthorized-certificates')
-  @OperatorAuth('viewer')
+  @OperatorAuth('viewer', { unscoped: true })
   @ApiOperation({ summary: 'List pre-registered certificates' })
   @ApiOkResponse({ type: PageDto(PreauthorizedCertificateDto) })
   @ApiProblems(422)
@@ -108,7 +108,7 @@ export class OperatorAccessController {
   @Delete('preauthorized-certificates/:fingerprint')
   @HttpCode(204)
   @AuditAction('preauthorized-certificate.delete', 'preauthorized-certificate', 'fingerprint')
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Remove a pre-registered certificate' })
   @ApiNoContentResponse()
   @ApiProblems(404)

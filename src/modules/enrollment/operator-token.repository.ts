@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { OperatorRole, OperatorToken, Prisma } from '../../generated/prisma/client.js';
+import { Prisma, type OperatorRole, type OperatorToken } from '../../generated/prisma/client.js';
 import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
@@ -26,10 +26,11 @@ export class OperatorTokenRepository {
       tokenHash: string;
       prefix: string;
       createdBy: string;
+      scope?: Record<string, string>;
     },
     db: Db = this.prisma,
   ): Promise<OperatorTokenRow> {
-    return db.operatorToken.create({ data });
+    return db.operatorToken.create({ data: { ...data, scope: data.scope ?? Prisma.DbNull } });
   }
 
   /** Tokens in creation order, after the key `[createdAt, id]` when given. */

@@ -31,6 +31,7 @@ export class OperatorTokensService {
           tokenHash: hashToken(token),
           prefix: token.slice(0, 12),
           createdBy: by.name,
+          ...(input.scope !== undefined ? { scope: input.scope } : {}),
         },
         tx,
       );
@@ -38,7 +39,14 @@ export class OperatorTokensService {
       await this.audit.record(tx, {
         action: 'token.create',
         resource: { type: 'operator-token', id: created.id },
-        summary: { after: { name: created.name, role: created.role, prefix: created.prefix } },
+        summary: {
+          after: {
+            name: created.name,
+            role: created.role,
+            prefix: created.prefix,
+            ...(input.scope !== undefined ? { scope: input.scope } : {}),
+          },
+        },
       });
       return created;
     });

@@ -26,8 +26,19 @@ interface StreamTokenClaims {
   /** Obtained with an OIDC token: that token's `sub` and `iss`. */
   osub?: string;
   oiss?: string;
+  /** The principal's label scope (a scoped principal's stream token stays scoped). */
+  scp?: Record<string, string>;
   /** Expiry, epoch seconds. */
   exp: number;
+}
+
+function isScope(value: unknown): value is Record<string, string> {
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value as Record<string, unknown>).every((v) => typeof v === 'string')
+  );
 }
 
 export interface StreamToken {
@@ -44,7 +55,8 @@ function isClaims(value: unknown): value is StreamTokenClaims {
     ROLES.includes(claims.role as OperatorPrincipal['role']) &&
     (claims.tid === undefined || typeof claims.tid === 'string') &&
     (claims.osub === undefined || typeof claims.osub === 'string') &&
-    (claims.oiss === undefined || typeof claims.oiss === 'string')
+    (claims.oiss === undefined || typeof claims.oiss === 'string') &&
+    (claims.scp === undefined || isScope(claims.scp))
   );
 }
 
@@ -77,7 +89,8 @@ export function streamCookie(token: StreamToken): string {
 
 /**
  * Short-lived stream tokens for browsers, whose EventSource cannot send an Authorization header:
- * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, osub?, oiss?, exp}`. The key is
+ * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, osub?, oiss?, scp?, exp}`
+ * (`scp`: the principal's label scope, so a scoped principal's stream stays scoped). The key is
  * 32 random bytes stored once in `wfm_meta` (every instance sharing the database uses it; deriving
  * it from the admin token would break with instances holding different admin tokens). A token
  * obtained with an operator token is refused as soon as that token is revoked.
@@ -101,6 +114,7 @@ export class EventTokenService {
       ...(principal.tokenId !== undefined ? { tid: principal.tokenId } : {}),
       ...(principal.via === 'oidc' && principal.subject !== undefined ? { osub: principal.subject } : {}),
       ...(principal.via === 'oidc' && principal.issuer !== undefined ? { oiss: principal.issuer } : {}),
+      ...(principal.scope !== undefined ? { scp: principal.scope } : {}),
       exp,
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
@@ -138,6 +152,7 @@ export class EventTokenService {
       ...(claims.tid !== undefined ? { tokenId: claims.tid } : {}),
       ...(claims.osub !== undefined ? { subject: claims.osub } : {}),
       ...(claims.oiss !== undefined ? { issuer: claims.oiss } : {}),
+      ...(claims.scp !== undefined ? { scope: claims.scp } : {}),
     };
   }
 

@@ -78,6 +78,7 @@ export class EventsController {
     return this.streams.stream(res, {
       ...request,
       ...(operator.tokenId !== undefined ? { tokenId: operator.tokenId } : {}),
+      ...(operator.scope !== undefined ? { scope: operator.scope } : {}),
     });
   }
 

@@ -24,7 +24,8 @@ import {
 import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { OperatorAuth } from '../enrollment/auth/guards.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
 import {
   DeploymentCreateDto,
@@ -62,8 +63,11 @@ export class OperatorDeploymentsController {
   @ApiBody({ type: DeploymentCreateDto, examples: DEPLOYMENT_CREATE_EXAMPLES })
   @ApiCreatedResponse({ type: DeploymentDto, description: 'Created; targets are placed shortly' })
   @ApiProblems(404, 422)
-  createDeployment(@Body() body: DeploymentCreateDto): Promise<DeploymentDto> {
-    return this.views.create(body);
+  createDeployment(
+    @Body() body: DeploymentCreateDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DeploymentDto> {
+    return this.views.create(body, by.scope);
   }
 
   @Get()
@@ -71,8 +75,11 @@ export class OperatorDeploymentsController {
   @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
   @ApiOkResponse({ type: DeploymentSummaryPageDto })
   @ApiProblems(422)
-  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryPageDto> {
-    return this.deployments.list(query);
+  listDeployments(
+    @Query() query: DeploymentListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DeploymentSummaryPageDto> {
+    return this.deployments.list(query, by.scope);
   }
 
   @Get(':id/targets')
@@ -85,8 +92,9 @@ export class OperatorDeploymentsController {
   listTargets(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query() query: DeploymentTargetQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentTargetPageDto> {
-    return this.views.targets(id, query);
+    return this.views.targets(id, query, by.scope);
   }
 
   @Get(':id')
@@ -96,8 +104,11 @@ export class OperatorDeploymentsController {
   })
   @ApiOkResponse({ type: DeploymentDto })
   @ApiProblems(404)
-  getDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentDto> {
-    return this.views.get(id);
+  getDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DeploymentDto> {
+    return this.views.get(id, by.scope);
   }
 
   @Patch(':id')
@@ -117,8 +128,9 @@ export class OperatorDeploymentsController {
   updateDeployment(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: DeploymentPatchDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.patch(id, body);
+    return this.views.patch(id, body, by.scope);
   }
 
   @Delete(':id')
@@ -128,8 +140,11 @@ export class OperatorDeploymentsController {
   @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
   @ApiAcceptedResponse()
   @ApiProblems(404)
-  deleteDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    return this.deployments.remove(id);
+  deleteDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<void> {
+    return this.deployments.remove(id, by.scope);
   }
 
   @Put(':id/devices/:clientId/*deviceId/parameters')
@@ -146,8 +161,9 @@ export class OperatorDeploymentsController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Body() body: ParameterOverridesDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentTargetDto> {
     const device = Array.isArray(deviceId) ? deviceId.join('/') : deviceId;
-    return this.deployments.setOverrides(id, clientId, device, body.parameters);
+    return this.deployments.setOverrides(id, clientId, device, body.parameters, by.scope);
   }
 }

@@ -5,7 +5,9 @@ import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { SemanticError } from '../../../common/problem/domain-error.js';
 import type { FieldError } from '../../../common/problem/problem-types.js';
 import { AuditService } from '../../../infra/audit/audit.service.js';
+import { DeviceCapabilityService } from '../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../enrollment/clients.service.js';
+import { ClientNotFoundError } from '../../enrollment/enrollment.errors.js';
 import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
 import { DeploymentRepository } from './deployment.repository.js';
 import type { DeploymentRow, TargetRow } from './deployment-rows.js';
@@ -28,7 +30,16 @@ import { PackagesService } from '../packages/packages.service.js';
 import type { Selector } from './placement/decision.js';
 
 const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
+
+/** A principal's label scope (undefined: the whole fleet). */
+type Scope = Record<string, string> | undefined;
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
+
+function scopeText(scope: Record<string, string>): string {
+  return Object.entries(scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
 
 /** The (internal client id, deviceId) key of a targets-page cursor. */
 function targetKey(cursor: string): { clientId: string; deviceId: string } {
@@ -62,9 +73,15 @@ export class DeploymentsService {
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
     private readonly audit: AuditService,
+    private readonly devices: DeviceCapabilityService,
   ) {}
 
-  async create(input: DeploymentCreateDto): Promise<DeploymentDetail> {
+  /**
+   * A deployment created with a scoped principal records that scope (it is visible only within it)
+   * and targets only devices inside it: its selector's matchLabels are AND-ed with the scope (a
+   * conflicting pair is a 422), and a direct target must be a device inside the scope (else 422).
+   */
+  async create(input: DeploymentCreateDto, scope?: Scope): Promise<DeploymentDetail> {
     const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
     const errors = [
       ...this.checkProfile(pkg, input.profileId, '/profileId'),
@@ -84,11 +101,17 @@ export class DeploymentsService {
     }
     if (input.target.selector) {
       errors.push(...this.checkSelector(input.target.selector));
-      selector = await this.toSelector(input.target.selector);
+      if (scope !== undefined) errors.push(...this.checkSelectorScope(input.target.selector, scope));
+      selector = await this.toSelector(input.target.selector, scope);
     } else {
-      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile);
+      const client = await this.directTarget(input.target.clientId!, input.target.profile, scope);
       targetClientId = client.id;
       targetDeviceId = input.target.deviceId!;
+      if (scope !== undefined && !(await this.devices.isInScope(client.id, targetDeviceId, scope))) {
+        throw new SemanticError("The target device is outside the caller's scope", [
+          { field: '/target/deviceId', message: `is not a device inside the scope ${scopeText(scope)}` },
+        ]);
+      }
     }
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
@@ -104,6 +127,7 @@ export class DeploymentsService {
           targetDeviceId,
           selector: selector ? (selector as object) : undefined,
           onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+          ...(scope !== undefined ? { scope } : {}),
         },
         tx,
       );
@@ -118,6 +142,7 @@ export class DeploymentsService {
             parameters: created.parameters,
             target: input.target,
             onCapabilityLoss: created.onCapabilityLoss,
+            ...(scope !== undefined ? { scope } : {}),
           },
         },
       });
@@ -128,19 +153,20 @@ export class DeploymentsService {
     return this.dto(row);
   }
 
-  async get(id: string): Promise<DeploymentDetail> {
-    const row = await this.deployments.findById(id);
+  async get(id: string, scope?: Scope): Promise<DeploymentDetail> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     return this.dto(row);
   }
 
   /** Deployments without their targets (a count per placement instead): cheap whatever the fleet size. */
-  async list(query: DeploymentListQueryDto): Promise<Page<DeploymentSummaryDto>> {
+  async list(query: DeploymentListQueryDto, scope?: Scope): Promise<Page<DeploymentSummaryDto>> {
     const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
     const rows = await this.deployments.list({
       applicationId: query.applicationId,
       after,
       take: query.limit + 1,
+      scope,
     });
     const page = pageOf(
       rows,
@@ -159,8 +185,8 @@ export class DeploymentsService {
   }
 
   /** One page of a deployment's targets (keyset pagination in client, device order). */
-  async targets(id: string, query: DeploymentTargetQueryDto): Promise<TargetPage> {
-    const row = await this.deployments.findById(id);
+  async targets(id: string, query: DeploymentTargetQueryDto, scope?: Scope): Promise<TargetPage> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     const { pkg } = await this.packages.byId(row.packageId);
     const rows = await this.deployments.targetsPage(id, {
@@ -186,8 +212,8 @@ export class DeploymentsService {
    * default applies again). One atomic UPDATE bumps the revision (no lock held while
    * validating), so concurrent changes are all applied in some order and the highest revision wins.
    */
-  async patch(id: string, input: DeploymentPatchDto): Promise<DeploymentDetail> {
-    const current = await this.deployments.findById(id);
+  async patch(id: string, input: DeploymentPatchDto, scope?: Scope): Promise<DeploymentDetail> {
+    const current = await this.deployments.findVisible(id, scope);
     if (!current) throw new DeploymentNotFoundError(id);
     const { row: pkgRow, pkg } = input.version
       ? await this.packages.resolve(current.applicationId, input.version)
@@ -255,8 +281,8 @@ export class DeploymentsService {
   }
 
   /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
-  async remove(id: string): Promise<void> {
-    const row = await this.deployments.findById(id);
+  async remove(id: string, scope?: Scope): Promise<void> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     await this.deployments.transaction(async (tx) => {
       await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } }, tx);
@@ -275,10 +301,11 @@ export class DeploymentsService {
     clientId: string,
     deviceId: string,
     values: Record<string, unknown>,
+    scope?: Scope,
   ): Promise<DeploymentTargetDto> {
-    const row = await this.deployments.findById(id);
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
-    const client = await this.clients.resolveRef(clientId);
+    const client = await this.clients.resolveRef(clientId, undefined, scope);
     const target = await this.deployments.findTarget(id, client.id, deviceId);
     if (!target) throw new DeploymentNotFoundError(`${id} has no target ${clientId}/${deviceId}`);
     const { pkg } = await this.packages.byId(row.packageId);
@@ -342,9 +369,40 @@ export class DeploymentsService {
     return { target, components: profile?.componentNames ?? [] };
   }
 
-  /** For the status module: every live target with its operator deployment and application. */
-  allTargets(): Promise<(TargetRow & { applicationId: string })[]> {
-    return this.deployments.liveTargets();
+  /** For the status module: every live target with its operator deployment and application (within `scope`). */
+  allTargets(scope?: Scope): Promise<(TargetRow & { applicationId: string })[]> {
+    return this.deployments.liveTargets(scope);
+  }
+
+  /** A direct target's client; with a scope, one outside it is a 422 (it does not exist for the caller). */
+  private async directTarget(
+    clientId: string,
+    profile: 'rc3' | 'legacy' | undefined,
+    scope: Scope,
+  ): Promise<{ id: string }> {
+    try {
+      return await this.clients.resolveRef(clientId, profile, scope);
+    } catch (error) {
+      if (scope === undefined || !(error instanceof ClientNotFoundError)) throw error;
+      throw new SemanticError("The target client is outside the caller's scope", [
+        { field: '/target/clientId', message: `owns no device inside the scope ${scopeText(scope)}` },
+      ]);
+    }
+  }
+
+  /** A scoped principal's selector may not ask for other values of the scope's labels. */
+  private checkSelectorScope(
+    selector: SelectorDto,
+    scope: Record<string, string>,
+    prefix = '/target/selector',
+  ): FieldError[] {
+    return Object.entries(scope)
+      .filter(([key]) => selector.matchLabels?.[key] !== undefined)
+      .filter(([key, value]) => String(selector.matchLabels![key]) !== value)
+      .map(([key, value]) => ({
+        field: `${prefix}/matchLabels/${key}`,
+        message: `must be ${value} (or left out): the caller is limited to ${scopeText(scope)}`,
+      }));
   }
 
   /** Also used by the deployment preview (deployment-preview.service.ts). */
@@ -362,8 +420,16 @@ export class DeploymentsService {
    * A selector given elsewhere than in a deployment (the bulk label call), checked like a deployment's
    * with pointers below `at`, and resolved (its client id to the internal one; unknown: 404).
    */
-  async readSelector(dto: SelectorDto, at: string): Promise<{ errors: FieldError[]; selector: Selector }> {
-    return { errors: this.checkSelector(dto, at), selector: await this.toSelector(dto) };
+  async readSelector(
+    dto: SelectorDto,
+    at: string,
+    scope?: Scope,
+  ): Promise<{ errors: FieldError[]; selector: Selector }> {
+    const errors = [
+      ...this.checkSelector(dto, at),
+      ...(scope !== undefined ? this.checkSelectorScope(dto, scope, at) : []),
+    ];
+    return { errors, selector: await this.toSelector(dto, scope) };
   }
 
   private checkSelector(selector: SelectorDto, prefix = '/target/selector'): FieldError[] {
@@ -396,14 +462,17 @@ export class DeploymentsService {
     return errors;
   }
 
-  private async toSelector(dto: SelectorDto): Promise<Selector> {
+  private async toSelector(dto: SelectorDto, scope: Scope): Promise<Selector> {
+    const matchLabels = scope !== undefined ? { ...dto.matchLabels, ...scope } : dto.matchLabels;
     return {
-      ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
+      ...(matchLabels ? { matchLabels } : {}),
       ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),
       ...(dto.propertySelector
         ? { propertySelector: dto.propertySelector as Selector['propertySelector'] }
         : {}),
-      ...(dto.clientId ? { clientId: (await this.clients.resolveRef(dto.clientId)).id } : {}),
+      ...(dto.clientId
+        ? { clientId: (await this.clients.resolveRef(dto.clientId, undefined, scope)).id }
+        : {}),
     };
   }
 

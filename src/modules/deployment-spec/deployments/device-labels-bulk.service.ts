@@ -26,7 +26,8 @@ export class DeviceLabelsBulkService {
 
   async change(body: DeviceLabelsBulkDto, by: OperatorPrincipal): Promise<DeviceLabelsBulkResultDto> {
     const change = this.labels.readBulk(body);
-    const { errors, selector } = await this.deployments.readSelector(body.selector, '/selector');
+    // a scoped operator's selector is AND-ed with its scope (a conflicting pair is a 422)
+    const { errors, selector } = await this.deployments.readSelector(body.selector, '/selector', by.scope);
     errors.push(...change.errors);
     if (errors.length > 0) {
       throw new SemanticError(

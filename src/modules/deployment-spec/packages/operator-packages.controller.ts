@@ -25,7 +25,7 @@ export class OperatorPackagesController {
 
   @Post()
   @AuditAction('package.publish', 'package')
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
   })
@@ -64,7 +64,7 @@ export class OperatorPackagesController {
   @Delete(':applicationId/versions/:version')
   @HttpCode(204)
   @AuditAction('package.delete', 'package', 'applicationId')
-  @OperatorAuth('operator')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(404, 409)

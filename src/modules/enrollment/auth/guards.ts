@@ -16,7 +16,7 @@ import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
 import { AUDIT_ACTION_KEY, type AuditActionMeta } from '../../../infra/audit/audit-action.decorator.js';
 import { AuditService } from '../../../infra/audit/audit.service.js';
-import { ForbiddenRoleError, InvalidCredentialsError } from '../enrollment.errors.js';
+import { ForbiddenRoleError, ForbiddenScopeError, InvalidCredentialsError } from '../enrollment.errors.js';
 import type { AuthenticatedClient, OperatorPrincipal } from './authenticated-client.js';
 import { TrustedProxies } from './trusted-proxies.js';
 
@@ -42,6 +42,7 @@ export class LegacyDeviceGuard extends AuthGuard('margo-http-signature') {
 }
 
 const ROLE_KEY = 'wfm:operator-role';
+const UNSCOPED_KEY = 'wfm:operator-unscoped';
 const RANK = { viewer: 0, operator: 1, admin: 2 } as const;
 export type OperatorRoleName = keyof typeof RANK;
 
@@ -87,6 +88,17 @@ export class OperatorGuard extends AuthGuard('operator-token') {
       await this.audit.recordDenied(this.deniedEntry(context, req, needed, principal.role));
       throw new ForbiddenRoleError(needed, principal.role);
     }
+    const unscopedOnly = this.reflector.getAllAndOverride<boolean | undefined>(UNSCOPED_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (unscopedOnly && principal.scope !== undefined) {
+      await this.audit.recordDenied({
+        ...this.deniedEntry(context, req, needed, principal.role),
+        summary: { scope: principal.scope, needs: 'an unscoped token', method: req.method },
+      });
+      throw new ForbiddenScopeError(principal.scope);
+    }
     return true;
   }
 
@@ -122,10 +134,15 @@ export const LegacyDevice = () =>
     ApiProblems(400, 401, 403, 404, 429),
   );
 
-/** Operator route needing at least `role` (admin > operator > viewer). */
-export const OperatorAuth = (role: OperatorRoleName) =>
+/**
+ * Operator route needing at least `role` (admin > operator > viewer). `unscoped`: a fleet-wide
+ * operation (tokens, the accepted-client policy, packages, fleet defaults) that a principal limited
+ * to a label scope may not use (403).
+ */
+export const OperatorAuth = (role: OperatorRoleName, options: { unscoped?: boolean } = {}) =>
   applyDecorators(
     SetMetadata(ROLE_KEY, role),
+    ...(options.unscoped ? [SetMetadata(UNSCOPED_KEY, true), ApiExtension('x-unscoped-only', true)] : []),
     UseGuards(OperatorGuard),
     ApiBearerAuth('operator-token'),
     ApiExtension('x-required-role', role),

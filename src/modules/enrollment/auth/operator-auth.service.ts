@@ -36,7 +36,14 @@ export class OperatorAuthService {
     const row = await this.tokens.findActiveByHash(hash);
     if (!row) throw new InvalidCredentialsError('The operator token is unknown or revoked');
     void this.tokens.touch(row.id).catch(() => undefined);
-    return { kind: 'operator', name: row.name, role: row.role, via: 'token', tokenId: row.id };
+    return {
+      kind: 'operator',
+      name: row.name,
+      role: row.role,
+      via: 'token',
+      tokenId: row.id,
+      ...(row.scope !== null ? { scope: row.scope as Record<string, string> } : {}),
+    };
   }
 
   /** Whether a created operator token still exists and is not revoked (for credentials derived from it). */
