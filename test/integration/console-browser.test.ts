@@ -234,6 +234,25 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
       headers: { authorization: `Bearer ${wfm.adminToken}` },
     });
     expect(res.json()).toMatchObject({ state: 'active' });
+
+    // an rc.3 device whose client id is not accepted yet: its refused request is an enrollment request
+    const newcomer = await rc3Client(wfm, 'console-newcomer', false);
+    try {
+      const refused = await newcomer.putCapabilities('n-1', capabilities('n-1'));
+      expect(refused.status).toBe(403);
+      await page.reload();
+      await page.getByRole('heading', { level: 2, name: 'Clients & onboarding' }).waitFor();
+      const request = page.getByTestId('enrollment-console-newcomer');
+      await request.waitFor({ timeout: 10_000 });
+      await accessible('clients (enrollment)');
+      await request.getByRole('button', { name: 'Approve' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+      await request.waitFor({ state: 'detached' });
+      const accepted = await newcomer.putCapabilities('n-1', capabilities('n-1'));
+      expect(accepted.status, accepted.text()).toBe(201);
+    } finally {
+      newcomer.close();
+    }
   });
 
   it('creates a token (its secret shown once) and revokes it after confirming', async () => {

@@ -91,6 +91,10 @@ function Onboarding() {
   const disabled = can.allowed ? undefined : can.reason;
   return (
     <Stack>
+      <EnrollmentRequests />
+      <Title order={3} size="h5">
+        Legacy onboarding requests
+      </Title>
       <Text size="sm">
         Legacy clients that onboarded and wait for approval before their requests are served.
       </Text>
@@ -234,6 +238,94 @@ function AllClients() {
         </Table>
       </Table.ScrollContainer>
       <Pager pager={pager} next={list.data?.next} label="Client" />
+    </Stack>
+  );
+}
+
+/** rc.3 clients that presented a valid X.509-SVID with a client id the policy has not accepted yet. */
+function EnrollmentRequests() {
+  const { api } = useSession();
+  const can = usePermission('operator');
+  const queries = useQueryClient();
+  const pager = useCursorPager('enrollment');
+  const pending = useQuery({
+    queryKey: ['onboarding', 'enrollment', pager.after],
+    placeholderData: keepPreviousData,
+    queryFn: () =>
+      call(
+        api.GET('/operator/v1/enrollment-requests', {
+          params: { query: { state: 'pending', limit: 50, ...(pager.after ? { after: pager.after } : {}) } },
+        }),
+      ),
+  });
+  const decide = (id: string, decision: 'approve' | 'reject') =>
+    call(
+      decision === 'approve'
+        ? api.POST('/operator/v1/enrollment-requests/{id}/approve', { params: { path: { id } } })
+        : api.POST('/operator/v1/enrollment-requests/{id}/reject', { params: { path: { id } } }),
+    ).then(async () => {
+      await queries.invalidateQueries({ queryKey: ['onboarding'] });
+      await queries.invalidateQueries({ queryKey: ['clients'] });
+    });
+  const disabled = can.allowed ? undefined : can.reason;
+  return (
+    <Stack>
+      <Title order={3} size="h5">
+        rc.3 enrollment requests
+      </Title>
+      <Text size="sm">
+        Devices with a valid certificate whose client id is not accepted yet (one request per certificate).
+      </Text>
+      <ProblemAlert error={pending.error} />
+      <Table.ScrollContainer minWidth={700} type="native" tabIndex={0}>
+        <Table data-testid="enrollment-table">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Client</Table.Th>
+              <Table.Th>Devices</Table.Th>
+              <Table.Th>Requests</Table.Th>
+              <Table.Th>Last seen</Table.Th>
+              <Table.Th>Actions</Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {pending.data?.items.map((r) => (
+              <Table.Tr key={r.id} data-testid={`enrollment-${r.clientId}`}>
+                <Table.Td>
+                  {r.clientId}
+                  <Text size="xs" c="dimmed" ff="monospace">
+                    {r.certificateFingerprint.slice(0, 23)}…
+                  </Text>
+                </Table.Td>
+                <Table.Td>{r.deviceIds.join(', ') || '—'}</Table.Td>
+                <Table.Td>{r.requestCount}</Table.Td>
+                <Table.Td>{when(r.lastSeenAt)}</Table.Td>
+                <Table.Td>
+                  <Group gap="xs">
+                    <ConfirmButton
+                      label="Approve"
+                      color="green"
+                      title={`Approve ${r.clientId}?`}
+                      message="The client id joins the accepted-client policy: its next request succeeds."
+                      disabledReason={disabled}
+                      onConfirm={() => decide(r.id, 'approve')}
+                    />
+                    <ConfirmButton
+                      label="Reject"
+                      title={`Reject ${r.clientId}?`}
+                      message="The client keeps getting 403; its requests are still counted."
+                      disabledReason={disabled}
+                      onConfirm={() => decide(r.id, 'reject')}
+                    />
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      {pending.data?.items.length === 0 && <Text size="sm">No enrollment request is waiting.</Text>}
+      <Pager pager={pager} next={pending.data?.next} label="Enrollment request" />
     </Stack>
   );
 }
