@@ -40,13 +40,14 @@ export function LabelEditor(props: { device: Device }) {
   const set = useMutation({ mutationFn: () => patch({ [key.trim()]: parseValue(value) }) });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (key.trim())
+    if (key.trim()) {
       set.mutate(undefined, {
         onSuccess: () => {
           setKey('');
           setValue('');
         },
       });
+    }
   };
   const sources = (device.labelSources ?? {}) as Record<string, string>;
   return (
