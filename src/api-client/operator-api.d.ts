@@ -682,7 +682,7 @@ export interface paths {
     put?: never;
     /**
      * What a deployment would do now: devices matched, placeable, and why not (writes nothing)
-     * @description The same body as POST /operator/v1/deployments, validated the same way. The selector's labels and client are counted in SQL; placement is decided for at most 5,000 of those devices (`sampled` says when there were more), against the capacity that existing deployments take on them.
+     * @description The same body as POST /operator/v1/deployments, validated the same way. The selector's labels and client are counted in SQL; placement is decided for at most 5,000 of those devices (`sampled` says when there were more), against the capacity that existing deployments take on them. A scoped token previews only devices inside its scope, as its deployments would target.
      *
      *     Required role: `viewer` (any operator token: viewer, operator or admin).
      */

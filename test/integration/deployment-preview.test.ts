@@ -110,6 +110,33 @@ describe('deployment preview', () => {
     expect(one.json<Preview>()).toMatchObject({ matched: 1, placeable: 1, candidates: 1 });
   });
 
+  it('covers only the devices inside the scope of a scoped token', async () => {
+    const token = await wfm.call('/operator/v1/tokens', {
+      method: 'POST',
+      headers: json(wfm.adminToken),
+      body: JSON.stringify({ name: 'preview-weld', role: 'viewer', scope: { line: 'weld' } }),
+    });
+    expect(token.status, token.text()).toBe(201);
+    const scoped = token.json<{ token: string }>().token;
+    const all = await preview(selector({}), scoped);
+    expect(all.status, all.text()).toBe(200);
+    expect(all.json<Preview>()).toMatchObject({
+      matched: 1,
+      candidates: 1,
+      sample: [{ deviceId: 'elsewhere' }],
+    });
+    const outside = await preview(selector({ line: 'paint' }), scoped);
+    expect(outside.status).toBe(422);
+    expect(outside.json()).toMatchObject({
+      errors: [expect.objectContaining({ field: '/target/selector/matchLabels/line' })],
+    });
+    const device = await preview(
+      { applicationId: 'com-example-line-monitor', target: { clientId: 'preview-line', deviceId: 'big-1' } },
+      scoped,
+    );
+    expect(device.status).toBe(422);
+  });
+
   it('is open to viewers (create is not) and validates like create: 422 at the field, 404 for an unknown package', async () => {
     expect((await preview(selector({ line: 'paint' }), viewer)).status).toBe(200);
     const create = await wfm.call('/operator/v1/deployments', {

@@ -35,7 +35,12 @@ export class DeploymentPreviewService {
     private readonly clients: ClientsService,
   ) {}
 
-  async preview(input: DeploymentCreateDto): Promise<DeploymentPreviewDto> {
+  /**
+   * `scope`: a scoped principal's labels (issue 17). The preview then covers only devices inside it,
+   * exactly as a deployment it creates would: the selector's matchLabels are AND-ed with the scope
+   * (a conflicting pair is a 422), and a direct target outside the scope is a 422.
+   */
+  async preview(input: DeploymentCreateDto, scope?: Record<string, string>): Promise<DeploymentPreviewDto> {
     const { pkg } = await this.packages.resolve(input.applicationId, input.version);
     const errors = [
       ...this.intent.checkProfile(pkg, input.profileId, '/profileId'),
@@ -60,7 +65,7 @@ export class DeploymentPreviewService {
     }
     let selector: Selector | null = null;
     if (input.target.selector) {
-      const read = await this.intent.readSelector(input.target.selector, '/target/selector');
+      const read = await this.intent.readSelector(input.target.selector, '/target/selector', scope);
       errors.push(...read.errors);
       selector = read.selector;
     }
@@ -74,8 +79,13 @@ export class DeploymentPreviewService {
       candidates = await this.capabilities.countDevices(selector.matchLabels ?? {}, selector.clientId);
       keys = await this.candidates(selector);
     } else {
-      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile);
+      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile, scope);
       keys = [{ clientId: client.id, deviceId: input.target.deviceId! }];
+      if (scope !== undefined && !(await this.capabilities.isInScope(client.id, keys[0].deviceId, scope))) {
+        throw new SemanticError("The target device is outside the caller's scope", [
+          { field: '/target/deviceId', message: 'is not a device inside the scope of the caller' },
+        ]);
+      }
       candidates = 1;
     }
 
