@@ -212,6 +212,9 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     await page.getByTestId('targets-table').getByText('console-line/paint-7').waitFor({ timeout: 15_000 });
     await accessible('deployment');
     await shot('deployment');
+    await page.getByRole('tab', { name: 'Rollout' }).click();
+    await page.getByTestId('rollout').waitFor();
+    await accessible('deployment rollout');
     await nav('Deployments', 'Deployments');
     await page.getByTestId('deployments-table').getByText('selector line=paint').waitFor();
   });

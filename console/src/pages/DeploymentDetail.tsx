@@ -8,6 +8,7 @@ import { LiveBadge } from '../components/LiveBadge';
 import { Page, when } from '../components/Page';
 import { Pager, useCursorPager } from '../components/Pager';
 import { ProblemAlert } from '../components/Problem';
+import { RolloutPanel } from '../components/RolloutPanel';
 import { useLiveRefresh } from '../live';
 import { targetText } from '../paths';
 import { usePermission, useSession } from '../session';
@@ -113,7 +114,11 @@ export default function DeploymentDetail() {
               <Tabs.Tab value="targets">Targets</Tabs.Tab>
               <Tabs.Tab value="parameters">Parameters</Tabs.Tab>
               <Tabs.Tab value="history">Status history</Tabs.Tab>
+              <Tabs.Tab value="rollout">Rollout</Tabs.Tab>
             </Tabs.List>
+            <Tabs.Panel value="rollout" pt="sm">
+              <RolloutPanel deploymentId={id} />
+            </Tabs.Panel>
             <Tabs.Panel value="targets" pt="sm">
               <Select
                 label="Placement"
