@@ -402,4 +402,32 @@ describe('site-scoped access', () => {
     check(await replay({ query: `?token=${encodeURIComponent(streamToken)}` }));
     check(await replay({ token: streamToken }));
   });
+  it('lets a scoped operator label only devices inside its scope, and not move one out', async () => {
+    const put = (path: string, body: unknown, method = 'PUT') => send(method, path, operator, body);
+    expect((await put('/operator/v1/devices/fr-agent/fr-1/labels', { tier: 'a' })).status).toBe(404);
+    expect((await put('/operator/v1/devices/mixed-agent/mx-fr/labels', { tier: 'a' }, 'PATCH')).status).toBe(
+      404,
+    );
+    const out = await put('/operator/v1/devices/de-agent/de-1/labels', { site: 'FR-002' }, 'PATCH');
+    expect(out.status).toBe(422);
+    expect(out.json<{ detail: string }>().detail).toContain('out of the caller');
+    expect((await put('/operator/v1/devices/de-agent/de-1/labels', { tier: 'a' })).status).toBe(200);
+    const bulkOutside = await put(
+      '/operator/v1/devices/labels',
+      {
+        selector: { matchLabels: { site: 'FR-002' } },
+        set: { tier: 'b' },
+      },
+      'POST',
+    );
+    expect(bulkOutside.status).toBe(422);
+    expect(bulkOutside.json()).toMatchObject({
+      errors: [expect.objectContaining({ field: '/selector/matchLabels/site' })],
+    });
+    const bulk = await put('/operator/v1/devices/labels', { selector: {}, set: { tier: 'b' } }, 'POST');
+    expect(bulk.status, bulk.text()).toBe(200);
+    expect(bulk.json()).toMatchObject({ matched: 3 });
+    const fr = (await get('/operator/v1/devices/fr-agent/fr-1', wfm.adminToken)).json<Device>();
+    expect(fr.labels).toEqual({ site: 'FR-002' });
+  });
 });
