@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueDeviceCertificate } from '../../src/client/identities.js';
-import { LegacyClient, type Rc3Client } from '../../src/client/margo-client.js';
+import { issueClientSvid, issueDeviceCertificate } from '../../src/client/identities.js';
+import { LegacyClient, Rc3Client } from '../../src/client/margo-client.js';
 import { AuditService } from '../../src/infra/audit/audit.service.js';
 import { capabilities } from '../support/capabilities.js';
-import { bearer, rc3Client } from '../support/identities.js';
+import { bearer, devIssuer, rc3Client } from '../support/identities.js';
 import { linePackage } from '../support/packages.js';
 import { type TestService, startTestService } from '../support/service.js';
 import { readEventLog } from '../support/sse.js';
@@ -68,23 +68,12 @@ describe('audit log of operator changes', () => {
   let device: Rc3Client;
   const created: { tokenId?: string; token?: string; viewer?: { id: string; token: string } } = {};
   let legacyClientId = '';
+  /** Pending rc.3 enrollment requests by client id (SVIDs of clients nobody accepted yet). */
+  const enrollmentRequests: Record<string, string> = {};
   let deploymentId = '';
   const fingerprint = 'ab'.repeat(32);
   const applicationId = 'com-example-line-monitor';
   const secrets: string[] = [];
-  const enrollment: Record<string, string> = {};
-
-  /** An unaccepted rc.3 client tries once (403) and so becomes a pending enrollment request. */
-  async function enrollmentRequest(clientId: string): Promise<string> {
-    const stranger = await rc3Client(wfm, clientId, false);
-    expect((await stranger.call('GET', '/api/v1/deployments')).status).toBe(403);
-    stranger.close();
-    const res = await until(
-      () => wfm.call(`/operator/v1/enrollment-requests?clientId=${clientId}`, { headers: admin() }),
-      (r) => r.json<Page<{ id: string }>>().items.length === 1,
-    );
-    return res.json<Page<{ id: string }>>().items[0].id;
-  }
 
   const admin = (extra: Record<string, string> = {}) => ({
     ...bearer(wfm.adminToken),
@@ -185,23 +174,32 @@ describe('audit log of operator changes', () => {
       },
       action: 'deployment.override',
     },
+    replaceDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ role: 'canary', cell: '3' }),
+      action: 'device-labels.replace',
+    },
+    patchDeviceLabels: {
+      path: () => '/operator/v1/devices/line-a/press-1/labels',
+      body: () => ({ cell: null }),
+      action: 'device-labels.patch',
+    },
+    changeDeviceLabels: {
+      path: () => '/operator/v1/devices/labels',
+      body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
+      action: 'device-labels.bulk',
+    },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
       path: () => `/operator/v1/applications/${applicationId}/versions/1.0.0`,
       action: 'package.delete',
     },
     approveEnrollmentRequest: {
-      path: () => `/operator/v1/enrollment-requests/${enrollment.approve}/approve`,
-      before: async () => {
-        enrollment.approve = await enrollmentRequest('audit-enroll-a');
-      },
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequests['audit-new-1']}/approve`,
       action: 'enrollment-request.approve',
     },
     rejectEnrollmentRequest: {
-      path: () => `/operator/v1/enrollment-requests/${enrollment.reject}/reject`,
-      before: async () => {
-        enrollment.reject = await enrollmentRequest('audit-enroll-b');
-      },
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequests['audit-new-2']}/reject`,
       action: 'enrollment-request.reject',
     },
     issueStreamToken: {
@@ -233,6 +231,24 @@ describe('audit log of operator changes', () => {
     });
     created.viewer = viewer.json<{ id: string; token: string }>();
     secrets.push(created.viewer.token);
+    const issuer = await devIssuer(wfm);
+    for (const clientId of ['audit-new-1', 'audit-new-2']) {
+      const svid = await issueClientSvid(issuer, clientId);
+      const stranger = new Rc3Client({
+        baseUrl: wfm.url,
+        ca: wfm.serverCa!,
+        certChainPem: svid.certChainPem,
+        keyPem: svid.keyPem,
+        wfmSpiffeId: wfm.config.identity.spiffeId,
+      });
+      expect((await stranger.call('GET', '/api/v1/deployments')).status).toBe(403);
+      stranger.close();
+      const listed = await until(
+        () => wfm.call(`/operator/v1/enrollment-requests?clientId=${clientId}`, { headers: admin() }),
+        (r) => r.json<Page<{ id: string }>>().items.length === 1,
+      );
+      enrollmentRequests[clientId] = listed.json<Page<{ id: string }>>().items[0].id;
+    }
   });
   afterAll(async () => {
     await wfm?.stop();

@@ -57,17 +57,6 @@ export function takeAppendedEventIds(): bigint[] {
   return ids;
 }
 
-/**
- * Runs `fn` with a request context of its own (for work outside an HTTP request, e.g. tests or a
- * CLI acting as an operator).
- */
-export function runWithRequestContext<T>(
-  context: { requestId: string; actor?: RequestActor; sourceAddress?: string },
-  fn: () => T,
-): T {
-  return storage.run({ ...context }, fn);
-}
-
 export function requestIdOf(res: Response): string | undefined {
   return (res.locals as { requestId?: string }).requestId;
 }

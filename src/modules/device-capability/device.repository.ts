@@ -61,6 +61,7 @@ export interface DeviceKey {
 /** What a label change reads of a locked device (see `lockLabelled`). */
 export interface LabelledDevice extends DeviceKey {
   id: string;
+  clientExternalId: string;
   labels: Prisma.JsonValue;
 }
 
@@ -220,7 +221,8 @@ export class DeviceRepository {
   lockLabelled(tx: Prisma.TransactionClient, keys: DeviceKey[]): Promise<LabelledDevice[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return tx.$queryRaw<LabelledDevice[]>`
-      SELECT d.id, d.client_id AS "clientId", d.device_id AS "deviceId", d.labels
+      SELECT d.id, d.client_id AS "clientId", d.client_external_id AS "clientExternalId",
+             d.device_id AS "deviceId", d.labels
         FROM device d
         JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
           ON d.client_id = k.client_id AND d.device_id = k.device_id

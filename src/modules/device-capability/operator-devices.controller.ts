@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Put, Query } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEVICE_LABELS_PATCH_EXAMPLES, DEVICE_LABELS_PUT_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -66,6 +67,7 @@ export class OperatorDevicesController {
   }
 
   @Put(':clientId/*deviceId/labels')
+  @AuditAction('device-labels.replace', 'device', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Replace the device's operator labels (selectors match them over the reported labels)",
@@ -91,6 +93,7 @@ export class OperatorDevicesController {
   }
 
   @Patch(':clientId/*deviceId/labels')
+  @AuditAction('device-labels.patch', 'device', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Change some of the device's operator labels (JSON Merge Patch: null removes a key)",

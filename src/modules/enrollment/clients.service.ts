@@ -25,8 +25,6 @@ import {
 
 const CLIENT_ID = /^[A-Za-z0-9._-]+$/;
 
-/** A principal's label scope (undefined: the whole fleet). */
-type Scope = Record<string, string> | undefined;
 /** The settings fields an audit summary shows (before/after). */
 function settingsSummary(row: ClientSettingsRow | FleetSettingsRow | null): Record<string, unknown> | null {
   if (!row) return null;
@@ -36,6 +34,9 @@ function settingsSummary(row: ClientSettingsRow | FleetSettingsRow | null): Reco
     downtimeWindows: row.downtimeWindows,
   };
 }
+
+/** A principal's label scope (undefined: the whole fleet). */
+type Scope = Record<string, string> | undefined;
 
 export interface ClientRef {
   id: string;

@@ -140,10 +140,6 @@ export class EnrollmentRequestRepository {
     }));
   }
 
-  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(fn);
-  }
-
   findById(id: string): Promise<EnrollmentRequestRow | null> {
     return this.prisma.enrollmentRequest.findUnique({ where: { id } });
   }
@@ -176,6 +172,11 @@ export class EnrollmentRequestRepository {
    * Decides request `id` and every other pending request of the same client id (a decision is about
    * a client id); returns the decided row `id`.
    */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  /** Decides the request and the client id's other pending ones, in the caller's transaction. */
   async decide(
     tx: Prisma.TransactionClient,
     row: EnrollmentRequestRow,
@@ -187,6 +188,9 @@ export class EnrollmentRequestRepository {
       where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
       data: { state, decidedBy: by, decidedAt },
     });
-    return tx.enrollmentRequest.update({ where: { id: row.id }, data: { state, decidedBy: by, decidedAt } });
+    return tx.enrollmentRequest.update({
+      where: { id: row.id },
+      data: { state, decidedBy: by, decidedAt },
+    });
   }
 }

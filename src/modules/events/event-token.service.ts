@@ -23,11 +23,11 @@ interface StreamTokenClaims {
   role: OperatorPrincipal['role'];
   /** The operator token it was obtained with (absent for the bootstrap admin token and OIDC). */
   tid?: string;
-  /** The principal's label scope (a scoped principal's stream token stays scoped). */
-  scp?: Record<string, string>;
   /** Obtained with an OIDC token: that token's `sub` and `iss`. */
   osub?: string;
   oiss?: string;
+  /** The principal's label scope (a scoped principal's stream token stays scoped). */
+  scp?: Record<string, string>;
   /** Expiry, epoch seconds. */
   exp: number;
 }
@@ -112,9 +112,9 @@ export class EventTokenService {
       sub: principal.name,
       role: principal.role,
       ...(principal.tokenId !== undefined ? { tid: principal.tokenId } : {}),
-      ...(principal.scope !== undefined ? { scp: principal.scope } : {}),
       ...(principal.via === 'oidc' && principal.subject !== undefined ? { osub: principal.subject } : {}),
       ...(principal.via === 'oidc' && principal.issuer !== undefined ? { oiss: principal.issuer } : {}),
+      ...(principal.scope !== undefined ? { scp: principal.scope } : {}),
       exp,
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
@@ -150,9 +150,9 @@ export class EventTokenService {
       // one with an OIDC subject came from an OIDC token, one with a token id from a created token
       via: claims.osub !== undefined ? 'oidc' : claims.tid !== undefined ? 'token' : 'bootstrap',
       ...(claims.tid !== undefined ? { tokenId: claims.tid } : {}),
-      ...(claims.scp !== undefined ? { scope: claims.scp } : {}),
       ...(claims.osub !== undefined ? { subject: claims.osub } : {}),
       ...(claims.oiss !== undefined ? { issuer: claims.oiss } : {}),
+      ...(claims.scp !== undefined ? { scope: claims.scp } : {}),
     };
   }
 

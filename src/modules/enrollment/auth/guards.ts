@@ -93,8 +93,10 @@ export class OperatorGuard extends AuthGuard('operator-token') {
       context.getClass(),
     ]);
     if (unscopedOnly && principal.scope !== undefined) {
-      const entry = this.deniedEntry(context, req, needed, principal.role);
-      await this.audit.recordDenied({ ...entry, summary: { ...entry.summary, scope: principal.scope } });
+      await this.audit.recordDenied({
+        ...this.deniedEntry(context, req, needed, principal.role),
+        summary: { scope: principal.scope, needs: 'an unscoped token', method: req.method },
+      });
       throw new ForbiddenScopeError(principal.scope);
     }
     return true;
