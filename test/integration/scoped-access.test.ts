@@ -280,6 +280,7 @@ describe('site-scoped access', () => {
       `/operator/v1/deployments/${fleetDeployment}`,
       `/operator/v1/deployments/${fleetDeployment}/targets`,
       `/operator/v1/deployments/${fleetDeployment}/status-history`,
+      `/operator/v1/deployments/${fleetDeployment}/rollout`,
     ]) {
       expect((await get(path, viewer)).status, path).toBe(404);
     }
@@ -303,6 +304,10 @@ describe('site-scoped access', () => {
       ).status,
     ).toBe(404);
     expect((await send('DELETE', `/operator/v1/deployments/${fleetDeployment}`, operator)).status).toBe(404);
+    expect(
+      (await send('POST', `/operator/v1/deployments/${fleetDeployment}/rollout/pause`, operator)).status,
+    ).toBe(404);
+    expect((await get(`/operator/v1/deployments/${siteDeployment}/rollout`, viewer)).status).toBe(200);
     expect(
       (
         await send(

@@ -32,8 +32,11 @@ export class OperatorRolloutsController {
   })
   @ApiOkResponse({ type: DeploymentRolloutViewDto })
   @ApiProblems(404)
-  getRollout(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentRolloutViewDto> {
-    return this.rollouts.view(id, this.status);
+  getRollout(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() operator: OperatorPrincipal,
+  ): Promise<DeploymentRolloutViewDto> {
+    return this.rollouts.view(id, this.status, operator.scope);
   }
 
   @Post(':action')
@@ -61,6 +64,12 @@ export class OperatorRolloutsController {
         { field: '/action', message: `must be one of ${ACTIONS.join(', ')}` },
       ]);
     }
-    return this.rollouts.act(id, action as (typeof ACTIONS)[number], operator.name, this.status);
+    return this.rollouts.act(
+      id,
+      action as (typeof ACTIONS)[number],
+      operator.name,
+      this.status,
+      operator.scope,
+    );
   }
 }

@@ -305,8 +305,10 @@ export class RolloutService {
     action: RolloutAction,
     actor: string,
     health: TargetHealthSource,
+    scope?: Record<string, string>,
   ): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+    // a scoped principal acts only on deployments created within its scope (404 otherwise)
+    const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollout] = await this.repo.rolloutsOf(deploymentId, 1);
     if (!rollout) {
@@ -496,8 +498,12 @@ export class RolloutService {
   // ------------------------------------------------------------------------------------------------
   // the view
 
-  async view(deploymentId: string, health: TargetHealthSource): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+  async view(
+    deploymentId: string,
+    health: TargetHealthSource,
+    scope?: Record<string, string>,
+  ): Promise<DeploymentRolloutViewDto> {
+    const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollouts, revisions] = await Promise.all([
       this.repo.rolloutsOf(deploymentId),
