@@ -9,10 +9,7 @@ import { APP_CONFIG, type AppConfig, type PublicHost } from '../../../config/con
 import { RedisService } from '../../../infra/redis/redis.module.js';
 import { ClientDirectory } from '../client-directory.service.js';
 import { EnrollmentRequestRecorder } from '../enrollment-request.recorder.js';
-import {
-  AUTO_ACCEPT,
-  EnrollmentRequestsService,
-} from '../enrollment-requests.service.js';
+import { AUTO_ACCEPT, EnrollmentRequestsService } from '../enrollment-requests.service.js';
 import {
   ClientNotAuthorizedError,
   InvalidCredentialsError,
