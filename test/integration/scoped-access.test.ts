@@ -368,8 +368,47 @@ describe('site-scoped access', () => {
     expect(orphans.map((o) => `${o.clientId}/${o.deviceId}`)).toEqual(['de-agent/de-1']);
     const all = await allPages<{ clientId: string }>('/operator/v1/status/orphans', wfm.adminToken);
     expect(all.map((o) => o.clientId).sort()).toEqual(['de-agent', 'fr-agent']);
-    const failing = await allPages<{ clientId: string }>('/operator/v1/status/failing', viewer);
-    for (const f of failing) expect(IN_SCOPE_CLIENTS).toContain(f.clientId);
+    // every target of de-agent (of the fleet-wide and of the site deployment) and of fr-agent fails
+    for (const agent of [agents[0], agents[1]]) {
+      const manifest = (await agent.getManifest()).json<{
+        manifestVersion: number;
+        deployments: { deploymentId: string }[];
+      }>();
+      for (const { deploymentId } of manifest.deployments) {
+        const res = await agent.postStatus(deploymentId, {
+          deploymentId,
+          adoptedManifestVersion: manifest.manifestVersion,
+          status: { state: 'failed', error: { code: 'E1', message: 'pull failed' } },
+          components: [],
+        });
+        expect(res.status, res.text()).toBeLessThan(300);
+      }
+    }
+    // the ApplicationDeployment ids of every deployment the viewer may see (created within the scope)
+    const siteTargets = new Set<string>();
+    for (const { id } of await allPages<{ id: string }>('/operator/v1/deployments', viewer)) {
+      const targets = await allPages<{ deploymentId: string }>(
+        `/operator/v1/deployments/${id}/targets`,
+        viewer,
+      );
+      for (const t of targets) siteTargets.add(t.deploymentId);
+    }
+    const everyFailing = await until(
+      () =>
+        allPages<{ clientId: string; deploymentId: string }>('/operator/v1/status/failing', wfm.adminToken),
+      (items) =>
+        items.some((f) => f.clientId === 'fr-agent') && items.some((f) => siteTargets.has(f.deploymentId)),
+    );
+    expect(everyFailing.some((f) => !siteTargets.has(f.deploymentId))).toBe(true);
+    const failing = await allPages<{ clientId: string; deploymentId: string }>(
+      '/operator/v1/status/failing',
+      viewer,
+    );
+    expect(failing.length).toBeGreaterThan(0);
+    for (const f of failing) {
+      expect(IN_SCOPE_CLIENTS).toContain(f.clientId);
+      expect(siteTargets.has(f.deploymentId), JSON.stringify(f)).toBe(true);
+    }
   });
 
   it('streams only events inside the scope, on replay (Last-Event-ID) and through a stream token', async () => {
