@@ -664,7 +664,7 @@ export interface paths {
      *
      *     Required role: `operator` (an operator or admin token).
      */
-    post: operations['act'];
+    post: operations['actOnRollout'];
     delete?: never;
     options?: never;
     head?: never;
@@ -6155,7 +6155,7 @@ export interface operations {
       };
     };
   };
-  act: {
+  actOnRollout: {
     parameters: {
       query?: never;
       header?: never;

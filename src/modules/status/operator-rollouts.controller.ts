@@ -6,6 +6,7 @@ import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { DeploymentRolloutViewDto } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
 
 const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;
@@ -41,6 +42,7 @@ export class OperatorRolloutsController {
 
   @Post(':action')
   @HttpCode(200)
+  @AuditAction('rollout.action', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
@@ -54,7 +56,7 @@ export class OperatorRolloutsController {
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiOkResponse({ type: DeploymentRolloutViewDto, description: 'The rollout after the action' })
   @ApiProblems(400, 404, 409)
-  act(
+  actOnRollout(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('action') action: string,
     @CurrentOperator() operator: OperatorPrincipal,

@@ -34,6 +34,7 @@ import { durationMs, type RolloutPolicy } from './policy.js';
 import { RolloutMetrics } from './rollout.metrics.js';
 import { type RolloutRow, RolloutRepository, type WaveRow } from './rollout.repository.js';
 import type { TargetHealthSource } from './target-health.port.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { planWaves, type WaveCandidate } from './waves.js';
 
 /** Members listed per wave in the view. */
@@ -89,6 +90,7 @@ export class RolloutService {
     private readonly jobs: DeploymentJobs,
     private readonly events: EventLogService,
     private readonly metrics: RolloutMetrics,
+    private readonly audit: AuditService,
   ) {}
 
   // ------------------------------------------------------------------------------------------------
@@ -307,7 +309,6 @@ export class RolloutService {
     health: TargetHealthSource,
     scope?: Record<string, string>,
   ): Promise<DeploymentRolloutViewDto> {
-    // a scoped principal acts only on deployments created within its scope (404 otherwise)
     const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollout] = await this.repo.rolloutsOf(deploymentId, 1);
@@ -327,7 +328,20 @@ export class RolloutService {
       transition,
       actor,
       now,
-      action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor) : undefined,
+      async (tx) => {
+        if (action === 'rollback') await this.rollBack(tx, rollout, actor);
+        // the operator's action is audited in the transition's transaction
+        await this.audit.record(tx, {
+          action: `rollout.${action}`,
+          resource: { type: 'deployment', id: deploymentId },
+          summary: {
+            rollout: rollout.id,
+            revision: rollout.toRevision,
+            before: { state: rollout.state, wave: rollout.currentWave },
+            after: { state: transition.to, wave: transition.wave },
+          },
+        });
+      },
       action,
     );
     if (!applied) {
