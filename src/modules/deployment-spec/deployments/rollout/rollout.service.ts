@@ -472,21 +472,19 @@ export class RolloutService {
     const byKey = new Map(targets.map((t) => [`${t.clientId}|${t.deviceId}`, t]));
     // rendered for the rollout's revision and listed by an issued manifest (a report for an older
     // manifest does not count: digestSinceVersion is null until a manifest lists the new digest)
-    const atRevision = targets.filter(
-      (t) =>
-        t.placement === 'placed' &&
-        t.renderedRevision === rollout.toRevision &&
-        t.digestSinceVersion !== null,
-    );
-    const views = await health.healthOf(atRevision);
+    const atRevision = (t: TargetRow) =>
+      t.placement === 'placed' && t.renderedRevision === rollout.toRevision && t.digestSinceVersion !== null;
+    // every counted member's health: downtime holds a wave also for a device not yet on the revision
+    const counted = (t: TargetRow) => !['not-placeable', 'removed'].includes(t.placement);
+    const views = await health.healthOf(targets.filter(counted));
     const members: MemberHealth[] = wave.members.map((key) => {
       const t: TargetRow | undefined = byKey.get(key);
       const view = t ? views.get(t.id) : undefined;
       return {
         // not yet decided counts as placed (the wave waits for it); not placeable or removed does not
-        placed: !t || !['not-placeable', 'removed'].includes(t.placement),
-        atRevision: !!view,
-        derivedState: view?.derivedState,
+        placed: !t || counted(t),
+        atRevision: !!t && atRevision(t),
+        derivedState: t && atRevision(t) ? view?.derivedState : undefined,
         inDowntime: view?.inDowntime ?? false,
       };
     });
