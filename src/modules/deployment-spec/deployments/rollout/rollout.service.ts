@@ -305,6 +305,7 @@ export class RolloutService {
     action: RolloutAction,
     actor: string,
     health: TargetHealthSource,
+    options: { staged?: boolean } = {},
   ): Promise<DeploymentRolloutViewDto> {
     const deployment = await this.deployments.findById(deploymentId);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
@@ -325,7 +326,7 @@ export class RolloutService {
       transition,
       actor,
       now,
-      action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor) : undefined,
+      action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor, options.staged === true) : undefined,
       action,
     );
     if (!applied) {
@@ -338,7 +339,18 @@ export class RolloutService {
   }
 
   /** The deployment's content goes back to the rollout's previous revision, as a new revision, at once. */
-  private async rollBack(tx: Prisma.TransactionClient, rollout: RolloutRow, actor: string): Promise<void> {
+  /**
+   * At once: every target re-renders the previous revision's content (as a new revision). Staged:
+   * the previous content rolls out as a new rollout with the same policy (targets it has not reached
+   * keep what they have; those still on the previous revision have its bytes already).
+   */
+  private async rollBack(
+    tx: Prisma.TransactionClient,
+    rollout: RolloutRow,
+    actor: string,
+    staged: boolean,
+  ): Promise<void> {
+    await this.repo.lockDeployment(tx, rollout.deploymentId);
     const [from] = await this.repo.findRevisions(rollout.deploymentId, [rollout.fromRevision!], tx);
     if (!from) throw new RolloutConflictError(`Revision ${rollout.fromRevision} is not recorded`, rollout);
     const row = await tx.deployment.update({
@@ -352,13 +364,19 @@ export class RolloutService {
         recomputedRevision: 0,
       },
     });
-    await tx.deployment.update({ where: { id: row.id }, data: { stableRevision: row.revision } });
-    await this.recordRevision(
-      tx,
-      row,
-      `rollback of revision ${rollout.toRevision} to revision ${from.revision}`,
-      actor,
-    );
+    const note = `${staged ? 'staged ' : ''}rollback of revision ${rollout.toRevision} to revision ${from.revision}`;
+    await this.recordRevision(tx, row, note, actor);
+    if (staged) {
+      await this.repo.createRollout(tx, {
+        deploymentId: row.id,
+        fromRevision: row.stableRevision,
+        toRevision: row.revision,
+        policy: rollout.policy,
+        createdBy: actor,
+      });
+    } else {
+      await tx.deployment.update({ where: { id: row.id }, data: { stableRevision: row.revision } });
+    }
   }
 
   // ------------------------------------------------------------------------------------------------
