@@ -16,7 +16,12 @@ const MODULES = `${SRC}/modules`;
  * no cycle between modules can form. A new module folder must be placed here (the config refuses
  * to load otherwise).
  */
-const MODULE_LAYERS = [['enrollment'], ['device-capability', 'events'], ['deployment-spec'], ['status']];
+const MODULE_LAYERS = [
+  ['enrollment'],
+  ['device-capability', 'events', 'audit'],
+  ['deployment-spec'],
+  ['status'],
+];
 
 /**
  * What a module offers the others; every other file of a module (repositories, controllers,

@@ -2,11 +2,13 @@ import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import type { AppConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { HealthModule } from './health/health.module.js';
+import { AuditModule } from './infra/audit/audit.module.js';
 import { DatabaseModule } from './infra/database/database.module.js';
 import { EventLogModule } from './infra/events/event-log.module.js';
 import { MetricsModule } from './infra/metrics/metrics.module.js';
 import { QueueModule } from './infra/queue/queue.module.js';
 import { RedisModule } from './infra/redis/redis.module.js';
+import { AuditQueryModule } from './modules/audit/audit.module.js';
 import { DeploymentSpecModule } from './modules/deployment-spec/deployment-spec.module.js';
 import { DeviceCapabilityModule } from './modules/device-capability/device-capability.module.js';
 import { EnrollmentModule } from './modules/enrollment/enrollment.module.js';
@@ -26,10 +28,12 @@ export class AppModule {
         QueueModule.forRoot(),
         MetricsModule,
         EventLogModule,
+        AuditModule,
         EventsModule,
         HealthModule,
         // the feature modules, each depending only on those listed before it
         EnrollmentModule,
+        AuditQueryModule,
         DeviceCapabilityModule.forRoot(config.roles),
         DeploymentSpecModule.forRoot(config.roles),
         StatusModule.forRoot(config.roles),

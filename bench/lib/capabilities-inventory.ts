@@ -115,7 +115,9 @@ function listSql(q: ListQuery): { text: string; values: unknown[] } {
     l.slice(0, l.indexOf('=')),
     l.slice(l.indexOf('=') + 1),
   ]);
-  if (labels.length > 0) where.push(`effective_labels @> ${p(JSON.stringify(Object.fromEntries(labels)))}::jsonb`);
+  if (labels.length > 0) {
+    where.push(`effective_labels @> ${p(JSON.stringify(Object.fromEntries(labels)))}::jsonb`);
+  }
   if (typeof q.architecture === 'string') where.push(`architectures @> ARRAY[${p(q.architecture)}]::text[]`);
   if (typeof q.minCores === 'string') where.push(`max_cores >= ${p(Number(q.minCores))}`);
   if (typeof q.peripheral === 'string') where.push(`peripheral_types @> ARRAY[${p(q.peripheral)}]::text[]`);

@@ -393,6 +393,28 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/audit': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The audit log of operator changes and refused attempts, newest first (filters; paginated)
+     * @description The audit log of operator changes and refused attempts, newest first (filters; paginated).
+     *
+     *     Required role: `admin`.
+     */
+    get: operations['listAuditEntries'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/clients': {
     parameters: {
       query?: never;
@@ -787,6 +809,94 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/operator/v1/enrollment-requests': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * rc.3 clients with a valid X.509-SVID but an unaccepted client id, one per certificate (filter by state; paginated)
+     * @description rc.3 clients with a valid X.509-SVID but an unaccepted client id, one per certificate (filter by state; paginated).
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['listEnrollmentRequests'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/enrollment-requests/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * One enrollment request
+     * @description One enrollment request.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['getEnrollmentRequest'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/enrollment-requests/{id}/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve: the client id joins the accepted-client policy (its next request succeeds); the id's other pending requests are approved too
+     * @description Approve: the client id joins the accepted-client policy (its next request succeeds); the id's other pending requests are approved too.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    post: operations['approveEnrollmentRequest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/enrollment-requests/{id}/reject': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reject: the client keeps getting 403 (its requests are still counted); the id's other pending requests are rejected too
+     * @description Reject: the client keeps getting 403 (its requests are still counted); the id's other pending requests are rejected too.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    post: operations['rejectEnrollmentRequest'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/operator/v1/events': {
     parameters: {
       query?: never;
@@ -1073,6 +1183,68 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AuditActorDto: {
+      /** @description The created operator token id, or the OIDC subject */
+      id?: string;
+      /**
+       * @description How the actor signed in
+       * @enum {string}
+       */
+      kind: 'bootstrap' | 'token' | 'oidc' | 'system';
+      /** @example plant-ui */
+      name: string;
+    };
+    AuditEntryDto: {
+      /** @example deployment.update */
+      action: string;
+      actor: components['schemas']['AuditActorDto'];
+      /** Format: date-time */
+      at: string;
+      /**
+       * @description Monotonic id (a decimal string)
+       * @example 42
+       */
+      id: string;
+      /**
+       * @description `denied`: refused by authorization (403)
+       * @enum {string}
+       */
+      outcome: 'ok' | 'denied';
+      /** @description The X-Request-Id of the request that made the change */
+      requestId?: string;
+      resource: components['schemas']['AuditResourceDto'];
+      /** @example 192.0.2.10 */
+      sourceAddress?: string;
+      /**
+       * @description A compact before/after of the change; never a secret or a token
+       * @example {
+       *       "after": {
+       *         "revision": 2
+       *       },
+       *       "before": {
+       *         "revision": 1
+       *       }
+       *     }
+       */
+      summary: {
+        [key: string]: unknown;
+      };
+    };
+    AuditEntryPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['AuditEntryDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
+    AuditResourceDto: {
+      /** @example 3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10 */
+      id?: string;
+      /** @example deployment */
+      type: string;
+    };
     CanaryClassDto: {
       /** @example arm64 · Acme EDGE-4 · oci · compose */
       deviceClass: string;
@@ -1718,6 +1890,51 @@ export interface components {
       /** @description The effective value */
       value: Record<string, unknown>;
     };
+    EnrollmentRequestDto: {
+      /** @description Hex SHA-256 of the leaf certificate (DER) */
+      certificateFingerprint: string;
+      /**
+       * @description The wfm-client-id of the SPIFFE ID
+       * @example line-7
+       */
+      clientId: string;
+      /** Format: date-time */
+      decidedAt?: string | null;
+      /** @description Who decided: an operator name, or "auto-accept" (WFM_ENROLLMENT_AUTO_ACCEPT) */
+      decidedBy?: string | null;
+      /** @description Device ids it tried to report (the first 16) */
+      deviceIds: string[];
+      /** Format: date-time */
+      firstSeenAt: string;
+      /** Format: uuid */
+      id: string;
+      lastRemoteAddress?: string | null;
+      /**
+       * Format: date-time
+       * @description Up to WFM_ENROLLMENT_REQUESTS_FLUSH_MS behind
+       */
+      lastSeenAt: string;
+      /** Format: date-time */
+      notAfter: string;
+      /** Format: date-time */
+      notBefore: string;
+      /** @description Requests refused with this certificate (and the auto-accepted first one) */
+      requestCount: number;
+      /** @example spiffe://wfm.local/margo/wfm/wfm-1/client/line-7 */
+      spiffeId: string;
+      state: components['schemas']['EnrollmentRequestState'];
+    };
+    EnrollmentRequestPageDto: {
+      /** @description This page, in the order of the list */
+      items: components['schemas']['EnrollmentRequestDto'][];
+      /**
+       * @description Pass as `after` for the next page; null on the last page
+       * @example null
+       */
+      next: string | null;
+    };
+    /** @enum {string} */
+    EnrollmentRequestState: 'pending' | 'approved' | 'rejected';
     ExpressionSelectorDto: {
       matchExpressions: components['schemas']['MatchExpressionDto'][];
     };
@@ -1800,6 +2017,11 @@ export interface components {
       value: string | number | boolean | string[] | number[];
     };
     OperatorMeDto: {
+      /**
+       * @description OIDC: the token issuer
+       * @example https://login.example.com/realms/wfm
+       */
+      issuer?: string;
       /** @example plant-ui */
       name: string;
       role: components['schemas']['OperatorRole'];
@@ -1841,6 +2063,15 @@ export interface components {
       /** Format: date-time */
       revokedAt?: string | null;
       role: components['schemas']['OperatorRole'];
+      /**
+       * @description The label scope; absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
       /** @description The bearer token; shown once, stored only as a hash */
       token: string;
     };
@@ -1848,6 +2079,15 @@ export interface components {
       /** @example plant-ui */
       name: string;
       role: components['schemas']['OperatorRole'];
+      /**
+       * @description Limit the token to devices whose labels contain all these pairs (and the clients, deployments and events about them); absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
     };
     OperatorTokenDto: {
       /** Format: date-time */
@@ -1863,6 +2103,15 @@ export interface components {
       /** Format: date-time */
       revokedAt?: string | null;
       role: components['schemas']['OperatorRole'];
+      /**
+       * @description The label scope; absent: the whole fleet
+       * @example {
+       *       "site": "DE-001"
+       *     }
+       */
+      scope?: {
+        [key: string]: string;
+      };
     };
     OperatorTokenPageDto: {
       /** @description This page, in the order of the list */
@@ -4288,6 +4537,99 @@ export interface operations {
       };
       /** @description Conflict */
       409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  listAuditEntries: {
+    parameters: {
+      query?: {
+        action?: string;
+        /** @description Actor: a created token id, an OIDC subject, or an actor name */
+        actor?: string;
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Entries at or after this time */
+        from?: string;
+        /** @description Items per page */
+        limit?: number;
+        resourceId?: string;
+        resourceType?: string;
+        /** @description Entries before this time */
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the list: `{items, next}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "action": "deployment.update",
+           *           "actor": {
+           *             "id": "string",
+           *             "kind": "bootstrap",
+           *             "name": "plant-ui"
+           *           },
+           *           "at": "2026-12-02T14:00:00.000Z",
+           *           "id": "42",
+           *           "outcome": "ok",
+           *           "requestId": "string",
+           *           "resource": {
+           *             "id": "3f0c2a5e-8d1b-4c47-9a2e-6f1d2b7c9e10",
+           *             "type": "deployment"
+           *           },
+           *           "sourceAddress": "192.0.2.10",
+           *           "summary": {
+           *             "after": {
+           *               "revision": 2
+           *             },
+           *             "before": {
+           *               "revision": 1
+           *             }
+           *           }
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['AuditEntryPageDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
         headers: {
           [name: string]: unknown;
         };
@@ -6749,6 +7091,302 @@ export interface operations {
       };
     };
   };
+  listEnrollmentRequests: {
+    parameters: {
+      query?: {
+        /** @description Cursor: the `next` value of the previous page (leave out for the first page) */
+        after?: string;
+        /** @description Only the requests of this wfm-client-id */
+        clientId?: string;
+        /** @description Items per page */
+        limit?: number;
+        state?: components['schemas']['EnrollmentRequestState'];
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description One page of the list: `{items, next}` */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "items": [
+           *         {
+           *           "certificateFingerprint": "string",
+           *           "clientId": "line-7",
+           *           "decidedAt": "2026-12-02T14:00:00.000Z",
+           *           "decidedBy": "string",
+           *           "deviceIds": [
+           *             "string"
+           *           ],
+           *           "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "lastRemoteAddress": "string",
+           *           "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *           "notAfter": "2026-12-02T14:00:00.000Z",
+           *           "notBefore": "2026-12-02T14:00:00.000Z",
+           *           "requestCount": 1,
+           *           "spiffeId": "spiffe://wfm.local/margo/wfm/wfm-1/client/line-7",
+           *           "state": "pending"
+           *         }
+           *       ],
+           *       "next": null
+           *     }
+           */
+          'application/json': components['schemas']['EnrollmentRequestPageDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  getEnrollmentRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "clientId": "line-7",
+           *       "decidedAt": "2026-12-02T14:00:00.000Z",
+           *       "decidedBy": "string",
+           *       "deviceIds": [
+           *         "string"
+           *       ],
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "notAfter": "2026-12-02T14:00:00.000Z",
+           *       "notBefore": "2026-12-02T14:00:00.000Z",
+           *       "requestCount": 1,
+           *       "spiffeId": "spiffe://wfm.local/margo/wfm/wfm-1/client/line-7",
+           *       "state": "pending"
+           *     }
+           */
+          'application/json': components['schemas']['EnrollmentRequestDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  approveEnrollmentRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "clientId": "line-7",
+           *       "decidedAt": "2026-12-02T14:00:00.000Z",
+           *       "decidedBy": "string",
+           *       "deviceIds": [
+           *         "string"
+           *       ],
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "notAfter": "2026-12-02T14:00:00.000Z",
+           *       "notBefore": "2026-12-02T14:00:00.000Z",
+           *       "requestCount": 1,
+           *       "spiffeId": "spiffe://wfm.local/margo/wfm/wfm-1/client/line-7",
+           *       "state": "pending"
+           *     }
+           */
+          'application/json': components['schemas']['EnrollmentRequestDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  rejectEnrollmentRequest: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "certificateFingerprint": "string",
+           *       "clientId": "line-7",
+           *       "decidedAt": "2026-12-02T14:00:00.000Z",
+           *       "decidedBy": "string",
+           *       "deviceIds": [
+           *         "string"
+           *       ],
+           *       "firstSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "lastRemoteAddress": "string",
+           *       "lastSeenAt": "2026-12-02T14:00:00.000Z",
+           *       "notAfter": "2026-12-02T14:00:00.000Z",
+           *       "notBefore": "2026-12-02T14:00:00.000Z",
+           *       "requestCount": 1,
+           *       "spiffeId": "spiffe://wfm.local/margo/wfm/wfm-1/client/line-7",
+           *       "state": "pending"
+           *     }
+           */
+          'application/json': components['schemas']['EnrollmentRequestDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
   streamEvents: {
     parameters: {
       query?: {
@@ -7060,6 +7698,7 @@ export interface operations {
         content: {
           /**
            * @example {
+           *       "issuer": "https://login.example.com/realms/wfm",
            *       "name": "plant-ui",
            *       "role": "admin",
            *       "scope": {
@@ -7569,7 +8208,10 @@ export interface operations {
            *           "name": "string",
            *           "prefix": "string",
            *           "revokedAt": "2026-12-02T14:00:00.000Z",
-           *           "role": "admin"
+           *           "role": "admin",
+           *           "scope": {
+           *             "site": "DE-001"
+           *           }
            *         }
            *       ],
            *       "next": null
@@ -7619,7 +8261,10 @@ export interface operations {
         /**
          * @example {
          *       "name": "plant-ui",
-         *       "role": "admin"
+         *       "role": "admin",
+         *       "scope": {
+         *         "site": "DE-001"
+         *       }
          *     }
          */
         'application/json': components['schemas']['OperatorTokenCreateDto'];
@@ -7642,6 +8287,9 @@ export interface operations {
            *       "prefix": "string",
            *       "revokedAt": "2026-12-02T14:00:00.000Z",
            *       "role": "admin",
+           *       "scope": {
+           *         "site": "DE-001"
+           *       },
            *       "token": "string"
            *     }
            */

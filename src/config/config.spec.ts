@@ -145,4 +145,51 @@ describe('loadConfig', () => {
     expect(message).toContain('DATABASE_URL');
     expect(message).not.toContain('secret');
   });
+
+  it('WFM_OIDC_*: off by default; parsed role map, defaults and every bad key reported', () => {
+    expect(loadConfig({}).auth.oidc).toBeUndefined();
+    expect(loadConfig({}).audit).toEqual({ retentionDays: 365 });
+    const oidc = loadConfig({
+      WFM_OIDC_ISSUER: 'https://login.example.com/realms/wfm',
+      WFM_OIDC_AUDIENCE: 'margo-wfm',
+      WFM_OIDC_ROLE_CLAIM: 'realm_access.roles',
+      WFM_OIDC_ROLE_MAP: 'wfm-admins=admin, wfm-ops=operator,*=viewer',
+      WFM_OIDC_SCOPE_CLAIM: 'wfm_scope',
+    }).auth.oidc;
+    expect(oidc).toEqual({
+      issuer: 'https://login.example.com/realms/wfm',
+      audience: 'margo-wfm',
+      roleClaim: 'realm_access.roles',
+      roleMap: [
+        { value: 'wfm-admins', role: 'admin' },
+        { value: 'wfm-ops', role: 'operator' },
+        { value: '*', role: 'viewer' },
+      ],
+      scopeClaim: 'wfm_scope',
+      clockSkewSeconds: 60,
+      fetchTimeoutMs: 5000,
+      jwksCooldownSeconds: 30,
+    });
+    expect(
+      loadConfig({ WFM_OIDC_ISSUER: 'http://127.0.0.1:8080/x', WFM_OIDC_AUDIENCE: 'a' }).auth.oidc?.roleMap,
+    ).toHaveLength(3);
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({
+        WFM_OIDC_ISSUER: 'http://login.example.com/?x=1',
+        WFM_OIDC_ROLE_MAP: 'wfm-admins=root',
+        WFM_AUDIT_RETENTION_DAYS: '-1',
+      });
+    } catch (e) {
+      error = e as ConfigError;
+    }
+    expect(error?.problems).toEqual([
+      expect.stringContaining('WFM_OIDC_ISSUER'),
+      expect.stringContaining('WFM_OIDC_AUDIENCE: required'),
+      expect.stringContaining('WFM_OIDC_ROLE_MAP: "wfm-admins=root"'),
+      expect.stringContaining('WFM_OIDC_ROLE_MAP: maps no claim value'),
+      expect.stringContaining('WFM_AUDIT_RETENTION_DAYS'),
+    ]);
+    expect(() => loadConfig({ WFM_OIDC_AUDIENCE: 'a' })).toThrow(/need WFM_OIDC_ISSUER/);
+  });
 });

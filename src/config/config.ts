@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
+import { compileIdPattern } from '../common/id-pattern.js';
 
 /**
  * The service's configuration: read from the environment once, at boot, validated as a whole (every
@@ -71,6 +72,13 @@ export interface AppConfig {
     readonly onboardingMode: OnboardingMode;
     /** Accepted clock skew of RFC 9421 `created`, in seconds (D19). */
     readonly signatureMaxSkewSeconds: number;
+    /** Operator sign-in with OIDC bearer tokens (issue 17); absent when WFM_OIDC_ISSUER is unset. */
+    readonly oidc?: OidcConfig;
+  };
+  /** The audit log of operator changes (issue 17). */
+  readonly audit: {
+    /** Entries older than this many days are purged by the worker; 0 keeps them forever. */
+    readonly retentionDays: number;
   };
   readonly capabilities: {
     /** Quiet period before a device's recomputation runs; reports within it collapse into one job. */
@@ -121,6 +129,17 @@ export interface AppConfig {
     /** Pending (awaiting approval) onboarding requests at most; 0 means no cap. */
     readonly pendingMax: number;
   };
+  /** rc.3 enrollment requests (issue 17 item 4): unaccepted but valid SVIDs, recorded for operators. */
+  readonly enrollment: {
+    /** WFM_ENROLLMENT_AUTO_ACCEPT: client ids (globs or /regex/) accepted at their first request. */
+    readonly autoAccept?: string;
+    /** Pending requests kept at most (all client ids); requests from further certificates are not recorded. */
+    readonly requestsMax: number;
+    /** Requests (certificates) kept per client id at most, in any state. */
+    readonly requestsPerClient: number;
+    /** How often the coalesced requests are written (one statement per flush). */
+    readonly flushMs: number;
+  };
   readonly roles: { readonly api: boolean; readonly worker: boolean };
   readonly log: { readonly format: LogFormat; readonly level: LogLevel };
   /** Operator-facing packaging and first-run settings. */
@@ -133,6 +152,28 @@ export interface AppConfig {
     /** When set, `/metrics` demands `Authorization: Bearer <token>`. */
     readonly token?: string;
   };
+}
+
+export type OidcRole = 'admin' | 'operator' | 'viewer';
+
+/** WFM_OIDC_*: which issuer's tokens are accepted and how their claims become a role and a scope. */
+export interface OidcConfig {
+  /** The `iss` every token must carry; discovery is `<issuer>/.well-known/openid-configuration`. */
+  readonly issuer: string;
+  /** An `aud` value every token must contain. */
+  readonly audience: string;
+  /** The claim holding the caller's groups or roles (a dotted path such as `realm_access.roles`). */
+  readonly roleClaim: string;
+  /** Claim value → role, in the order given; `*` (value) matches every token. The highest role wins. */
+  readonly roleMap: readonly { readonly value: string; readonly role: OidcRole }[];
+  /** The claim holding a label scope (`site=DE-001`), if scopes come from the issuer. */
+  readonly scopeClaim?: string;
+  /** Allowed clock difference for `exp`/`nbf`/`iat`, in seconds. */
+  readonly clockSkewSeconds: number;
+  /** Timeout of one discovery or JWKS fetch. */
+  readonly fetchTimeoutMs: number;
+  /** At most one JWKS refetch for an unknown `kid` per this many seconds. */
+  readonly jwksCooldownSeconds: number;
 }
 
 /** One of the WFM's own names (WFM_PUBLIC_HOSTS): a lower-case DNS name or IP address, optionally a port. */
@@ -370,10 +411,34 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const onboardingBurst = parseInteger(env, 'WFM_ONBOARDING_BURST', 60, 1, 1_000_000, problems);
   const onboardingPendingMax = parseInteger(env, 'WFM_ONBOARDING_PENDING_MAX', 1000, 0, 10_000_000, problems);
 
+  const autoAccept = get(env, 'WFM_ENROLLMENT_AUTO_ACCEPT');
+  if (autoAccept !== undefined) {
+    const pattern = compileIdPattern(autoAccept);
+    if (!pattern.ok) problems.push(`WFM_ENROLLMENT_AUTO_ACCEPT ${pattern.reason}`);
+  }
+  const enrollmentRequestsMax = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_MAX',
+    10_000,
+    0,
+    10_000_000,
+    problems,
+  );
+  const enrollmentRequestsPerClient = parseInteger(
+    env,
+    'WFM_ENROLLMENT_REQUESTS_PER_CLIENT',
+    4,
+    1,
+    1000,
+    problems,
+  );
+  const enrollmentFlushMs = parseInteger(env, 'WFM_ENROLLMENT_REQUESTS_FLUSH_MS', 1000, 10, 60_000, problems);
   const adminToken = get(env, 'WFM_ADMIN_TOKEN');
   if (adminToken !== undefined && (adminToken.length < 16 || /\s/.test(adminToken))) {
     problems.push('WFM_ADMIN_TOKEN: at least 16 characters, no white space');
   }
+  const oidc = parseOidc(env, problems);
+  const auditRetentionDays = parseInteger(env, 'WFM_AUDIT_RETENTION_DAYS', 365, 0, 36_500, problems);
   const onboardingMode = parseEnum<OnboardingMode>(
     env,
     'WFM_ONBOARDING_MODE',
@@ -475,7 +540,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sessionLifetimeSeconds,
       trustedProxies,
     },
-    auth: { adminToken, onboardingMode, signatureMaxSkewSeconds },
+    auth: { adminToken, onboardingMode, signatureMaxSkewSeconds, ...(oidc ? { oidc } : {}) },
+    audit: { retentionDays: auditRetentionDays },
     capabilities: { recomputeDebounceMs, sweepIntervalSeconds, historyLimit },
     status: {
       batchMax: statusBatchMax,
@@ -491,11 +557,95 @@ export function loadConfig(env: Env = process.env): AppConfig {
       burst: onboardingBurst,
       pendingMax: onboardingPendingMax,
     },
+    enrollment: {
+      autoAccept,
+      requestsMax: enrollmentRequestsMax,
+      requestsPerClient: enrollmentRequestsPerClient,
+      flushMs: enrollmentFlushMs,
+    },
     roles: { api: roleList.includes('api'), worker: roleList.includes('worker') },
     log: { format: logFormat, level: logLevel },
     devTls: { extraDnsNames, extraIps },
     metrics: { token: metricsToken },
   });
+}
+
+const OIDC_ROLES: readonly OidcRole[] = ['admin', 'operator', 'viewer'];
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** WFM_OIDC_*: undefined when WFM_OIDC_ISSUER is unset (then the other keys must be unset too). */
+function parseOidc(env: Env, problems: string[]): OidcConfig | undefined {
+  const issuer = get(env, 'WFM_OIDC_ISSUER');
+  const keys = [
+    'WFM_OIDC_AUDIENCE',
+    'WFM_OIDC_ROLE_CLAIM',
+    'WFM_OIDC_ROLE_MAP',
+    'WFM_OIDC_SCOPE_CLAIM',
+    'WFM_OIDC_CLOCK_SKEW',
+    'WFM_OIDC_FETCH_TIMEOUT_MS',
+    'WFM_OIDC_JWKS_COOLDOWN',
+  ];
+  if (issuer === undefined) {
+    const stray = keys.filter((key) => get(env, key) !== undefined);
+    if (stray.length > 0) problems.push(`${stray.join(', ')}: need WFM_OIDC_ISSUER`);
+    return undefined;
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    url = undefined;
+  }
+  // https, except on loopback (a local test issuer); no query or fragment (OIDC Discovery §2)
+  if (
+    !url ||
+    !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) ||
+    url.search !== '' ||
+    url.hash !== ''
+  ) {
+    problems.push(
+      `WFM_OIDC_ISSUER=${JSON.stringify(issuer)}: an https:// URL without query or fragment (http:// only on loopback)`,
+    );
+  }
+  const audience = get(env, 'WFM_OIDC_AUDIENCE');
+  if (audience === undefined) problems.push('WFM_OIDC_AUDIENCE: required with WFM_OIDC_ISSUER');
+  const roleClaim = get(env, 'WFM_OIDC_ROLE_CLAIM') ?? 'roles';
+  const roleMap: { value: string; role: OidcRole }[] = [];
+  const rawMap = get(env, 'WFM_OIDC_ROLE_MAP') ?? 'wfm-admin=admin,wfm-operator=operator,wfm-viewer=viewer';
+  for (const part of rawMap.split(',')) {
+    const entry = part.trim();
+    if (entry === '') continue;
+    const at = entry.lastIndexOf('=');
+    const value = entry.slice(0, at).trim();
+    const role = entry.slice(at + 1).trim() as OidcRole;
+    if (at <= 0 || value === '' || !OIDC_ROLES.includes(role)) {
+      problems.push(
+        `WFM_OIDC_ROLE_MAP: ${JSON.stringify(entry)} is not <claim value>=admin|operator|viewer (or *=<role>)`,
+      );
+      continue;
+    }
+    roleMap.push({ value, role });
+  }
+  if (roleMap.length === 0) problems.push('WFM_OIDC_ROLE_MAP: maps no claim value to a role');
+  const scopeClaim = get(env, 'WFM_OIDC_SCOPE_CLAIM');
+  for (const [key, value] of [
+    ['WFM_OIDC_ROLE_CLAIM', roleClaim],
+    ['WFM_OIDC_SCOPE_CLAIM', scopeClaim],
+  ] as const) {
+    if (value !== undefined && !/^[A-Za-z0-9_:/.-]+$/.test(value)) {
+      problems.push(`${key}=${JSON.stringify(value)}: a claim name or dotted path`);
+    }
+  }
+  return {
+    issuer,
+    audience: audience ?? '',
+    roleClaim,
+    roleMap,
+    ...(scopeClaim !== undefined ? { scopeClaim } : {}),
+    clockSkewSeconds: parseInteger(env, 'WFM_OIDC_CLOCK_SKEW', 60, 0, 600, problems),
+    fetchTimeoutMs: parseInteger(env, 'WFM_OIDC_FETCH_TIMEOUT_MS', 5_000, 100, 60_000, problems),
+    jwksCooldownSeconds: parseInteger(env, 'WFM_OIDC_JWKS_COOLDOWN', 30, 0, 3600, problems),
+  };
 }
 
 function isCidr(value: string): boolean {

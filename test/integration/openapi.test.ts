@@ -122,11 +122,13 @@ describe('OpenAPI document for UI builders', () => {
     expect(lists.map(([path]) => path).sort()).toEqual(
       [
         '/operator/v1/applications',
+        '/operator/v1/audit',
         '/operator/v1/clients',
         '/operator/v1/deployments',
         '/operator/v1/deployments/{id}/status-history',
         '/operator/v1/deployments/{id}/targets',
         '/operator/v1/devices',
+        '/operator/v1/enrollment-requests',
         '/operator/v1/onboarding-requests',
         '/operator/v1/preauthorized-certificates',
         '/operator/v1/status/failing',

@@ -175,7 +175,9 @@ describe('operator labels', () => {
     expect(await listed('clientId=lab-a&label=line=paint')).toEqual(['lab-a/press-1', 'lab-a/press-2']);
 
     // the same set again changes nothing
-    expect(ok<Labels>(await put('lab-a', 'press-1', { cell: 3, role: 'canary' })).capabilityVersion).toBe(version);
+    expect(ok<Labels>(await put('lab-a', 'press-1', { cell: 3, role: 'canary' })).capabilityVersion).toBe(
+      version,
+    );
 
     // PATCH: null removes, the others stay
     const patched = ok<Labels>(await patch('lab-a', 'press-1', { cell: null, zone: 'north' }));
@@ -200,17 +202,47 @@ describe('operator labels', () => {
     ok(await put('lab-a', 'press-2', { role: 'canary', shift: 'night' }));
     // a report that changes the device's labels, one of them the operator's key
     expect(
-      (await lineA.putCapabilities('press-2', capabilities('press-2', {}, { line: 'paint', role: 'x', bay: 7 })))
-        .status,
+      (
+        await lineA.putCapabilities(
+          'press-2',
+          capabilities('press-2', {}, { line: 'paint', role: 'x', bay: 7 }),
+        )
+      ).status,
     ).toBe(200);
     const after = await device('lab-a', 'press-2');
     expect(after.labels).toEqual({ line: 'paint', role: 'canary', shift: 'night', bay: 7 });
-    expect(after.labelSources).toEqual({ bay: 'device', line: 'device', role: 'operator', shift: 'operator' });
+    expect(after.labelSources).toEqual({
+      bay: 'device',
+      line: 'device',
+      role: 'operator',
+      shift: 'operator',
+    });
     expect(after.reportedLabels).toEqual({ line: 'paint', role: 'x', bay: 7 });
     // a report of other capabilities (memory) keeps them too
     await lineA.putCapabilities('press-2', capabilities('press-2', { memory: '16Gi' }, { line: 'paint' }));
-    expect((await device('lab-a', 'press-2')).labels).toEqual({ line: 'paint', role: 'canary', shift: 'night' });
+    expect((await device('lab-a', 'press-2')).labels).toEqual({
+      line: 'paint',
+      role: 'canary',
+      shift: 'night',
+    });
     ok(await put('lab-a', 'press-2', {}));
+  });
+
+  it('keeps both halves when capability reports and label changes of one device race', async () => {
+    await Promise.all([
+      ...Array.from({ length: 15 }, (_, i) =>
+        lineA.putCapabilities('press-3', capabilities('press-3', {}, { line: 'assembly', seq: i })),
+      ),
+      ...Array.from({ length: 15 }, (_, i) => patch('lab-a', 'press-3', { [`op${i}`]: i })),
+    ]);
+    const after = await device('lab-a', 'press-3');
+    const operator = Object.fromEntries(after.operatorLabels.map((l) => [l.key, l.value]));
+    expect(Object.keys(operator)).toHaveLength(15);
+    expect(after.reportedLabels).toMatchObject({ line: 'assembly' });
+    expect(after.labels).toEqual({ ...after.reportedLabels, ...operator });
+    ok(await put('lab-a', 'press-3', {}));
+    await lineA.putCapabilities('press-3', capabilities('press-3', {}, { line: 'assembly' }));
+    expect((await device('lab-a', 'press-3')).labels).toEqual({ line: 'assembly' });
   });
 
   it('a selector deployment (role=canary) gains a device when the operator labels it and loses it when the label goes', async () => {
@@ -236,7 +268,9 @@ describe('operator labels', () => {
 
     // the operator marks press-5 as the canary: placed, in lab-c's manifest
     ok(await put('lab-c', 'press-5', { role: 'canary' }));
-    const placed = await until(targets, (t) => t.some((x) => x.deviceId === 'press-5' && x.placement === 'placed'));
+    const placed = await until(targets, (t) =>
+      t.some((x) => x.deviceId === 'press-5' && x.placement === 'placed'),
+    );
     expect(placed.map((t) => t.deviceId)).toEqual(['press-5']);
     const gained = await until(manifest, (m) => m.deployments.length === 1);
     expect(gained.manifestVersion).toBeGreaterThan(empty.manifestVersion);
@@ -248,7 +282,12 @@ describe('operator labels', () => {
 
     // a bulk change reaches the selector deployments too
     expect(
-      ok(await bulk({ selector: { matchLabels: { line: 'paint' }, clientId: 'lab-c' }, set: { role: 'canary' } })),
+      ok(
+        await bulk({
+          selector: { matchLabels: { line: 'paint' }, clientId: 'lab-c' },
+          set: { role: 'canary' },
+        }),
+      ),
     ).toEqual({ matched: 2, changed: 1 });
     await until(manifest, (m) => m.deployments.length === 2);
     expect((await targets()).map((t) => [t.deviceId, t.placement])).toEqual([
@@ -310,9 +349,9 @@ describe('operator labels', () => {
     const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, i]));
     const tooMany = problem(await put('lab-a', 'press-3', many), 422);
     expect(tooMany.errors?.[0]).toMatchObject({ field: '', message: expect.stringMatching(/at most 64/) });
-    expect(fields(problem(await patch('lab-a', 'press-3', { ok: 'yes', bad: true, worse: {} }), 422))).toEqual([
-      '/worse',
-    ]);
+    expect(
+      fields(problem(await patch('lab-a', 'press-3', { ok: 'yes', bad: true, worse: {} }), 422)),
+    ).toEqual(['/worse']);
     expect(problem(await put('lab-a', 'press-3', '{"broken": '), 400).status).toBe(400);
     expect(problem(await put('lab-a', 'no-such-device', { a: 'b' }), 404).detail).toMatch(/no-such-device/);
     expect(problem(await put('no-such-client', 'press-3', { a: 'b' }), 404).status).toBe(404);
@@ -332,13 +371,15 @@ describe('operator labels', () => {
           422,
         ),
       ).sort(),
-    ).toEqual(['/remove/0', '/remove/1', '/selector/labelSelector/matchExpressions/0/values', '/set/a=b'].sort());
+    ).toEqual(
+      ['/remove/0', '/remove/1', '/selector/labelSelector/matchExpressions/0/values', '/set/a=b'].sort(),
+    );
     expect(fields(problem(await bulk({ selector: {} }), 422))).toEqual(['/set']);
     expect(fields(problem(await bulk({ selector: {}, remove: 'role' }), 422))).toEqual(['/remove']);
     expect(fields(problem(await bulk({ selector: {}, set: { a: 'b' }, other: 1 }), 422))).toEqual(['/other']);
-    expect(problem(await bulk({ selector: { clientId: 'no-such-client' }, set: { a: 'b' } }), 404).status).toBe(
-      404,
-    );
+    expect(
+      problem(await bulk({ selector: { clientId: 'no-such-client' }, set: { a: 'b' } }), 404).status,
+    ).toBe(404);
   });
 
   it('refuses a bulk change over more than 1000 devices (nothing changes) and more than 64 labels per device', async () => {
@@ -383,15 +424,18 @@ describe('operator labels', () => {
   });
 
   it('lets a viewer read labels but not change them (403)', async () => {
-    expect((await wfm.call('/operator/v1/devices/lab-a/press-1', { headers: bearer(viewerToken) })).status).toBe(
-      200,
-    );
+    expect(
+      (await wfm.call('/operator/v1/devices/lab-a/press-1', { headers: bearer(viewerToken) })).status,
+    ).toBe(200);
     problem(await put('lab-a', 'press-1', { role: 'canary' }, viewerToken), 403);
     problem(await patch('lab-a', 'press-1', { role: 'canary' }, viewerToken), 403);
     problem(await bulk({ selector: {}, set: { role: 'canary' } }, viewerToken), 403);
     expect((await device('lab-a', 'press-1')).labels).not.toHaveProperty('role', 'canary');
     // and no token at all: 401
-    problem(await wfm.call(labelsPath('lab-a', 'press-1'), { method: 'PUT', headers: json, body: '{}' }), 401);
+    problem(
+      await wfm.call(labelsPath('lab-a', 'press-1'), { method: 'PUT', headers: json, body: '{}' }),
+      401,
+    );
   });
 });
 

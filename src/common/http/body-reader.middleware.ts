@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { NextFunction, Request, Response } from 'express';
 import { DomainError, InvalidRequestError } from '../problem/domain-error.js';
 import { ProblemType } from '../problem/problem-types.js';
@@ -41,12 +42,15 @@ export function bodyReaderMiddleware(limit: number) {
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    // the stream's events run in the socket's async context: `next` is bound to this one, so the
+    // request context (request id, acting operator) reaches the handlers
+    const nextHere = AsyncResource.bind(next);
     req.on('data', (chunk: Buffer) => {
       if (failed) return;
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        next(new PayloadTooLargeError(limit));
+        nextHere(new PayloadTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
@@ -54,7 +58,7 @@ export function bodyReaderMiddleware(limit: number) {
     req.on('error', (error) => {
       if (failed) return;
       failed = true;
-      next(new InvalidRequestError(`The request body could not be read: ${error.message}`));
+      nextHere(new InvalidRequestError(`The request body could not be read: ${error.message}`));
     });
     req.on('end', () => {
       if (failed) return;
@@ -64,11 +68,11 @@ export function bodyReaderMiddleware(limit: number) {
         try {
           req.body = parseJsonBody(raw);
         } catch (error) {
-          next(error);
+          nextHere(error);
           return;
         }
       }
-      next();
+      nextHere();
     });
   };
 }

@@ -16,6 +16,7 @@ export type OperatorEventType =
   | 'manifest.issued'
   | 'client.enrolled'
   | 'client.retired'
+  | 'audit.recorded'
   | (string & {});
 
 /** What a publisher hands over. `data` is stored as JSON (bigints become strings, dates ISO strings). */
@@ -78,6 +79,7 @@ export interface SubscribeOptions {
 /** Whether an event passes a subscriber's filter. */
 export function matchesFilter(event: OperatorEvent, filter: EventFilter): boolean {
   if (filter.types && !filter.types.includes(event.type)) return false;
+  if (filter.excludeTypes?.includes(event.type)) return false;
   if (filter.deploymentId !== undefined && event.deploymentId !== filter.deploymentId) return false;
   if (filter.clientId !== undefined && event.clientId !== filter.clientId) return false;
   return true;

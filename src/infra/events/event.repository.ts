@@ -8,6 +8,8 @@ export type OperatorEventRow = OperatorEvent;
 /** Which events a subscriber wants; every given member must match. */
 export interface EventFilter {
   types?: readonly string[];
+  /** Types this subscriber may not see (e.g. audit entries for non-admins). */
+  excludeTypes?: readonly string[];
   deploymentId?: string;
   clientId?: string;
 }
@@ -66,7 +68,14 @@ export class EventRepository {
     return this.prisma.operatorEvent.findMany({
       where: {
         id: { gt: afterId, lte: upTo },
-        ...(filter.types ? { type: { in: [...filter.types] } } : {}),
+        ...(filter.types || filter.excludeTypes
+          ? {
+              type: {
+                ...(filter.types ? { in: [...filter.types] } : {}),
+                ...(filter.excludeTypes ? { notIn: [...filter.excludeTypes] } : {}),
+              },
+            }
+          : {}),
         ...(filter.deploymentId !== undefined ? { deploymentId: filter.deploymentId } : {}),
         ...(filter.clientId !== undefined ? { clientId: filter.clientId } : {}),
       },

@@ -162,7 +162,9 @@ export class DeviceCapabilityService {
       if (existing?.deletedAt) await this.devices.clearOperatorLabels(tx, client.id, deviceId);
       fields.effectiveLabels = {
         ...model.labels,
-        ...(existing && !existing.deletedAt ? await this.devices.operatorLabelsOf(tx, client.id, deviceId) : {}),
+        ...(existing && !existing.deletedAt
+          ? await this.devices.operatorLabelsOf(tx, client.id, deviceId)
+          : {}),
       };
       if (!existing) {
         const row = await this.devices.insert(tx, fields);
@@ -231,6 +233,11 @@ export class DeviceCapabilityService {
   /** What placement needs to know about devices (missing or deleted ones are left out). */
   async facts(keys: { clientId: string; deviceId: string }[]): Promise<DeviceFacts[]> {
     return (await this.devices.factsOf(keys)).map(toDeviceFacts);
+  }
+
+  /** Whether a live device (internal client id) lies inside a label scope: a scoped deployment's direct target. */
+  isInScope(clientId: string, deviceId: string, scope: Record<string, string>): Promise<boolean> {
+    return this.devices.isInScope(clientId, deviceId, scope);
   }
 
   /** One page of devices whose labels contain `labels` (selector fan-out), keyset-paged by an opaque cursor. */

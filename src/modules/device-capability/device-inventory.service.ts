@@ -14,8 +14,10 @@ const HISTORY_SHOWN = 100;
 export class DeviceInventoryService {
   constructor(private readonly devices: DeviceRepository) {}
 
-  async list(query: DeviceListQueryDto): Promise<DevicePageDto> {
+  /** `scope`: the caller's label scope; the query returns only devices inside it. */
+  async list(query: DeviceListQueryDto, scope?: Record<string, string>): Promise<DevicePageDto> {
     const filter: DeviceListFilter = {
+      scope,
       clientExternalId: query.clientId,
       labels: Object.fromEntries(
         (query.label ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
@@ -42,10 +44,15 @@ export class DeviceInventoryService {
     );
   }
 
-  async get(clientId: string, deviceId: string, profile?: string): Promise<DeviceDetailDto> {
-    const row = await this.resolve(clientId, deviceId, profile);
+  async get(
+    clientId: string,
+    deviceId: string,
+    profile?: string,
+    scope?: Record<string, string>,
+  ): Promise<DeviceDetailDto> {
+    const row = await this.resolve(clientId, deviceId, profile, scope);
     const [children, history, operatorLabels] = await Promise.all([
-      this.devices.children(row.clientId, row.deviceId),
+      this.devices.children(row.clientId, row.deviceId, scope),
       this.devices.history(row.clientId, row.deviceId, HISTORY_SHOWN),
       this.devices.operatorLabels([row]),
     ]);
@@ -57,9 +64,17 @@ export class DeviceInventoryService {
     );
   }
 
-  /** The live device an operator names by its client's external id (404; 409 when both profiles have the id). */
-  async resolve(clientId: string, deviceId: string, profile?: string): Promise<DeviceRow> {
-    const rows = await this.devices.findByExternal(clientId, deviceId, profile);
+  /**
+   * The live device an operator names by its client's external id (404, also when it lies outside
+   * the caller's `scope`; 409 when both profiles have the id).
+   */
+  async resolve(
+    clientId: string,
+    deviceId: string,
+    profile?: string,
+    scope?: Record<string, string>,
+  ): Promise<DeviceRow> {
+    const rows = await this.devices.findByExternal(clientId, deviceId, profile, scope);
     if (rows.length === 0) throw new NotFoundError(`No device ${deviceId} of client ${clientId}`);
     if (rows.length > 1) {
       throw new ConflictError(

@@ -3,6 +3,7 @@ import { Collector } from '../../common/json/json-reader.js';
 import { SemanticError } from '../../common/problem/domain-error.js';
 import type { FieldError } from '../../common/problem/problem-types.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { type AuditRecord, AuditService } from '../../infra/audit/audit.service.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import type { Prisma } from '../../generated/prisma/client.js';
 import { CapabilityMetrics } from './capability.metrics.js';
@@ -48,6 +49,7 @@ export class DeviceLabelsService {
     private readonly inventory: DeviceInventoryService,
     private readonly producer: RecomputeProducer,
     private readonly metrics: CapabilityMetrics,
+    private readonly audit: AuditService,
   ) {}
 
   /** PUT: the body is the device's new operator label set (`{}` removes them all). */
@@ -114,7 +116,11 @@ export class DeviceLabelsService {
         [{ field: '/selector', message: `matches more than ${OPERATOR_LABEL_LIMITS.bulkDevices} devices` }],
       );
     }
-    const changed = await this.edit(keys, { kind: 'merge', ...change }, by, '/set');
+    const changed = await this.edit(keys, { kind: 'merge', ...change }, by, '/set', {
+      action: 'device-labels.bulk',
+      resource: { type: 'device' },
+      summary: { set: change.set, remove: change.remove, matched: keys.length },
+    });
     return changed.length;
   }
 
@@ -125,13 +131,22 @@ export class DeviceLabelsService {
     edit: LabelEdit,
     by: OperatorPrincipal,
   ): Promise<DeviceLabelsDto> {
-    const row = await this.inventory.resolve(clientId, deviceId, profile);
-    await this.edit([row], edit, by, '');
+    const row = await this.inventory.resolve(clientId, deviceId, profile, by.scope);
+    await this.edit([row], edit, by, '', {
+      action: edit.kind === 'replace' ? 'device-labels.replace' : 'device-labels.patch',
+      resource: { type: 'device', id: `${clientId}/${deviceId}` },
+    });
     return this.view(clientId, deviceId, profile);
   }
 
   /** One transaction over every device: lock, read, edit, write, history; then enqueue the changed ones. */
-  private async edit(keys: DeviceKey[], edit: LabelEdit, by: OperatorPrincipal, at: string) {
+  private async edit(
+    keys: DeviceKey[],
+    edit: LabelEdit,
+    by: OperatorPrincipal,
+    at: string,
+    audit: AuditRecord,
+  ) {
     const written = await this.devices.transaction(async (tx) => {
       const locked = await this.devices.lockLabelled(tx, keys);
       const current = new Map<string, LabelMap>();
@@ -143,7 +158,7 @@ export class DeviceLabelsService {
       const removed: (DeviceKey & { key: string })[] = [];
       const upserts: (DeviceKey & { key: string; value: Prisma.JsonValue })[] = [];
       const devices: { id: string; effectiveLabels: Prisma.JsonValue }[] = [];
-      const changes = new Map<string, { from: LabelMap; to: LabelMap }>();
+      const changes = new Map<string, { device: string; from: LabelMap; to: LabelMap }>();
       for (const device of locked) {
         const before = current.get(keyOf(device)) ?? {};
         const after = applyEdit(before, edit);
@@ -157,13 +172,33 @@ export class DeviceLabelsService {
         for (const [key, value] of Object.entries(after)) {
           if (stable(before[key]) !== stable(value)) upserts.push({ ...base, key, value });
         }
-        devices.push({
-          id: device.id,
-          effectiveLabels: { ...(device.labels as Record<string, Prisma.JsonValue>), ...after },
+        const effectiveLabels = { ...(device.labels as Record<string, Prisma.JsonValue>), ...after };
+        // a principal limited to a scope may not move a device out of it
+        const outside = Object.entries(by.scope ?? {}).find(([key, value]) => effectiveLabels[key] !== value);
+        if (outside) {
+          throw new SemanticError(
+            `The change would move device ${device.deviceId} out of the caller's scope`,
+            [{ field: at || '/', message: `must keep ${outside[0]}=${outside[1]} (the caller's scope)` }],
+          );
+        }
+        devices.push({ id: device.id, effectiveLabels });
+        changes.set(keyOf(device), {
+          device: `${device.clientExternalId}/${device.deviceId}`,
+          from: before,
+          to: after,
         });
-        changes.set(keyOf(device), { from: before, to: after });
       }
       const rows = await this.devices.writeLabels(tx, { removed, upserts, devices, setBy: by.name });
+      // one entry per call: what changed on (at most 100 of) the devices it reached
+      const shown = [...changes].slice(0, 100);
+      await this.audit.record(tx, {
+        ...audit,
+        summary: {
+          ...audit.summary,
+          changed: changes.size,
+          devices: shown.map(([, change]) => change),
+        },
+      });
       await this.devices.addHistoryMany(
         tx,
         rows.map((r) => ({
@@ -171,7 +206,9 @@ export class DeviceLabelsService {
           deviceId: r.deviceId,
           kind: 'labels',
           capabilityVersion: r.capabilityVersion,
-          changes: [{ field: 'operatorLabels', ...changes.get(keyOf(r)) }],
+          changes: [
+            { field: 'operatorLabels', from: changes.get(keyOf(r))?.from, to: changes.get(keyOf(r))?.to },
+          ],
           reportedBy: `operator:${by.name}`,
         })),
         this.config.capabilities.historyLimit,

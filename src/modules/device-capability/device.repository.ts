@@ -37,6 +37,19 @@ export interface DeviceListFilter {
   lastSeenBefore?: Date;
   after?: { deviceId: string; id: string };
   limit: number;
+  /** A principal's label scope: only devices whose labels contain it. */
+  scope?: Record<string, string>;
+}
+
+/**
+ * `effective_labels @> scope` (true without a scope): the one scope predicate on device rows. The
+ * effective labels (reported, overlaid by operator labels) are what selectors match, so a scope
+ * covers exactly the devices a deployment limited to it can reach.
+ */
+function inScope(scope: Record<string, string> | undefined): Prisma.Sql {
+  return scope === undefined
+    ? Prisma.sql`TRUE`
+    : Prisma.sql`effective_labels @> ${JSON.stringify(scope)}::jsonb`;
 }
 
 export interface DeviceKey {
@@ -48,6 +61,7 @@ export interface DeviceKey {
 /** What a label change reads of a locked device (see `lockLabelled`). */
 export interface LabelledDevice extends DeviceKey {
   id: string;
+  clientExternalId: string;
   labels: Prisma.JsonValue;
 }
 
@@ -207,7 +221,8 @@ export class DeviceRepository {
   lockLabelled(tx: Prisma.TransactionClient, keys: DeviceKey[]): Promise<LabelledDevice[]> {
     if (keys.length === 0) return Promise.resolve([]);
     return tx.$queryRaw<LabelledDevice[]>`
-      SELECT d.id, d.client_id AS "clientId", d.device_id AS "deviceId", d.labels
+      SELECT d.id, d.client_id AS "clientId", d.client_external_id AS "clientExternalId",
+             d.device_id AS "deviceId", d.labels
         FROM device d
         JOIN unnest(${keys.map((k) => k.clientId)}::uuid[], ${keys.map((k) => k.deviceId)}::text[]) AS k(client_id, device_id)
           ON d.client_id = k.client_id AND d.device_id = k.device_id
@@ -398,18 +413,41 @@ export class DeviceRepository {
     return this.prisma.device.findFirst({ where: { clientId, deviceId, deletedAt: null } });
   }
 
-  findByExternal(clientExternalId: string, deviceId: string, profile?: string): Promise<DeviceRow[]> {
-    return this.prisma.device.findMany({
-      where: { clientExternalId, deviceId, deletedAt: null, clientProfile: profile },
-    });
+  /** A device by its operator-facing ids (one per profile), inside `scope` when given. */
+  async findByExternal(
+    clientExternalId: string,
+    deviceId: string,
+    profile?: string,
+    scope?: Record<string, string>,
+  ): Promise<DeviceRow[]> {
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT id::text AS id FROM device
+       WHERE client_external_id = ${clientExternalId} AND device_id = ${deviceId} AND deleted_at IS NULL
+         AND (${profile ?? null}::text IS NULL OR client_profile = ${profile ?? null}::text)
+         AND ${inScope(scope)}`;
+    if (ids.length === 0) return [];
+    return this.prisma.device.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
   }
 
-  children(clientId: string, deviceId: string): Promise<{ deviceId: string }[]> {
-    return this.prisma.device.findMany({
-      where: { clientId, parentDeviceId: deviceId, deletedAt: null },
-      select: { deviceId: true },
-      orderBy: { deviceId: 'asc' },
-    });
+  /** A gateway's children (inside `scope` when given). */
+  children(
+    clientId: string,
+    deviceId: string,
+    scope?: Record<string, string>,
+  ): Promise<{ deviceId: string }[]> {
+    return this.prisma.$queryRaw<{ deviceId: string }[]>`
+      SELECT device_id AS "deviceId" FROM device
+       WHERE client_id = ${clientId}::uuid AND parent_device_id = ${deviceId} AND deleted_at IS NULL
+         AND ${inScope(scope)}
+       ORDER BY device_id`;
+  }
+
+  /** Whether a live device lies inside `scope` (by internal client id). */
+  async isInScope(clientId: string, deviceId: string, scope: Record<string, string>): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ found: boolean }[]>`
+      SELECT EXISTS (SELECT 1 FROM device WHERE client_id = ${clientId}::uuid AND device_id = ${deviceId}
+                        AND deleted_at IS NULL AND ${inScope(scope)}) AS found`;
+    return rows[0]?.found ?? false;
   }
 
   history(clientId: string, deviceId: string, limit: number): Promise<DeviceChangeRow[]> {
@@ -422,7 +460,7 @@ export class DeviceRepository {
 
   /** Filtered, keyset-paginated device list (ordered by deviceId, then id). */
   list(filter: DeviceListFilter): Promise<DeviceListRow[]> {
-    const where: Prisma.Sql[] = [Prisma.sql`deleted_at IS NULL`];
+    const where: Prisma.Sql[] = [Prisma.sql`deleted_at IS NULL`, inScope(filter.scope)];
     if (filter.clientExternalId !== undefined) {
       where.push(Prisma.sql`client_external_id = ${filter.clientExternalId}`);
     }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Param, Patch, Put, Query } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEVICE_LABELS_PATCH_EXAMPLES, DEVICE_LABELS_PUT_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -41,8 +42,11 @@ export class OperatorDevicesController {
   })
   @ApiOkResponse({ type: DevicePageDto })
   @ApiProblems(422)
-  listDevices(@Query() query: DeviceListQueryDto): Promise<DevicePageDto> {
-    return this.inventory.list(query);
+  listDevices(
+    @Query() query: DeviceListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DevicePageDto> {
+    return this.inventory.list(query, by.scope);
   }
 
   @Get(':clientId/*deviceId')
@@ -57,11 +61,13 @@ export class OperatorDevicesController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeviceDetailDto> {
-    return this.inventory.get(clientId, deviceIdOf(deviceId), profile);
+    return this.inventory.get(clientId, deviceIdOf(deviceId), profile, by.scope);
   }
 
   @Put(':clientId/*deviceId/labels')
+  @AuditAction('device-labels.replace', 'device', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Replace the device's operator labels (selectors match them over the reported labels)",
@@ -69,7 +75,7 @@ export class OperatorDevicesController {
       'The body is the complete operator label set (`{}` removes every operator label). Keys: 1–255 ' +
       'characters without `=`; values as device labels (string, number, boolean, array of strings or of ' +
       'numbers), strings up to 1024 characters, arrays up to 64 items; at most 64 operator labels per ' +
-      "device. An operator label wins over a reported label with the same key. Selector deployments are " +
+      'device. An operator label wins over a reported label with the same key. Selector deployments are ' +
       're-evaluated shortly, as after a capability change.',
   })
   @ApiParam({ name: 'deviceId', description: 'May contain / (gateway hierarchy)' })
@@ -87,6 +93,7 @@ export class OperatorDevicesController {
   }
 
   @Patch(':clientId/*deviceId/labels')
+  @AuditAction('device-labels.patch', 'device', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Change some of the device's operator labels (JSON Merge Patch: null removes a key)",

@@ -7,12 +7,31 @@ describe('operator labels (pure rules)', () => {
     const c = new Collector();
     const out = readLabelMap(
       c,
-      { ok: 'v', n: 1.5, b: false, s: ['a'], ns: [1, 2], mixed: [1, 'a'], obj: {}, 'a=b': 'x', '': 'x', 'a/b': 'x'.repeat(1025), 'c\u0001': 1 },
+      {
+        ok: 'v',
+        n: 1.5,
+        b: false,
+        s: ['a'],
+        ns: [1, 2],
+        mixed: [1, 'a'],
+        obj: {},
+        'a=b': 'x',
+        '': 'x',
+        'a/b': 'x'.repeat(1025),
+        'c\u0001': 1,
+      },
       '/set',
       false,
     );
     expect(out).toEqual({ ok: 'v', n: 1.5, b: false, s: ['a'], ns: [1, 2] });
-    expect(c.errors.map((e) => e.field)).toEqual(['/set/mixed', '/set/obj', '/set/a=b', '/set/', '/set/a~1b', '/set/c\u0001']);
+    expect(c.errors.map((e) => e.field)).toEqual([
+      '/set/mixed',
+      '/set/obj',
+      '/set/a=b',
+      '/set/',
+      '/set/a~1b',
+      '/set/c\u0001',
+    ]);
   });
 
   it('allows null only as a removal (PATCH), and refuses a body that is not an object', () => {
@@ -49,6 +68,9 @@ describe('operator labels (pure rules)', () => {
   it('bounds the operator labels of one device at 64', () => {
     const labels = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, i]));
     expect(tooMany(labels(64), '')).toBeUndefined();
-    expect(tooMany(labels(65), '/set')).toMatchObject({ field: '/set', message: expect.stringMatching(/at most 64/) });
+    expect(tooMany(labels(65), '/set')).toMatchObject({
+      field: '/set',
+      message: expect.stringMatching(/at most 64/),
+    });
   });
 });

@@ -22,6 +22,14 @@ export interface ClientListFilter {
   /** The key `[createdAt, id]` of the previous page's last client. */
   after?: readonly [Date, string];
   take: number;
+  /** A principal's label scope: only clients owning a live device whose labels contain it. */
+  scope?: Record<string, string>;
+}
+
+/** The one scope predicate on clients `c`: it owns a live device inside the scope. */
+function ownsDeviceIn(scope: Record<string, string>): Prisma.Sql {
+  return Prisma.sql`EXISTS (SELECT 1 FROM device d WHERE d.client_id = c.id AND d.deleted_at IS NULL
+                             AND d.effective_labels @> ${JSON.stringify(scope)}::jsonb)`;
 }
 
 export interface SettingsPatch {
@@ -29,6 +37,8 @@ export interface SettingsPatch {
   pollingPeriod?: unknown;
   downtimeWindows?: unknown;
 }
+
+type Db = PrismaService | Prisma.TransactionClient;
 
 function json(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
   return value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue);
@@ -39,8 +49,30 @@ function json(value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull {
 export class ClientRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  findByExternalId(profile: ClientProfile, externalId: string): Promise<ClientRow | null> {
-    return this.prisma.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
+  /** Runs `fn` in one transaction (an operator change and its audit entry commit together). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  findByExternalId(
+    profile: ClientProfile,
+    externalId: string,
+    db: Db = this.prisma,
+  ): Promise<ClientRow | null> {
+    return db.client.findUnique({ where: { profile_externalId: { profile, externalId } } });
+  }
+
+  /** `findByExternalId`, and only when the client owns a live device inside `scope` (when given). */
+  async findVisible(
+    profile: ClientProfile,
+    externalId: string,
+    scope: Record<string, string> | undefined,
+  ): Promise<ClientRow | null> {
+    if (scope === undefined) return this.findByExternalId(profile, externalId);
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT c.id::text AS id FROM client c
+       WHERE c.profile = ${profile}::client_profile AND c.external_id = ${externalId} AND ${ownsDeviceIn(scope)}`;
+    return rows[0] ? this.findById(rows[0].id) : null;
   }
 
   findById(id: string): Promise<ClientRow | null> {
@@ -59,28 +91,31 @@ export class ClientRepository {
     return this.prisma.client.findUnique({ where: { certFingerprint: fingerprint } });
   }
 
-  /** Accepts an rc.3 client (creates or re-activates it); `created` tells which. */
-  async upsertRc3(externalId: string): Promise<{ row: ClientRow; created: boolean }> {
-    const existing = await this.findByExternalId('rc3', externalId);
+  /**
+   * Accepts an rc.3 client (creates or re-activates it); `created` tells which, `previous` is the
+   * state it had. Safe inside a transaction: a concurrent create is an ON CONFLICT, not an error.
+   */
+  async upsertRc3(
+    externalId: string,
+    db: Db = this.prisma,
+  ): Promise<{ row: ClientRow; created: boolean; previous: ClientState | null }> {
+    const existing = await this.findByExternalId('rc3', externalId, db);
     if (existing) {
       const row =
         existing.state === 'active'
           ? existing
-          : await this.prisma.client.update({
+          : await db.client.update({
               where: { id: existing.id },
               data: { state: 'active', stateChangedAt: new Date() },
             });
-      return { row, created: false };
+      return { row, created: false, previous: existing.state };
     }
-    try {
-      const row = await this.prisma.client.create({ data: { profile: 'rc3', externalId, state: 'active' } });
-      return { row, created: true };
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') {
-        return this.upsertRc3(externalId); // accepted concurrently
-      }
-      throw error;
-    }
+    const [row] = await db.client.createManyAndReturn({
+      data: [{ profile: 'rc3', externalId, state: 'active' }],
+      skipDuplicates: true,
+    });
+    if (row) return { row, created: true, previous: null };
+    return this.upsertRc3(externalId, db); // accepted concurrently
   }
 
   /** Records a legacy onboarding; undefined when that certificate is already onboarded. */
@@ -114,12 +149,13 @@ export class ClientRepository {
     return this.prisma.client.count({ where: { profile: 'legacy', state: 'pending' } });
   }
 
-  setState(id: string, state: ClientState): Promise<ClientRow> {
-    return this.prisma.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
+  setState(id: string, state: ClientState, db: Db = this.prisma): Promise<ClientRow> {
+    return db.client.update({ where: { id }, data: { state, stateChangedAt: new Date() } });
   }
 
-  /** Clients in creation order (keyset pagination). */
-  list(filter: ClientListFilter): Promise<ClientRow[]> {
+  /** Clients in creation order (keyset pagination); with a scope, only those owning a device inside it. */
+  async list(filter: ClientListFilter): Promise<ClientRow[]> {
+    if (filter.scope !== undefined) return this.listInScope(filter, filter.scope);
     const where: Prisma.ClientWhereInput = { profile: filter.profile, state: filter.state };
     if (filter.after) {
       const [createdAt, id] = filter.after;
@@ -136,6 +172,25 @@ export class ClientRepository {
       ]),
       take: filter.take,
     });
+  }
+
+  private async listInScope(filter: ClientListFilter, scope: Record<string, string>): Promise<ClientRow[]> {
+    const where: Prisma.Sql[] = [ownsDeviceIn(scope)];
+    if (filter.profile) where.push(Prisma.sql`c.profile = ${filter.profile}::client_profile`);
+    if (filter.state) where.push(Prisma.sql`c.state = ${filter.state}::client_state`);
+    if (filter.after) {
+      where.push(
+        Prisma.sql`(c.created_at, c.id) > (${filter.after[0]}::timestamptz, ${filter.after[1]}::uuid)`,
+      );
+    }
+    const ids = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT c.id::text AS id FROM client c
+       WHERE ${Prisma.join(where, ' AND ')}
+       ORDER BY c.created_at, c.id
+       LIMIT ${filter.take}`;
+    const rows = await this.prisma.client.findMany({ where: { id: { in: ids.map((r) => r.id) } } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((r) => byId.get(r.id)).filter((r): r is ClientRow => r !== undefined);
   }
 
   /** Batched "last seen" bookkeeping from the request path. */
@@ -156,11 +211,11 @@ export class ClientRepository {
     return new Map(rows.map((r) => [r.clientId, r]));
   }
 
-  findSettings(clientId: string): Promise<ClientSettingsRow | null> {
-    return this.prisma.clientSettings.findUnique({ where: { clientId } });
+  findSettings(clientId: string, db: Db = this.prisma): Promise<ClientSettingsRow | null> {
+    return db.clientSettings.findUnique({ where: { clientId } });
   }
 
-  upsertSettings(clientId: string, patch: SettingsPatch): Promise<ClientSettingsRow> {
+  upsertSettings(clientId: string, patch: SettingsPatch, db: Db = this.prisma): Promise<ClientSettingsRow> {
     const data = {
       ...(patch.pollingIntervalSeconds !== undefined
         ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
@@ -168,7 +223,7 @@ export class ClientRepository {
       ...(patch.pollingPeriod !== undefined ? { pollingPeriod: json(patch.pollingPeriod) } : {}),
       ...(patch.downtimeWindows !== undefined ? { downtimeWindows: json(patch.downtimeWindows) } : {}),
     };
-    return this.prisma.clientSettings.upsert({
+    return db.clientSettings.upsert({
       where: { clientId },
       create: { clientId, ...data },
       update: data,
@@ -184,7 +239,7 @@ export class ClientRepository {
     return (await this.prisma.fleetSettings.findUnique({ where: { id: 1 } }))!;
   }
 
-  updateFleetSettings(patch: SettingsPatch): Promise<FleetSettingsRow> {
+  updateFleetSettings(patch: SettingsPatch, db: Db = this.prisma): Promise<FleetSettingsRow> {
     const data = {
       ...(patch.pollingIntervalSeconds !== undefined && patch.pollingIntervalSeconds !== null
         ? { pollingIntervalSeconds: patch.pollingIntervalSeconds }
@@ -194,15 +249,19 @@ export class ClientRepository {
         ? { downtimeWindows: (patch.downtimeWindows ?? []) as Prisma.InputJsonValue }
         : {}),
     };
-    return this.prisma.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
+    return db.fleetSettings.upsert({ where: { id: 1 }, create: { id: 1, ...data }, update: data });
   }
 
-  findPreauthorized(fingerprint: string): Promise<PreauthorizedRow | null> {
-    return this.prisma.preauthorizedCertificate.findUnique({ where: { fingerprint } });
+  findPreauthorized(fingerprint: string, db: Db = this.prisma): Promise<PreauthorizedRow | null> {
+    return db.preauthorizedCertificate.findUnique({ where: { fingerprint } });
   }
 
-  upsertPreauthorized(fingerprint: string, note: string | null): Promise<PreauthorizedRow> {
-    return this.prisma.preauthorizedCertificate.upsert({
+  upsertPreauthorized(
+    fingerprint: string,
+    note: string | null,
+    db: Db = this.prisma,
+  ): Promise<PreauthorizedRow> {
+    return db.preauthorizedCertificate.upsert({
       where: { fingerprint },
       create: { fingerprint, note },
       update: { note },
@@ -227,8 +286,8 @@ export class ClientRepository {
     });
   }
 
-  async deletePreauthorized(fingerprint: string): Promise<boolean> {
-    const result = await this.prisma.preauthorizedCertificate.deleteMany({ where: { fingerprint } });
+  async deletePreauthorized(fingerprint: string, db: Db = this.prisma): Promise<boolean> {
+    const result = await db.preauthorizedCertificate.deleteMany({ where: { fingerprint } });
     return result.count > 0;
   }
 

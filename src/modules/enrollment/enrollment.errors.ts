@@ -86,3 +86,26 @@ export class ForbiddenRoleError extends DomainError {
 }
 
 export class ClientStateConflictError extends ConflictError {}
+
+/** A fleet-wide operation refused to a principal limited to a label scope. */
+export class ForbiddenScopeError extends DomainError {
+  constructor(scope: Record<string, string>) {
+    const pairs = Object.entries(scope)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ');
+    super(
+      403,
+      ProblemType.aboutBlank,
+      'Forbidden',
+      `This is a fleet-wide operation; the caller is limited to the scope ${pairs}`,
+    );
+  }
+}
+
+export class EnrollmentRequestNotFoundError extends NotFoundError {
+  constructor(id: string) {
+    super(`No enrollment request ${id}`);
+  }
+}
+
+export class EnrollmentRequestConflictError extends ConflictError {}

@@ -84,6 +84,7 @@ export function toOperatorTokenDto(row: OperatorTokenRow): OperatorTokenDto {
     createdBy: row.createdBy,
     revokedAt: iso(row.revokedAt),
     lastUsedAt: iso(row.lastUsedAt),
+    ...(row.scope !== null ? { scope: row.scope as Record<string, string> } : {}),
   };
 }
 

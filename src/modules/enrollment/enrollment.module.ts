@@ -3,11 +3,16 @@ import { PassportModule } from '@nestjs/passport';
 import { DeviceAuthService } from './auth/device-auth.service.js';
 import { FailedAuthLimiter } from './auth/failed-auth-limiter.service.js';
 import { LegacyDeviceGuard, OperatorGuard, Rc3DeviceGuard } from './auth/guards.js';
+import { OidcVerifier } from './auth/oidc-verifier.js';
 import { OperatorAuthService } from './auth/operator-auth.service.js';
 import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './auth/strategies.js';
 import { ClientDirectory } from './client-directory.service.js';
 import { ClientRepository } from './client.repository.js';
 import { ClientsService } from './clients.service.js';
+import { EnrollmentRequestRecorder } from './enrollment-requests/enrollment-request.recorder.js';
+import { EnrollmentRequestRepository } from './enrollment-requests/enrollment-request.repository.js';
+import { EnrollmentRequestsService } from './enrollment-requests/enrollment-requests.service.js';
+import { OperatorEnrollmentRequestsController } from './enrollment-requests/operator-enrollment-requests.controller.js';
 import { TrustStore } from './identity/trust-store.service.js';
 import { OnboardingController } from './onboarding.controller.js';
 import { OnboardingService } from './onboarding.service.js';
@@ -18,12 +23,18 @@ import { OperatorTokensService } from './operator-tokens.service.js';
 
 /**
  * Who may connect: rc.3 mutual TLS with SPIFFE X.509-SVIDs and the accepted-client policy, legacy
- * onboarding with RFC 9421 request signatures, and operator tokens. Exports the guards, the trust
+ * onboarding with RFC 9421 request signatures, operator tokens, and rc.3 enrollment requests
+ * (valid SVIDs of unaccepted client ids, recorded for operators to approve or reject). Exports the guards, the trust
  * store and the client directory so other modules can protect their routes and resolve clients.
  */
 @Module({
   imports: [PassportModule],
-  controllers: [OnboardingController, OperatorClientsController, OperatorAccessController],
+  controllers: [
+    OnboardingController,
+    OperatorClientsController,
+    OperatorAccessController,
+    OperatorEnrollmentRequestsController,
+  ],
   providers: [
     ClientRepository,
     OperatorTokenRepository,
@@ -31,10 +42,14 @@ import { OperatorTokensService } from './operator-tokens.service.js';
     TrustStore,
     DeviceAuthService,
     FailedAuthLimiter,
+    OidcVerifier,
     OperatorAuthService,
     OnboardingService,
     ClientsService,
     OperatorTokensService,
+    EnrollmentRequestRepository,
+    EnrollmentRequestRecorder,
+    EnrollmentRequestsService,
     MtlsStrategy,
     HttpSignatureStrategy,
     OperatorTokenStrategy,

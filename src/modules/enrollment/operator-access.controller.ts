@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from './auth/authenticated-client.js';
@@ -40,12 +41,14 @@ export class OperatorAccessController {
       via: principal.via,
       ...(principal.tokenId !== undefined ? { tokenId: principal.tokenId } : {}),
       ...(principal.subject !== undefined ? { subject: principal.subject } : {}),
+      ...(principal.issuer !== undefined ? { issuer: principal.issuer } : {}),
       ...(principal.scope !== undefined ? { scope: principal.scope } : {}),
     };
   }
 
   @Post('tokens')
-  @OperatorAuth('admin')
+  @AuditAction('token.create', 'operator-token')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({
     summary: 'Create an operator token (role admin, operator or viewer); the token is shown once',
   })
@@ -59,7 +62,7 @@ export class OperatorAccessController {
   }
 
   @Get('tokens')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'List operator tokens (never the secrets)' })
   @ApiOkResponse({ type: PageDto(OperatorTokenDto) })
   @ApiProblems(422)
@@ -69,7 +72,8 @@ export class OperatorAccessController {
 
   @Delete('tokens/:id')
   @HttpCode(204)
-  @OperatorAuth('admin')
+  @AuditAction('token.revoke', 'operator-token', 'id')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'Revoke an operator token (effective immediately)' })
   @ApiNoContentResponse()
   @ApiProblems(404)
@@ -78,7 +82,8 @@ export class OperatorAccessController {
   }
 
   @Post('preauthorized-certificates')
-  @OperatorAuth('operator')
+  @AuditAction('preauthorized-certificate.create', 'preauthorized-certificate')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       'Pre-register a certificate (fingerprint or certificate) for the "preauthorized" onboarding mode',
@@ -92,7 +97,7 @@ export class OperatorAccessController {
   }
 
   @Get('preauthorized-certificates')
-  @OperatorAuth('viewer')
+  @OperatorAuth('viewer', { unscoped: true })
   @ApiOperation({ summary: 'List pre-registered certificates' })
   @ApiOkResponse({ type: PageDto(PreauthorizedCertificateDto) })
   @ApiProblems(422)
@@ -102,7 +107,8 @@ export class OperatorAccessController {
 
   @Delete('preauthorized-certificates/:fingerprint')
   @HttpCode(204)
-  @OperatorAuth('operator')
+  @AuditAction('preauthorized-certificate.delete', 'preauthorized-certificate', 'fingerprint')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Remove a pre-registered certificate' })
   @ApiNoContentResponse()
   @ApiProblems(404)

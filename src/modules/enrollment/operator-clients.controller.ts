@@ -6,9 +6,11 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import type { Response } from 'express';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { OperatorAuth } from './auth/guards.js';
+import type { OperatorPrincipal } from './auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from './auth/guards.js';
 import { ClientsService } from './clients.service.js';
 import { ClientDto, ClientListQueryDto, ClientPageDto, ClientProfileQueryDto } from './dto/client.dto.js';
 import { ClientSettingsDto, ClientSettingsUpdateDto } from './dto/settings.dto.js';
@@ -23,8 +25,11 @@ export class OperatorClientsController {
   @ApiOperation({ summary: 'List clients of both profiles (filter by profile and state; paginated)' })
   @ApiOkResponse({ type: ClientPageDto })
   @ApiProblems(422)
-  listClients(@Query() query: ClientListQueryDto): Promise<ClientPageDto> {
-    return this.clients.list(query);
+  listClients(
+    @Query() query: ClientListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<ClientPageDto> {
+    return this.clients.list(query, by.scope);
   }
 
   @Get('onboarding-requests')
@@ -34,8 +39,11 @@ export class OperatorClientsController {
   })
   @ApiOkResponse({ type: ClientPageDto })
   @ApiProblems(422)
-  listOnboardingRequests(@Query() query: ClientListQueryDto): Promise<ClientPageDto> {
-    return this.clients.list({ ...query, profile: 'legacy', state: 'pending' });
+  listOnboardingRequests(
+    @Query() query: ClientListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<ClientPageDto> {
+    return this.clients.list({ ...query, profile: 'legacy', state: 'pending' }, by.scope);
   }
 
   @Get('clients/:clientId')
@@ -46,12 +54,14 @@ export class OperatorClientsController {
   getClient(
     @Param('clientId') clientId: string,
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<ClientDto> {
-    return this.clients.get(clientId, profile);
+    return this.clients.get(clientId, profile, by.scope);
   }
 
   @Put('clients/:clientId')
-  @OperatorAuth('operator')
+  @AuditAction('client.accept', 'client', 'clientId')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
       'Accept an rc.3 wfm-client-id into the accepted-client policy (idempotent; re-activates a retired one)',
@@ -70,6 +80,7 @@ export class OperatorClientsController {
 
   @Delete('clients/:clientId')
   @HttpCode(204)
+  @AuditAction('client.retire', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Retire a client (either profile): its requests are refused with 403 from now on',
@@ -79,28 +90,37 @@ export class OperatorClientsController {
   retireClient(
     @Param('clientId') clientId: string,
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<void> {
-    return this.clients.retire(clientId, profile);
+    return this.clients.retire(clientId, profile, by.scope);
   }
 
   @Post('clients/:clientId/approve')
   @HttpCode(200)
+  @AuditAction('client.approve', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Approve a pending (or rejected) legacy onboarding' })
   @ApiOkResponse({ type: ClientDto })
   @ApiProblems(404, 409)
-  approveClient(@Param('clientId') clientId: string): Promise<ClientDto> {
-    return this.clients.approve(clientId);
+  approveClient(
+    @Param('clientId') clientId: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<ClientDto> {
+    return this.clients.approve(clientId, by.scope);
   }
 
   @Post('clients/:clientId/reject')
   @HttpCode(200)
+  @AuditAction('client.reject', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Reject a pending (or revoke an active) legacy client' })
   @ApiOkResponse({ type: ClientDto })
   @ApiProblems(404, 409)
-  rejectClient(@Param('clientId') clientId: string): Promise<ClientDto> {
-    return this.clients.reject(clientId);
+  rejectClient(
+    @Param('clientId') clientId: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<ClientDto> {
+    return this.clients.reject(clientId, by.scope);
   }
 
   @Get('clients/:clientId/settings')
@@ -111,11 +131,13 @@ export class OperatorClientsController {
   getClientSettings(
     @Param('clientId') clientId: string,
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<ClientSettingsDto> {
-    return this.clients.settings(clientId, profile);
+    return this.clients.settings(clientId, profile, by.scope);
   }
 
   @Put('clients/:clientId/settings')
+  @AuditAction('client-settings.update', 'client', 'clientId')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: "Set a client's polling interval, polling period and downtime windows (null = fleet default)",
@@ -126,8 +148,9 @@ export class OperatorClientsController {
     @Param('clientId') clientId: string,
     @Body() body: ClientSettingsUpdateDto,
     @Query() { profile }: ClientProfileQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<ClientSettingsDto> {
-    return this.clients.updateSettings(clientId, body, profile);
+    return this.clients.updateSettings(clientId, body, profile, by.scope);
   }
 
   @Get('fleet-settings')
@@ -139,7 +162,8 @@ export class OperatorClientsController {
   }
 
   @Put('fleet-settings')
-  @OperatorAuth('admin')
+  @AuditAction('fleet-settings.update', 'fleet-settings')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({ summary: 'Change the fleet-wide defaults of the client settings' })
   @ApiOkResponse({ type: ClientSettingsDto })
   @ApiProblems(422)

@@ -1,26 +1,36 @@
 import { Injectable } from '@nestjs/common';
-import type { OperatorRole, OperatorToken } from '../../generated/prisma/client.js';
+import { Prisma, type OperatorRole, type OperatorToken } from '../../generated/prisma/client.js';
 import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
 import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type OperatorTokenRow = OperatorToken;
+type Db = PrismaService | Prisma.TransactionClient;
 
 @Injectable()
 export class OperatorTokenRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** Runs `fn` in one transaction (a token change and its audit entry commit together). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
   findActiveByHash(tokenHash: string): Promise<OperatorTokenRow | null> {
     return this.prisma.operatorToken.findFirst({ where: { tokenHash, revokedAt: null } });
   }
 
-  create(data: {
-    name: string;
-    role: OperatorRole;
-    tokenHash: string;
-    prefix: string;
-    createdBy: string;
-  }): Promise<OperatorTokenRow> {
-    return this.prisma.operatorToken.create({ data });
+  create(
+    data: {
+      name: string;
+      role: OperatorRole;
+      tokenHash: string;
+      prefix: string;
+      createdBy: string;
+      scope?: Record<string, string>;
+    },
+    db: Db = this.prisma,
+  ): Promise<OperatorTokenRow> {
+    return db.operatorToken.create({ data: { ...data, scope: data.scope ?? Prisma.DbNull } });
   }
 
   /** Tokens in creation order, after the key `[createdAt, id]` when given. */
@@ -55,8 +65,8 @@ export class OperatorTokenRepository {
     return new Set(rows.map((row) => row.id));
   }
 
-  revoke(id: string): Promise<OperatorTokenRow> {
-    return this.prisma.operatorToken.update({ where: { id }, data: { revokedAt: new Date() } });
+  revoke(id: string, db: Db = this.prisma): Promise<OperatorTokenRow> {
+    return db.operatorToken.update({ where: { id }, data: { revokedAt: new Date() } });
   }
 
   touch(id: string): Promise<unknown> {

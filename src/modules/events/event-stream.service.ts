@@ -5,6 +5,7 @@ import { InvalidRequestError, ServiceUnavailableError } from '../../common/probl
 import { OperatorAuthService } from '../enrollment/auth/operator-auth.service.js';
 import { MetricsService } from '../../infra/metrics/metrics.service.js';
 import type { EventStreamQueryDto, OperatorEventDto } from './dto/operator-event.dto.js';
+import { EventScopeRepository } from './event-scope.repository.js';
 import {
   type EventFilter,
   EventLogService,
@@ -35,6 +36,58 @@ export interface StreamRequest {
   afterId?: bigint;
   /** The created operator token the stream was opened with (directly or via a stream token). */
   tokenId?: string;
+  /** The caller's label scope: only events inside it are sent (EventScopeRepository). */
+  scope?: Record<string, string>;
+}
+
+type Delivery = { event: OperatorEvent } | { marker: () => void };
+
+/**
+ * The events of a scoped stream, in order: each run asks the database which of the waiting events
+ * are visible within the scope (one query per run, up to 500 events), writes those, and keeps
+ * markers (the end of the replay) in their place.
+ */
+class ScopedDelivery {
+  private readonly waiting: Delivery[] = [];
+  private running = false;
+  private stopped = false;
+
+  constructor(
+    private readonly visible: (ids: bigint[]) => Promise<Set<bigint>>,
+    private readonly write: (event: OperatorEvent) => void,
+    private readonly fail: (error: unknown) => void,
+  ) {}
+
+  push(item: Delivery): void {
+    if (this.stopped) return;
+    this.waiting.push(item);
+    if (!this.running) void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.waiting.length = 0;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.waiting.length > 0 && !this.stopped) {
+        const batch = this.waiting.splice(0, 500);
+        const ids = batch.flatMap((item) => ('event' in item ? [item.event.id] : []));
+        const shown = await this.visible(ids);
+        for (const item of batch) {
+          if (this.stopped) return;
+          if ('marker' in item) item.marker();
+          else if (shown.has(item.event.id)) this.write(item.event);
+        }
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 /** The JSON an SSE `data:` line carries. */
@@ -86,6 +139,7 @@ export class EventStreamService implements OnModuleDestroy {
   constructor(
     private readonly events: EventLogService,
     private readonly operators: OperatorAuthService,
+    private readonly scopes: EventScopeRepository,
     metrics: MetricsService,
   ) {
     this.revocationCheck = setInterval(() => void this.closeRevoked(), REVOCATION_CHECK_MS);
@@ -125,26 +179,46 @@ export class EventStreamService implements OnModuleDestroy {
       const close = (): void => {
         if (closed) return;
         closed = true;
+        scoped?.stop();
         clearInterval(heartbeat);
         unsubscribe();
         this.open.delete(close);
         if (started && !res.writableEnded) res.end();
         resolve();
       };
+      const write = (event: OperatorEvent): void => {
+        start();
+        res.write(formatEvent(event));
+        if (res.writableLength > MAX_BUFFERED_BYTES) close();
+      };
+      const live = (): void => {
+        start();
+        if (!closed) res.write(LIVE_COMMENT);
+      };
+      // a scoped stream sends only what the scope query lets through (replay and live alike)
+      const scope = request.scope;
+      const scoped =
+        scope !== undefined
+          ? new ScopedDelivery(
+              (ids) => this.scopes.visibleIds(ids, scope),
+              write,
+              (error) => {
+                this.logger.warn({
+                  msg: 'cannot check the scope of events for a stream',
+                  error: String(error),
+                });
+                if (!started) reject(new ServiceUnavailableError('The event log is unavailable'));
+                close();
+              },
+            )
+          : undefined;
       // callbacks never run synchronously, so `close` and `heartbeat` exist when they do
       const unsubscribe = this.events.subscribe(
         request.filter,
         request.afterId,
-        (event) => {
-          start();
-          res.write(formatEvent(event));
-          if (res.writableLength > MAX_BUFFERED_BYTES) close();
-        },
+        (event) => (scoped ? scoped.push({ event }) : write(event)),
         {
-          onLive: () => {
-            start();
-            if (!closed) res.write(LIVE_COMMENT);
-          },
+          onLive: () => (scoped ? scoped.push({ marker: live }) : live()),
           onError: (error) => {
             this.logger.warn({ msg: 'cannot read the event log for a stream', error: String(error) });
             if (!started) reject(new ServiceUnavailableError('The event log is unavailable'));

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { AuditService } from '../../infra/audit/audit.service.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { OperatorAuthService } from '../enrollment/auth/operator-auth.service.js';
 import { InvalidCredentialsError } from '../enrollment/enrollment.errors.js';
@@ -20,10 +21,24 @@ interface StreamTokenClaims {
   /** Operator name. */
   sub: string;
   role: OperatorPrincipal['role'];
-  /** The operator token it was obtained with (absent for the bootstrap admin token). */
+  /** The operator token it was obtained with (absent for the bootstrap admin token and OIDC). */
   tid?: string;
+  /** Obtained with an OIDC token: that token's `sub` and `iss`. */
+  osub?: string;
+  oiss?: string;
+  /** The principal's label scope (a scoped principal's stream token stays scoped). */
+  scp?: Record<string, string>;
   /** Expiry, epoch seconds. */
   exp: number;
+}
+
+function isScope(value: unknown): value is Record<string, string> {
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    Object.values(value as Record<string, unknown>).every((v) => typeof v === 'string')
+  );
 }
 
 export interface StreamToken {
@@ -38,7 +53,10 @@ function isClaims(value: unknown): value is StreamTokenClaims {
     typeof claims.sub === 'string' &&
     typeof claims.exp === 'number' &&
     ROLES.includes(claims.role as OperatorPrincipal['role']) &&
-    (claims.tid === undefined || typeof claims.tid === 'string')
+    (claims.tid === undefined || typeof claims.tid === 'string') &&
+    (claims.osub === undefined || typeof claims.osub === 'string') &&
+    (claims.oiss === undefined || typeof claims.oiss === 'string') &&
+    (claims.scp === undefined || isScope(claims.scp))
   );
 }
 
@@ -71,7 +89,8 @@ export function streamCookie(token: StreamToken): string {
 
 /**
  * Short-lived stream tokens for browsers, whose EventSource cannot send an Authorization header:
- * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, exp}`. The key is
+ * `wfm_sse.<base64url claims>.<base64url HMAC-SHA256>`, claims `{sub, role, tid?, osub?, oiss?, scp?, exp}`
+ * (`scp`: the principal's label scope, so a scoped principal's stream stays scoped). The key is
  * 32 random bytes stored once in `wfm_meta` (every instance sharing the database uses it; deriving
  * it from the admin token would break with instances holding different admin tokens). A token
  * obtained with an operator token is refused as soon as that token is revoked.
@@ -83,6 +102,7 @@ export class EventTokenService {
   constructor(
     private readonly keys: StreamKeyRepository,
     private readonly operators: OperatorAuthService,
+    private readonly audit: AuditService,
   ) {}
 
   /** Issues a stream token for the operator. */
@@ -92,11 +112,21 @@ export class EventTokenService {
       sub: principal.name,
       role: principal.role,
       ...(principal.tokenId !== undefined ? { tid: principal.tokenId } : {}),
+      ...(principal.via === 'oidc' && principal.subject !== undefined ? { osub: principal.subject } : {}),
+      ...(principal.via === 'oidc' && principal.issuer !== undefined ? { oiss: principal.issuer } : {}),
+      ...(principal.scope !== undefined ? { scp: principal.scope } : {}),
       exp,
     };
     const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const signature = await this.sign(payload);
-    return { token: `${TOKEN_PREFIX}.${payload}.${signature}`, expiresAt: new Date(exp * 1000) };
+    const expiresAt = new Date(exp * 1000);
+    // a credential handed out: recorded (never the token), and refused when it cannot be recorded
+    await this.audit.recordAlone({
+      action: 'stream-token.issue',
+      resource: { type: 'stream-token' },
+      summary: { after: { role: principal.role, expiresAt } },
+    });
+    return { token: `${TOKEN_PREFIX}.${payload}.${signature}`, expiresAt };
   }
 
   /** Checks a stream token's signature, expiry and the operator token behind it. */
@@ -117,9 +147,12 @@ export class EventTokenService {
       kind: 'operator',
       name: claims.sub,
       role: claims.role,
-      // a stream token carries no sign-in kind: one with a token id came from a created token
-      via: claims.tid !== undefined ? 'token' : 'bootstrap',
+      // one with an OIDC subject came from an OIDC token, one with a token id from a created token
+      via: claims.osub !== undefined ? 'oidc' : claims.tid !== undefined ? 'token' : 'bootstrap',
       ...(claims.tid !== undefined ? { tokenId: claims.tid } : {}),
+      ...(claims.osub !== undefined ? { subject: claims.osub } : {}),
+      ...(claims.oiss !== undefined ? { issuer: claims.oiss } : {}),
+      ...(claims.scp !== undefined ? { scope: claims.scp } : {}),
     };
   }
 

@@ -10,6 +10,7 @@ import {
   ApiTags,
   getSchemaPath,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import type { Response } from 'express';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -72,14 +73,18 @@ export class EventsController {
     @Res() res: Response,
   ): Promise<void> {
     const request = parseStreamRequest(query, lastEventId);
+    // audit entries (GET /operator/v1/audit is admin-only) reach admin streams only
+    if (operator.role !== 'admin') request.filter = { ...request.filter, excludeTypes: ['audit.recorded'] };
     return this.streams.stream(res, {
       ...request,
       ...(operator.tokenId !== undefined ? { tokenId: operator.tokenId } : {}),
+      ...(operator.scope !== undefined ? { scope: operator.scope } : {}),
     });
   }
 
   @Post('token')
   @HttpCode(200)
+  @AuditAction('stream-token.issue', 'stream-token')
   @OperatorAuth('viewer')
   @ApiOperation({
     summary: `A stream token for EventSource (valid ${STREAM_TOKEN_TTL_SECONDS / 60} minutes to open a stream)`,

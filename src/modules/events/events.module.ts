@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
+import { EventScopeRepository } from './event-scope.repository.js';
 import { EventStreamGuard } from './event-stream.guard.js';
 import { EventStreamService } from './event-stream.service.js';
 import { EventTokenService } from './event-token.service.js';
@@ -15,6 +16,12 @@ import { StreamKeyRepository } from './stream-key.repository.js';
 @Module({
   imports: [EnrollmentModule],
   controllers: [EventsController],
-  providers: [StreamKeyRepository, EventTokenService, EventStreamService, EventStreamGuard],
+  providers: [
+    StreamKeyRepository,
+    EventScopeRepository,
+    EventTokenService,
+    EventStreamService,
+    EventStreamGuard,
+  ],
 })
 export class EventsModule {}

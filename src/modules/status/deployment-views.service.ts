@@ -30,24 +30,33 @@ export class DeploymentViewsService {
     private readonly status: StatusService,
   ) {}
 
-  async create(input: DeploymentCreateDto, actor: string | null = null): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.create(input, actor));
+  // `scope`: the caller's label scope (see DeploymentsService): only deployments created within it
+  async create(
+    input: DeploymentCreateDto,
+    scope?: Record<string, string>,
+    actor: string | null = null,
+  ): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.create(input, scope, actor));
   }
 
-  async get(id: string): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.get(id));
+  async get(id: string, scope?: Record<string, string>): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.get(id, scope));
   }
 
   async patch(
     id: string,
     input: DeploymentPatchDto,
-    options: { supersede?: boolean; actor?: string | null } = {},
+    options: { supersede?: boolean; actor?: string | null; scope?: Record<string, string> } = {},
   ): Promise<DeploymentDto> {
     return this.withStatus(await this.deployments.patch(id, input, options));
   }
 
-  async targets(id: string, query: DeploymentTargetQueryDto): Promise<DeploymentTargetPageDto> {
-    const { page, rows } = await this.deployments.targets(id, query);
+  async targets(
+    id: string,
+    query: DeploymentTargetQueryDto,
+    scope?: Record<string, string>,
+  ): Promise<DeploymentTargetPageDto> {
+    const { page, rows } = await this.deployments.targets(id, query, scope);
     const views = await this.views(rows);
     return { ...page, items: page.items.map((t, i) => withStatus(t, views.get(rows[i].id))) };
   }

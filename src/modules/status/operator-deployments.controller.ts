@@ -21,6 +21,7 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { DEPLOYMENT_CREATE_EXAMPLES, DEPLOYMENT_PATCH_EXAMPLES } from '../../common/openapi/examples.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -55,6 +56,7 @@ export class OperatorDeploymentsController {
   ) {}
 
   @Post()
+  @AuditAction('deployment.create', 'deployment')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Deploy a package to one device or to every device a selector matches (now and later)',
@@ -64,9 +66,9 @@ export class OperatorDeploymentsController {
   @ApiProblems(404, 422)
   createDeployment(
     @Body() body: DeploymentCreateDto,
-    @CurrentOperator() operator: OperatorPrincipal,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.create(body, operator.name);
+    return this.views.create(body, by.scope, by.name);
   }
 
   @Get()
@@ -74,8 +76,11 @@ export class OperatorDeploymentsController {
   @ApiOperation({ summary: 'List deployments (without their targets: a count per placement)' })
   @ApiOkResponse({ type: DeploymentSummaryPageDto })
   @ApiProblems(422)
-  listDeployments(@Query() query: DeploymentListQueryDto): Promise<DeploymentSummaryPageDto> {
-    return this.deployments.list(query);
+  listDeployments(
+    @Query() query: DeploymentListQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DeploymentSummaryPageDto> {
+    return this.deployments.list(query, by.scope);
   }
 
   @Get(':id/targets')
@@ -88,8 +93,9 @@ export class OperatorDeploymentsController {
   listTargets(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query() query: DeploymentTargetQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentTargetPageDto> {
-    return this.views.targets(id, query);
+    return this.views.targets(id, query, by.scope);
   }
 
   @Get(':id')
@@ -99,11 +105,15 @@ export class OperatorDeploymentsController {
   })
   @ApiOkResponse({ type: DeploymentDto })
   @ApiProblems(404)
-  getDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentDto> {
-    return this.views.get(id);
+  getDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<DeploymentDto> {
+    return this.views.get(id, by.scope);
   }
 
   @Patch(':id')
+  @AuditAction('deployment.update', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Change parameters, package version, profile or policy (immutable settings stay as installed)',
@@ -123,22 +133,31 @@ export class OperatorDeploymentsController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: DeploymentPatchDto,
     @Query() query: DeploymentPatchQueryDto,
-    @CurrentOperator() operator: OperatorPrincipal,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.patch(id, body, { supersede: query.supersede === 'true', actor: operator.name });
+    return this.views.patch(id, body, {
+      supersede: query.supersede === 'true',
+      actor: by.name,
+      scope: by.scope,
+    });
   }
 
   @Delete(':id')
   @HttpCode(202)
+  @AuditAction('deployment.delete', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({ summary: 'Delete a deployment; it leaves the affected manifests shortly (202)' })
   @ApiAcceptedResponse()
   @ApiProblems(404)
-  deleteDeployment(@Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    return this.deployments.remove(id);
+  deleteDeployment(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<void> {
+    return this.deployments.remove(id, by.scope);
   }
 
   @Put(':id/devices/:clientId/*deviceId/parameters')
+  @AuditAction('deployment.override', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Device-level parameter overrides for one target (layered over the deployment values)',
@@ -151,8 +170,9 @@ export class OperatorDeploymentsController {
     @Param('clientId') clientId: string,
     @Param('deviceId') deviceId: string | string[],
     @Body() body: ParameterOverridesDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentTargetDto> {
     const device = Array.isArray(deviceId) ? deviceId.join('/') : deviceId;
-    return this.deployments.setOverrides(id, clientId, device, body.parameters);
+    return this.deployments.setOverrides(id, clientId, device, body.parameters, by.scope);
   }
 }

@@ -4,7 +4,8 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString } from 'class-validator';
 import { type Page, PageDto, PageQueryDto } from '../../common/http/page.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { OperatorAuth } from '../enrollment/auth/guards.js';
+import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { StatusEntryDto, StatusSummaryDto } from './dto/status.dto.js';
 import { StatusQueryService } from './status-query.service.js';
 
@@ -28,8 +29,9 @@ export class OperatorStatusController {
   getStatusHistory(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query() query: HistoryQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
   ): Promise<Page<StatusEntryDto>> {
-    return this.query.history(id, query.deviceId, query);
+    return this.query.history(id, query.deviceId, query, by.scope);
   }
 
   @Get('status/summary')
@@ -39,16 +41,19 @@ export class OperatorStatusController {
       'Fleet rollup: targets by derived state, overall and per deployment, application and label value',
   })
   @ApiOkResponse({ type: StatusSummaryDto })
-  getStatusSummary(): Promise<StatusSummaryDto> {
-    return this.query.summary();
+  getStatusSummary(@CurrentOperator() by: OperatorPrincipal): Promise<StatusSummaryDto> {
+    return this.query.summary(by.scope);
   }
 
   @Get('status/failing')
   @OperatorAuth('viewer')
   @ApiOperation({ summary: 'Targets whose device reports failed, with error codes and messages' })
   @ApiOkResponse({ type: PageDto(StatusEntryDto) })
-  listFailingTargets(@Query() query: PageQueryDto): Promise<Page<StatusEntryDto>> {
-    return this.query.failing(query);
+  listFailingTargets(
+    @Query() query: PageQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<Page<StatusEntryDto>> {
+    return this.query.failing(query, by.scope);
   }
 
   @Get('status/orphans')
@@ -57,7 +62,10 @@ export class OperatorStatusController {
     summary: 'Orphan reports: devices report a deployment this WFM does not know for them',
   })
   @ApiOkResponse({ type: PageDto(StatusEntryDto) })
-  listOrphanReports(@Query() query: PageQueryDto): Promise<Page<StatusEntryDto>> {
-    return this.query.orphans(query);
+  listOrphanReports(
+    @Query() query: PageQueryDto,
+    @CurrentOperator() by: OperatorPrincipal,
+  ): Promise<Page<StatusEntryDto>> {
+    return this.query.orphans(query, by.scope);
   }
 }

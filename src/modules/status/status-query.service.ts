@@ -40,8 +40,9 @@ export class StatusQueryService {
     deploymentId: string,
     deviceId: string | undefined,
     query: PageQueryDto,
+    scope?: Record<string, string>,
   ): Promise<Page<StatusEntryDto>> {
-    const deployment = (await this.deployments.get(deploymentId)).dto;
+    const deployment = (await this.deployments.get(deploymentId, scope)).dto;
     const targets = deployment.targets.filter((t) => deviceId === undefined || t.deviceId === deviceId);
     if (deviceId !== undefined && targets.length === 0) {
       throw new NotFoundError(`Deployment ${deploymentId} has no target device ${deviceId}`);
@@ -81,8 +82,8 @@ export class StatusQueryService {
   }
 
   /** Counts of targets by derived state: overall, per deployment, per application, per label value. */
-  async summary(): Promise<StatusSummaryDto> {
-    const targets = await this.deployments.allTargets();
+  async summary(scope?: Record<string, string>): Promise<StatusSummaryDto> {
+    const targets = await this.deployments.allTargets(scope);
     const views = await this.status.viewOf(targets);
     const facts = new Map(
       (
@@ -109,13 +110,21 @@ export class StatusQueryService {
     return out;
   }
 
-  async failing(query: PageQueryDto): Promise<Page<StatusEntryDto>> {
-    const rows = await this.statuses.failing({ after: this.statusKey(query.after), take: query.limit + 1 });
+  async failing(query: PageQueryDto, scope?: Record<string, string>): Promise<Page<StatusEntryDto>> {
+    const rows = await this.statuses.failing({
+      after: this.statusKey(query.after),
+      take: query.limit + 1,
+      scope,
+    });
     return this.withClients(rows, query.limit);
   }
 
-  async orphans(query: PageQueryDto): Promise<Page<StatusEntryDto>> {
-    const rows = await this.statuses.orphans({ after: this.statusKey(query.after), take: query.limit + 1 });
+  async orphans(query: PageQueryDto, scope?: Record<string, string>): Promise<Page<StatusEntryDto>> {
+    const rows = await this.statuses.orphans({
+      after: this.statusKey(query.after),
+      take: query.limit + 1,
+      scope,
+    });
     return this.withClients(rows, query.limit);
   }
 

@@ -53,6 +53,11 @@ const jsonOrNull = (value: unknown): string | null =>
 export interface StatusPage {
   after?: readonly [Date, string, string, string];
   take: number;
+  /**
+   * A principal's label scope: only statuses of devices inside it (and, for known targets, of
+   * deployments created within it).
+   */
+  scope?: Record<string, string>;
 }
 
 /** Current status per (client, deployment, device) and the history of reports. */
@@ -240,11 +245,44 @@ export class StatusRepository {
   }
 
   orphans(page: StatusPage): Promise<StatusRow[]> {
+    if (page.scope !== undefined) return this.statusPageInScope(Prisma.sql`NOT s.known`, page, page.scope);
     return this.statusPage({ known: false }, page);
   }
 
   failing(page: StatusPage): Promise<StatusRow[]> {
+    if (page.scope !== undefined) {
+      return this.statusPageInScope(Prisma.sql`s.known AND s.state = 'failed'`, page, page.scope);
+    }
     return this.statusPage({ state: 'failed', known: true }, page);
+  }
+
+  /** `statusPage` for a scoped principal: the scope is part of the query (device labels, deployment scope). */
+  private statusPageInScope(
+    condition: Prisma.Sql,
+    page: StatusPage,
+    scope: Record<string, string>,
+  ): Promise<StatusRow[]> {
+    const json = JSON.stringify(scope);
+    const after = page.after
+      ? Prisma.sql`AND (s.last_reported_at < ${page.after[0]}::timestamptz
+                        OR (s.last_reported_at = ${page.after[0]}::timestamptz
+                            AND (s.client_id, s.deployment_id, s.device_id) > (${page.after[1]}::uuid, ${page.after[2]}, ${page.after[3]})))`
+      : Prisma.empty;
+    return this.prisma.$queryRaw<StatusRow[]>`
+      SELECT s.client_id AS "clientId", s.deployment_id AS "deploymentId", s.device_id AS "deviceId", s.known,
+             s.adopted_manifest_version AS "adoptedManifestVersion", s.state, s.error, s.components,
+             s.inconsistent, s.reports, s.first_reported_at AS "firstReportedAt",
+             s.last_reported_at AS "lastReportedAt"
+        FROM deployment_status s
+       WHERE ${condition}
+         AND EXISTS (SELECT 1 FROM device d WHERE d.client_id = s.client_id AND d.device_id = s.device_id
+                        AND d.deleted_at IS NULL AND d.effective_labels @> ${json}::jsonb)
+         AND (NOT s.known OR EXISTS (
+               SELECT 1 FROM deployment_target t JOIN deployment dep ON dep.id = t.deployment_id
+                WHERE t.id::text = s.deployment_id AND dep.scope @> ${json}::jsonb))
+         ${after}
+       ORDER BY s.last_reported_at DESC, s.client_id, s.deployment_id, s.device_id
+       LIMIT ${page.take}`;
   }
 
   /** Latest statuses, most recently reported first (ties in key order), after `page.after`. */

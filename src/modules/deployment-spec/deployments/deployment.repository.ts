@@ -5,6 +5,15 @@ import { PrismaService } from '../../../infra/database/prisma.service.js';
 import type { DeploymentRow, TargetRow, TargetWrite, TargetWriteRow } from './deployment-rows.js';
 type Db = PrismaService | Prisma.TransactionClient;
 
+/**
+ * Deployments visible to a principal limited to `scope`: those created within it (their stored
+ * creating scope contains every pair of it). Without a scope: every deployment.
+ */
+function visibleIn(scope: Record<string, string> | undefined): Prisma.DeploymentWhereInput {
+  if (scope === undefined) return {};
+  return { AND: Object.entries(scope).map(([key, value]) => ({ scope: { path: [key], equals: value } })) };
+}
+
 /** The targets `t` (of deployment `d`) a client's manifest lists: placed, or kept while not placeable. */
 const LISTED = Prisma.sql`
   t.digest IS NOT NULL AND d.deleted_at IS NULL
@@ -66,6 +75,11 @@ export class DeploymentRepository {
     return db.deployment.findFirst({ where: { id, deletedAt: null } });
   }
 
+  /** A live deployment, only when it is visible within `scope` (see `visibleIn`). */
+  findVisible(id: string, scope: Record<string, string> | undefined): Promise<DeploymentRow | null> {
+    return this.prisma.deployment.findFirst({ where: { id, deletedAt: null, ...visibleIn(scope) } });
+  }
+
   update(
     id: string,
     data: Prisma.DeploymentUncheckedUpdateInput,
@@ -79,6 +93,7 @@ export class DeploymentRepository {
     applicationId?: string;
     after?: readonly [Date, string];
     take: number;
+    scope?: Record<string, string>;
   }): Promise<DeploymentRow[]> {
     const sort = [
       { field: 'createdAt', dir: 'asc' },
@@ -88,7 +103,10 @@ export class DeploymentRepository {
       where: {
         deletedAt: null,
         applicationId: filter.applicationId,
-        ...(filter.after ? keysetAfter(sort.map((c, i) => ({ ...c, value: filter.after![i] }))) : {}),
+        AND: [
+          visibleIn(filter.scope),
+          filter.after ? keysetAfter(sort.map((c, i) => ({ ...c, value: filter.after![i] }))) : {},
+        ],
       },
       orderBy: keysetOrder(sort),
       take: filter.take,
@@ -118,7 +136,7 @@ export class DeploymentRepository {
     return db.$queryRaw<DeploymentRow[]>`
       SELECT id, application_id AS "applicationId", package_id AS "packageId", profile_id AS "profileId", parameters,
              target_client_id AS "targetClientId", target_device_id AS "targetDeviceId", selector,
-             on_capability_loss AS "onCapabilityLoss", revision, recomputed_revision AS "recomputedRevision",
+             on_capability_loss AS "onCapabilityLoss", revision, scope, recomputed_revision AS "recomputedRevision",
              rollout_policy AS "rolloutPolicy", stable_revision AS "stableRevision", rollout_id::text AS "rolloutId",
              created_at AS "createdAt",
              updated_at AS "updatedAt", deleted_at AS "deletedAt"
@@ -186,11 +204,17 @@ export class DeploymentRepository {
     return this.prisma.deploymentTarget.findUnique({ where: { id } });
   }
 
-  async liveTargets(): Promise<(TargetRow & { applicationId: string })[]> {
-    const rows = await this.prisma.deploymentTarget.findMany({ where: { placement: { not: 'removed' } } });
+  /** Live targets of live deployments (only of deployments visible within `scope`, when given). */
+  async liveTargets(scope?: Record<string, string>): Promise<(TargetRow & { applicationId: string })[]> {
     const deployments = await this.prisma.deployment.findMany({
-      where: { deletedAt: null },
+      where: { deletedAt: null, ...visibleIn(scope) },
       select: { id: true, applicationId: true },
+    });
+    const rows = await this.prisma.deploymentTarget.findMany({
+      where: {
+        placement: { not: 'removed' },
+        ...(scope !== undefined ? { deploymentId: { in: deployments.map((d) => d.id) } } : {}),
+      },
     });
     const apps = new Map(deployments.map((d) => [d.id, d.applicationId]));
     return rows
@@ -245,8 +269,8 @@ export class DeploymentRepository {
     });
   }
 
-  setOverrides(id: string, overrides: unknown): Promise<TargetRow> {
-    return this.prisma.deploymentTarget.update({
+  setOverrides(id: string, overrides: unknown, db: Db = this.prisma): Promise<TargetRow> {
+    return db.deploymentTarget.update({
       where: { id },
       data: { overrides: overrides as Prisma.InputJsonValue },
     });

@@ -4,8 +4,11 @@ import { mergePatch } from '../../../common/http/merge-patch.js';
 import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { SemanticError } from '../../../common/problem/domain-error.js';
 import type { FieldError } from '../../../common/problem/problem-types.js';
+import { AuditService } from '../../../infra/audit/audit.service.js';
+import { DeviceCapabilityService } from '../../device-capability/device-capability.service.js';
 import { Prisma } from '../../../generated/prisma/client.js';
 import { ClientsService } from '../../enrollment/clients.service.js';
+import { ClientNotFoundError } from '../../enrollment/enrollment.errors.js';
 import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
 import { DeploymentRepository } from './deployment.repository.js';
 import type { DeploymentRow, TargetRow } from './deployment-rows.js';
@@ -33,7 +36,16 @@ import type { NewOperatorEvent } from '../../../infra/events/event-log.service.j
 import { EventLogService } from '../../../infra/events/event-log.service.js';
 
 const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
+
+/** A principal's label scope (undefined: the whole fleet). */
+type Scope = Record<string, string> | undefined;
 const NUMERIC_OPERATORS = new Set(['Gt', 'Lt']);
+
+function scopeText(scope: Record<string, string>): string {
+  return Object.entries(scope)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+}
 
 /** A JSON value with its object keys sorted (to compare parameter sets). */
 function canonical(value: unknown): unknown {
@@ -79,11 +91,22 @@ export class DeploymentsService {
     private readonly packages: PackagesService,
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
+    private readonly audit: AuditService,
+    private readonly devices: DeviceCapabilityService,
     private readonly rollouts: RolloutService,
     private readonly events: EventLogService,
   ) {}
 
-  async create(input: DeploymentCreateDto, actor: string | null = null): Promise<DeploymentDetail> {
+  /**
+   * A deployment created with a scoped principal records that scope (it is visible only within it)
+   * and targets only devices inside it: its selector's matchLabels are AND-ed with the scope (a
+   * conflicting pair is a 422), and a direct target must be a device inside the scope (else 422).
+   */
+  async create(
+    input: DeploymentCreateDto,
+    scope?: Scope,
+    actor: string | null = null,
+  ): Promise<DeploymentDetail> {
     const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
     const errors = [
       ...this.checkProfile(pkg, input.profileId, '/profileId'),
@@ -104,17 +127,23 @@ export class DeploymentsService {
     const policy = this.checkPolicy(input.rollout, errors);
     if (input.target.selector) {
       errors.push(...this.checkSelector(input.target.selector));
-      selector = await this.toSelector(input.target.selector);
+      if (scope !== undefined) errors.push(...this.checkSelectorScope(input.target.selector, scope));
+      selector = await this.toSelector(input.target.selector, scope);
     } else {
-      const client = await this.clients.resolveRef(input.target.clientId!, input.target.profile);
+      const client = await this.directTarget(input.target.clientId!, input.target.profile, scope);
       targetClientId = client.id;
       targetDeviceId = input.target.deviceId!;
+      if (scope !== undefined && !(await this.devices.isInScope(client.id, targetDeviceId, scope))) {
+        throw new SemanticError("The target device is outside the caller's scope", [
+          { field: '/target/deviceId', message: `is not a device inside the scope ${scopeText(scope)}` },
+        ]);
+      }
     }
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
     const { row, lastEventId } = await this.deployments.transaction(async (tx) => {
-      const row = await this.deployments.create(
+      const created = await this.deployments.create(
         {
           applicationId: pkg.applicationId,
           packageId: pkgRow.id,
@@ -124,16 +153,33 @@ export class DeploymentsService {
           targetDeviceId,
           selector: selector ? (selector as object) : undefined,
           onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
+          ...(scope !== undefined ? { scope } : {}),
           rolloutPolicy: policy ? (policy as object) : undefined,
           // without a policy the first revision reaches every target at once
           stableRevision: policy ? null : 1,
         },
         tx,
       );
-      await this.rollouts.recordRevision(tx, row, 'created', actor);
-      const events = policy ? [await this.rollouts.startRollout(tx, row, policy, actor)] : [];
+      await this.audit.record(tx, {
+        action: 'deployment.create',
+        resource: { type: 'deployment', id: created.id },
+        summary: {
+          after: {
+            applicationId: pkg.applicationId,
+            version: pkg.version,
+            profileId: created.profileId,
+            parameters: created.parameters,
+            target: input.target,
+            onCapabilityLoss: created.onCapabilityLoss,
+            ...(scope !== undefined ? { scope } : {}),
+            ...(policy ? { rollout: policy } : {}),
+          },
+        },
+      });
+      await this.rollouts.recordRevision(tx, created, 'created', actor);
+      const events = policy ? [await this.rollouts.startRollout(tx, created, policy, actor)] : [];
       return {
-        row: (await this.deployments.findById(row.id, tx))!,
+        row: (await this.deployments.findById(created.id, tx))!,
         lastEventId: await this.events.appendIn(tx, events),
       };
     });
@@ -143,19 +189,20 @@ export class DeploymentsService {
     return this.dto(row);
   }
 
-  async get(id: string): Promise<DeploymentDetail> {
-    const row = await this.deployments.findById(id);
+  async get(id: string, scope?: Scope): Promise<DeploymentDetail> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     return this.dto(row);
   }
 
   /** Deployments without their targets (a count per placement instead): cheap whatever the fleet size. */
-  async list(query: DeploymentListQueryDto): Promise<Page<DeploymentSummaryDto>> {
+  async list(query: DeploymentListQueryDto, scope?: Scope): Promise<Page<DeploymentSummaryDto>> {
     const after = query.after ? decodeKey(query.after, ['date', 'uuid'] as const) : undefined;
     const rows = await this.deployments.list({
       applicationId: query.applicationId,
       after,
       take: query.limit + 1,
+      scope,
     });
     const page = pageOf(
       rows,
@@ -174,8 +221,8 @@ export class DeploymentsService {
   }
 
   /** One page of a deployment's targets (keyset pagination in client, device order). */
-  async targets(id: string, query: DeploymentTargetQueryDto): Promise<TargetPage> {
-    const row = await this.deployments.findById(id);
+  async targets(id: string, query: DeploymentTargetQueryDto, scope?: Scope): Promise<TargetPage> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     const { pkg } = await this.packages.byId(row.packageId);
     const rows = await this.deployments.targetsPage(id, {
@@ -204,9 +251,9 @@ export class DeploymentsService {
   async patch(
     id: string,
     input: DeploymentPatchDto,
-    options: { supersede?: boolean; actor?: string | null } = {},
+    options: { supersede?: boolean; actor?: string | null; scope?: Scope } = {},
   ): Promise<DeploymentDetail> {
-    const current = await this.deployments.findById(id);
+    const current = await this.deployments.findVisible(id, options.scope);
     if (!current) throw new DeploymentNotFoundError(id);
     const active = await this.rollouts.active(id);
     if (active && !options.supersede) throw this.busy(active);
@@ -253,7 +300,7 @@ export class DeploymentsService {
         if (!options.supersede) throw this.busy(running);
         events.push((await this.rollouts.endActive(tx, id, 'superseded', actor ?? 'operator'))!);
       }
-      const row = await this.deployments.update(
+      const updated = await this.deployments.update(
         id,
         {
           packageId: pkgRow.id,
@@ -268,17 +315,40 @@ export class DeploymentsService {
         },
         tx,
       );
+      const { row: beforePkg } = await this.packages.byId(current.packageId);
+      await this.audit.record(tx, {
+        action: 'deployment.update',
+        resource: { type: 'deployment', id },
+        summary: {
+          patch: input,
+          before: {
+            version: beforePkg.version,
+            profileId: current.profileId,
+            parameters: current.parameters,
+            onCapabilityLoss: current.onCapabilityLoss,
+            revision: current.revision,
+          },
+          after: {
+            version: pkgRow.version,
+            profileId: updated.profileId,
+            parameters: updated.parameters,
+            onCapabilityLoss: updated.onCapabilityLoss,
+            revision: updated.revision,
+          },
+          ...(running ? { superseded: running.id } : {}),
+        },
+      });
       await this.rollouts.recordRevision(
         tx,
-        row,
+        updated,
         contentChanged ? null : 'no change of what devices get',
         actor,
       );
       if (contentChanged && policy) {
-        events.push(await this.rollouts.startRollout(tx, row, policy, actor));
-      } else if (contentChanged || !row.rolloutId) {
+        events.push(await this.rollouts.startRollout(tx, updated, policy, actor));
+      } else if (contentChanged || !updated.rolloutId) {
         // at once: every target gets this revision, whatever an earlier (aborted) rollout left
-        await this.deployments.update(id, { rolloutId: null, stableRevision: row.revision }, tx);
+        await this.deployments.update(id, { rolloutId: null, stableRevision: updated.revision }, tx);
       }
       return {
         row: (await this.deployments.findById(id, tx))!,
@@ -308,13 +378,18 @@ export class DeploymentsService {
   }
 
   /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
-  async remove(id: string): Promise<void> {
-    const row = await this.deployments.findById(id);
+  async remove(id: string, scope?: Scope): Promise<void> {
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
     const lastEventId = await this.deployments.transaction(async (tx) => {
       await this.rollouts.lockDeployment(tx, id);
       const ended = await this.rollouts.endActive(tx, id, 'deleted', 'operator');
       await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } }, tx);
+      await this.audit.record(tx, {
+        action: 'deployment.delete',
+        resource: { type: 'deployment', id },
+        summary: { before: { applicationId: row.applicationId, revision: row.revision } },
+      });
       return this.events.appendIn(tx, ended ? [ended] : []);
     });
     await this.events.published(lastEventId);
@@ -327,10 +402,11 @@ export class DeploymentsService {
     clientId: string,
     deviceId: string,
     values: Record<string, unknown>,
+    scope?: Scope,
   ): Promise<DeploymentTargetDto> {
-    const row = await this.deployments.findById(id);
+    const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
-    const client = await this.clients.resolveRef(clientId);
+    const client = await this.clients.resolveRef(clientId, undefined, scope);
     const target = await this.deployments.findTarget(id, client.id, deviceId);
     if (!target) throw new DeploymentNotFoundError(`${id} has no target ${clientId}/${deviceId}`);
     const { pkg } = await this.packages.byId(row.packageId);
@@ -341,7 +417,15 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The overrides are invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const updated = await this.deployments.setOverrides(target.id, values);
+    const updated = await this.deployments.transaction(async (tx) => {
+      const result = await this.deployments.setOverrides(target.id, values, tx);
+      await this.audit.record(tx, {
+        action: 'deployment.override',
+        resource: { type: 'deployment', id },
+        summary: { clientId: client.externalId, deviceId, before: target.overrides, after: values },
+      });
+      return result;
+    });
     if (!(await this.jobs.tryRecomputeBatches(id, [{ clientId: client.id, deviceId }]))) {
       await this.deployments.markRecomputePending(id); // the sweeper recomputes the whole deployment
     }
@@ -387,9 +471,40 @@ export class DeploymentsService {
     return { target, components: profile?.componentNames ?? [], governed: deployment.rolloutId !== null };
   }
 
-  /** For the status module: every live target with its operator deployment and application. */
-  allTargets(): Promise<(TargetRow & { applicationId: string })[]> {
-    return this.deployments.liveTargets();
+  /** For the status module: every live target with its operator deployment and application (within `scope`). */
+  allTargets(scope?: Scope): Promise<(TargetRow & { applicationId: string })[]> {
+    return this.deployments.liveTargets(scope);
+  }
+
+  /** A direct target's client; with a scope, one outside it is a 422 (it does not exist for the caller). */
+  private async directTarget(
+    clientId: string,
+    profile: 'rc3' | 'legacy' | undefined,
+    scope: Scope,
+  ): Promise<{ id: string }> {
+    try {
+      return await this.clients.resolveRef(clientId, profile, scope);
+    } catch (error) {
+      if (scope === undefined || !(error instanceof ClientNotFoundError)) throw error;
+      throw new SemanticError("The target client is outside the caller's scope", [
+        { field: '/target/clientId', message: `owns no device inside the scope ${scopeText(scope)}` },
+      ]);
+    }
+  }
+
+  /** A scoped principal's selector may not ask for other values of the scope's labels. */
+  private checkSelectorScope(
+    selector: SelectorDto,
+    scope: Record<string, string>,
+    prefix = '/target/selector',
+  ): FieldError[] {
+    return Object.entries(scope)
+      .filter(([key]) => selector.matchLabels?.[key] !== undefined)
+      .filter(([key, value]) => String(selector.matchLabels![key]) !== value)
+      .map(([key, value]) => ({
+        field: `${prefix}/matchLabels/${key}`,
+        message: `must be ${value} (or left out): the caller is limited to ${scopeText(scope)}`,
+      }));
   }
 
   private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
@@ -406,8 +521,16 @@ export class DeploymentsService {
    * A selector given elsewhere than in a deployment (the bulk label call), checked like a deployment's
    * with pointers below `at`, and resolved (its client id to the internal one; unknown: 404).
    */
-  async readSelector(dto: SelectorDto, at: string): Promise<{ errors: FieldError[]; selector: Selector }> {
-    return { errors: this.checkSelector(dto, at), selector: await this.toSelector(dto) };
+  async readSelector(
+    dto: SelectorDto,
+    at: string,
+    scope?: Scope,
+  ): Promise<{ errors: FieldError[]; selector: Selector }> {
+    const errors = [
+      ...this.checkSelector(dto, at),
+      ...(scope !== undefined ? this.checkSelectorScope(dto, scope, at) : []),
+    ];
+    return { errors, selector: await this.toSelector(dto, scope) };
   }
 
   private checkSelector(selector: SelectorDto, prefix = '/target/selector'): FieldError[] {
@@ -440,14 +563,17 @@ export class DeploymentsService {
     return errors;
   }
 
-  private async toSelector(dto: SelectorDto): Promise<Selector> {
+  private async toSelector(dto: SelectorDto, scope: Scope): Promise<Selector> {
+    const matchLabels = scope !== undefined ? { ...dto.matchLabels, ...scope } : dto.matchLabels;
     return {
-      ...(dto.matchLabels ? { matchLabels: dto.matchLabels } : {}),
+      ...(matchLabels ? { matchLabels } : {}),
       ...(dto.labelSelector ? { labelSelector: dto.labelSelector as Selector['labelSelector'] } : {}),
       ...(dto.propertySelector
         ? { propertySelector: dto.propertySelector as Selector['propertySelector'] }
         : {}),
-      ...(dto.clientId ? { clientId: (await this.clients.resolveRef(dto.clientId)).id } : {}),
+      ...(dto.clientId
+        ? { clientId: (await this.clients.resolveRef(dto.clientId, undefined, scope)).id }
+        : {}),
     };
   }
 

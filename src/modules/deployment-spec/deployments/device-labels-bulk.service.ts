@@ -26,10 +26,14 @@ export class DeviceLabelsBulkService {
 
   async change(body: DeviceLabelsBulkDto, by: OperatorPrincipal): Promise<DeviceLabelsBulkResultDto> {
     const change = this.labels.readBulk(body);
-    const { errors, selector } = await this.deployments.readSelector(body.selector, '/selector');
+    // a scoped operator's selector is AND-ed with its scope (a conflicting pair is a 422)
+    const { errors, selector } = await this.deployments.readSelector(body.selector, '/selector', by.scope);
     errors.push(...change.errors);
     if (errors.length > 0) {
-      throw new SemanticError(`The bulk label change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
+      throw new SemanticError(
+        `The bulk label change is invalid: ${errors[0].field} ${errors[0].message}`,
+        errors,
+      );
     }
     const max = OPERATOR_LABEL_LIMITS.bulkDevices;
     const keys = await this.matching(selector, max + 1);
@@ -55,7 +59,9 @@ export class DeviceLabelsBulkService {
         SCAN_PAGE,
       );
       for (const facts of await this.capabilities.facts(page)) {
-        if (selectorMatches(selector, facts)) found.push({ clientId: facts.clientId, deviceId: facts.deviceId });
+        if (selectorMatches(selector, facts)) {
+          found.push({ clientId: facts.clientId, deviceId: facts.deviceId });
+        }
         if (found.length >= limit) return found;
       }
       if (page.length < SCAN_PAGE) return found;

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import { DEVICE_LABELS_BULK_EXAMPLES } from '../../../common/openapi/examples.js';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../../enrollment/auth/authenticated-client.js';
@@ -15,6 +16,7 @@ export class OperatorDeviceLabelsController {
 
   @Post('labels')
   @HttpCode(200)
+  @AuditAction('device-labels.bulk', 'device')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'Set and remove operator labels on every device a selector matches (at most 1000 devices)',

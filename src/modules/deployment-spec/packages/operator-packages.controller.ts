@@ -8,6 +8,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import type { RawBodyRequest } from '../../../common/http/body-reader.middleware.js';
 import { type Page, PageDto, PageQueryDto } from '../../../common/http/page.js';
 import { PACKAGE_YAML_EXAMPLE } from '../../../common/openapi/examples.js';
@@ -23,7 +24,8 @@ export class OperatorPackagesController {
   constructor(private readonly packages: PackagesService) {}
 
   @Post()
-  @OperatorAuth('operator')
+  @AuditAction('package.publish', 'package')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary: 'Publish an application package version: an ApplicationDescription (margo.yaml) as YAML or JSON',
   })
@@ -61,7 +63,8 @@ export class OperatorPackagesController {
 
   @Delete(':applicationId/versions/:version')
   @HttpCode(204)
-  @OperatorAuth('operator')
+  @AuditAction('package.delete', 'package', 'applicationId')
+  @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({ summary: 'Delete a package version (409 while deployments use it)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems(404, 409)

@@ -4,33 +4,39 @@ import { keysetAfter, keysetOrder } from '../../../infra/database/keyset.js';
 import { PrismaService } from '../../../infra/database/prisma.service.js';
 import type { PackageRow } from './package-row.js';
 
+type Db = PrismaService | Prisma.TransactionClient;
+
 /** Package versions (`application_package`): immutable once stored. */
 @Injectable()
 export class PackageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /** Runs `fn` in one transaction (a package change and its audit entry commit together). */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
   /** Undefined when that (applicationId, version) exists already. */
-  async create(data: {
-    applicationId: string;
-    version: string;
-    name: string;
-    document: unknown;
-    source: Buffer;
-    contentType: string;
-    createdBy: string;
-  }): Promise<PackageRow | undefined> {
-    try {
-      return await this.prisma.applicationPackage.create({
-        data: {
-          ...data,
-          document: data.document as Prisma.InputJsonValue,
-          source: new Uint8Array(data.source),
-        },
-      });
-    } catch (error) {
-      if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return undefined;
-      throw error;
-    }
+  async create(
+    data: {
+      applicationId: string;
+      version: string;
+      name: string;
+      document: unknown;
+      source: Buffer;
+      contentType: string;
+      createdBy: string;
+    },
+    db: Db = this.prisma,
+  ): Promise<PackageRow | undefined> {
+    // ON CONFLICT DO NOTHING rather than catching P2002: safe inside a transaction
+    const [row] = await db.applicationPackage.createManyAndReturn({
+      data: [
+        { ...data, document: data.document as Prisma.InputJsonValue, source: new Uint8Array(data.source) },
+      ],
+      skipDuplicates: true,
+    });
+    return row;
   }
 
   findById(id: string): Promise<PackageRow | null> {
@@ -65,7 +71,7 @@ export class PackageRepository {
     });
   }
 
-  delete(id: string): Promise<unknown> {
-    return this.prisma.applicationPackage.delete({ where: { id } });
+  delete(id: string, db: Db = this.prisma): Promise<unknown> {
+    return db.applicationPackage.delete({ where: { id } });
   }
 }

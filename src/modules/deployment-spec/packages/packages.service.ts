@@ -3,6 +3,7 @@ import { badStrings } from '../../../common/http/input-limits.js';
 import { decodeKey, type Page, type PageQueryDto, pageOf } from '../../../common/http/page.js';
 import { ConflictError, DomainError, InvalidRequestError } from '../../../common/problem/domain-error.js';
 import { ProblemType } from '../../../common/problem/problem-types.js';
+import { AuditService } from '../../../infra/audit/audit.service.js';
 import { PackageNotFoundError } from './package.errors.js';
 import type { ApplicationPackage } from './domain.js';
 import type { PackageDto } from './dto/package.dto.js';
@@ -27,6 +28,7 @@ export class PackagesService {
   constructor(
     private readonly packages: PackageRepository,
     @Inject(PACKAGE_USAGE) private readonly usage: PackageUsage,
+    private readonly audit: AuditService,
   ) {}
 
   async upload(source: Buffer, contentType: string | undefined, by: string): Promise<PackageDto> {
@@ -49,14 +51,27 @@ export class PackagesService {
         unstorable,
       );
     }
-    const row = await this.packages.create({
-      applicationId: result.pkg.applicationId,
-      version: result.pkg.version,
-      name: result.pkg.name,
-      document: result.document,
-      source,
-      contentType: format === 'json' ? 'application/json' : 'application/yaml',
-      createdBy: by,
+    const row = await this.packages.transaction(async (tx) => {
+      const created = await this.packages.create(
+        {
+          applicationId: result.pkg.applicationId,
+          version: result.pkg.version,
+          name: result.pkg.name,
+          document: result.document,
+          source,
+          contentType: format === 'json' ? 'application/json' : 'application/yaml',
+          createdBy: by,
+        },
+        tx,
+      );
+      if (created) {
+        await this.audit.record(tx, {
+          action: 'package.publish',
+          resource: { type: 'package', id: `${created.applicationId}/${created.version}` },
+          summary: { after: { name: created.name, contentType: created.contentType, bytes: source.length } },
+        });
+      }
+      return created;
     });
     if (!row) {
       throw new ConflictError(
@@ -101,7 +116,14 @@ export class PackagesService {
         `${users} deployment(s) use ${applicationId} version ${version}; delete or move them first`,
       );
     }
-    await this.packages.delete(row.id);
+    await this.packages.transaction(async (tx) => {
+      await this.packages.delete(row.id, tx);
+      await this.audit.record(tx, {
+        action: 'package.delete',
+        resource: { type: 'package', id: `${row.applicationId}/${row.version}` },
+        summary: { before: { name: row.name } },
+      });
+    });
     this.parsed.delete(row.id);
     this.rows.delete(row.id);
   }

@@ -101,7 +101,9 @@ export class DeviceChangeDto {
   kind!: string;
   @ApiProperty() capabilityVersion!: number;
   @ApiProperty({ format: 'date-time' }) at!: string;
-  @ApiProperty({ description: 'SPIFFE ID or legacy:<clientId> of the reporter; operator:<token name> for a label change' })
+  @ApiProperty({
+    description: 'SPIFFE ID or legacy:<clientId> of the reporter; operator:<token name> for a label change',
+  })
   reportedBy!: string;
   @ApiProperty({
     type: 'array',
@@ -140,7 +142,8 @@ export class DeviceLabelsDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
-    description: 'Effective labels (what selectors match): reported labels with the operator labels over them',
+    description:
+      'Effective labels (what selectors match): reported labels with the operator labels over them',
     example: { line: 'paint', role: 'canary' },
   })
   labels!: Record<string, unknown>;

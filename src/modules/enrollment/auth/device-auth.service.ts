@@ -8,6 +8,11 @@ import { InvalidRequestError, TooManyRequestsError } from '../../../common/probl
 import { APP_CONFIG, type AppConfig, type PublicHost } from '../../../config/config.js';
 import { RedisService } from '../../../infra/redis/redis.module.js';
 import { ClientDirectory } from '../client-directory.service.js';
+import { EnrollmentRequestRecorder } from '../enrollment-requests/enrollment-request.recorder.js';
+import {
+  AUTO_ACCEPT,
+  EnrollmentRequestsService,
+} from '../enrollment-requests/enrollment-requests.service.js';
 import {
   ClientNotAuthorizedError,
   InvalidCredentialsError,
@@ -52,6 +57,8 @@ export class DeviceAuthService {
     private readonly trust: TrustStore,
     private readonly directory: ClientDirectory,
     private readonly failures: FailedAuthLimiter,
+    private readonly recorder: EnrollmentRequestRecorder,
+    private readonly enrollment: EnrollmentRequestsService,
     redis: RedisService,
   ) {
     this.trustedProxies = new TrustedProxies(config.tls.trustedProxies);
@@ -61,11 +68,11 @@ export class DeviceAuthService {
 
   /**
    * rc.3 authentication. Failures (401) count against the source address's failed-authentication
-   * budget unless `countFailures` is false (the poll fast path, whose failures the Nest pipeline
-   * retries and counts).
+   * budget, and a valid SVID of an unaccepted client id is noted as an enrollment request, unless
+   * `countFailures` is false (the poll fast path, whose failures the Nest pipeline retries and counts).
    */
   authenticateRc3(req: Request, countFailures = true): Promise<AuthenticatedClient> {
-    return this.failures.run(req, () => this.rc3(req), countFailures);
+    return this.failures.run(req, () => this.rc3(req, countFailures), countFailures);
   }
 
   /** Legacy authentication; a 401 or an unknown clientId counts as a failed authentication. */
@@ -73,7 +80,7 @@ export class DeviceAuthService {
     return this.failures.run(req, () => this.legacy(req));
   }
 
-  private async rc3(req: Request): Promise<AuthenticatedClient> {
+  private async rc3(req: Request, record: boolean): Promise<AuthenticatedClient> {
     const chain = this.presentedChain(req);
     if (chain === undefined) {
       throw new InvalidCredentialsError('The forwarded Client-Cert header is malformed');
@@ -94,14 +101,18 @@ export class DeviceAuthService {
         `${svid.spiffeId} is not a WFM client identity of this WFM (expected spiffe://${trustDomain}/margo/wfm/${wfmId}/client/<wfm-client-id>)`,
       );
     }
-    const client = await this.directory.find('rc3', clientId);
+    let client = await this.directory.find('rc3', clientId);
+    if (client?.state === 'retired') {
+      throw new ClientNotAuthorizedError(`The relationship with client ${clientId} has been retired`, true);
+    }
     if (!client || client.state !== 'active') {
-      throw new ClientNotAuthorizedError(
-        client?.state === 'retired'
-          ? `The relationship with client ${clientId} has been retired`
-          : `Client ${clientId} is not in this WFM's accepted-client policy`,
-        client?.state === 'retired',
-      );
+      const auto = this.enrollment.autoAccepts(clientId);
+      // an enrollment request: noted in memory only (written in batches, off this request's path)
+      if (record || auto) this.noteRequest(req, chain[0], clientId, svid.spiffeId, auto);
+      if (auto) client = await this.enrollment.autoAccept(clientId);
+      if (client?.state !== 'active') {
+        throw new ClientNotAuthorizedError(`Client ${clientId} is not in this WFM's accepted-client policy`);
+      }
     }
     return this.admit(client, req, svid.spiffeId);
   }
@@ -190,6 +201,23 @@ export class DeviceAuthService {
     };
   }
 
+  private noteRequest(
+    req: Request,
+    leaf: X509Certificate,
+    clientId: string,
+    spiffeId: string,
+    auto: boolean,
+  ): void {
+    this.recorder.note({
+      clientId,
+      spiffeId,
+      leaf,
+      deviceId: attemptedDeviceId(req),
+      address: this.trustedProxies.sourceAddress(req),
+      ...(auto ? { approvedBy: AUTO_ACCEPT } : {}),
+    });
+  }
+
   private fromTrustedProxy(req: Request): boolean {
     return this.trustedProxies.isProxy(req);
   }
@@ -229,6 +257,25 @@ export class DeviceAuthService {
     this.svidCache.set(key, { version: this.trust.version, result, notAfter });
     return result;
   }
+}
+
+const CAPABILITIES_PATH = '/api/v1/capabilities/';
+
+/** The device id a refused rc.3 request tried to report: the capabilities path, or a status body's `deviceId`. */
+function attemptedDeviceId(req: Request): string | undefined {
+  const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
+  if (path.startsWith(CAPABILITIES_PATH)) {
+    try {
+      return decodeURIComponent(path.slice(CAPABILITIES_PATH.length));
+    } catch {
+      return undefined;
+    }
+  }
+  const body = (req as { body?: unknown }).body;
+  if (body && typeof body === 'object' && typeof (body as { deviceId?: unknown }).deviceId === 'string') {
+    return (body as { deviceId: string }).deviceId;
+  }
+  return undefined;
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

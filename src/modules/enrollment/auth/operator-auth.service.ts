@@ -4,12 +4,17 @@ import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
 import { InvalidCredentialsError } from '../enrollment.errors.js';
 import { OperatorTokenRepository } from '../operator-token.repository.js';
 import type { OperatorPrincipal } from './authenticated-client.js';
+import { looksLikeJwt, OidcVerifier } from './oidc-verifier.js';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-/** Resolves an operator bearer token. Tokens are looked up on every call, so a revocation is immediate. */
+/**
+ * Resolves an operator bearer token: the bootstrap admin token, an OIDC token (a bearer shaped like a
+ * JWT, when WFM_OIDC_ISSUER is set), else a created opaque token. Opaque tokens are looked up on
+ * every call, so a revocation is immediate.
+ */
 @Injectable()
 export class OperatorAuthService {
   private readonly adminHash?: Buffer;
@@ -17,6 +22,7 @@ export class OperatorAuthService {
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly tokens: OperatorTokenRepository,
+    private readonly oidc: OidcVerifier,
   ) {
     if (config.auth.adminToken) this.adminHash = Buffer.from(hashToken(config.auth.adminToken), 'hex');
   }
@@ -26,10 +32,18 @@ export class OperatorAuthService {
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex'))) {
       return { kind: 'operator', name: 'bootstrap-admin', role: 'admin', via: 'bootstrap' };
     }
+    if (this.oidc.enabled && looksLikeJwt(token)) return this.oidc.verify(token);
     const row = await this.tokens.findActiveByHash(hash);
     if (!row) throw new InvalidCredentialsError('The operator token is unknown or revoked');
     void this.tokens.touch(row.id).catch(() => undefined);
-    return { kind: 'operator', name: row.name, role: row.role, via: 'token', tokenId: row.id };
+    return {
+      kind: 'operator',
+      name: row.name,
+      role: row.role,
+      via: 'token',
+      tokenId: row.id,
+      ...(row.scope !== null ? { scope: row.scope as Record<string, string> } : {}),
+    };
   }
 
   /** Whether a created operator token still exists and is not revoked (for credentials derived from it). */

@@ -1,7 +1,52 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import {
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  Validate,
+  ValidateIf,
+  type ValidationArguments,
+  ValidatorConstraint,
+  type ValidatorConstraintInterface,
+} from 'class-validator';
 
 export const OPERATOR_ROLES = ['admin', 'operator', 'viewer'] as const;
+
+const SCOPE_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
+const MAX_SCOPE_PAIRS = 8;
+
+/** A label scope: 1–8 `key: value` pairs of device labels (keys like label keys, values non-empty strings). */
+@ValidatorConstraint({ name: 'labelScope' })
+export class LabelScopeConstraint implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return false;
+    const entries = Object.entries(value as Record<string, unknown>);
+    return (
+      entries.length >= 1 &&
+      entries.length <= MAX_SCOPE_PAIRS &&
+      entries.every(
+        ([k, v]) =>
+          SCOPE_KEY.test(k) &&
+          typeof v === 'string' &&
+          v.length >= 1 &&
+          v.length <= 256 &&
+          ![...v].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127),
+      )
+    );
+  }
+  defaultMessage(args: ValidationArguments): string {
+    return `${args.property} must be an object of 1–${MAX_SCOPE_PAIRS} device label pairs with string values, e.g. {"site": "DE-001"}`;
+  }
+}
+
+const SCOPE_PROPERTY = {
+  type: 'object',
+  additionalProperties: { type: 'string' },
+  example: { site: 'DE-001' },
+} as const;
 
 export class OperatorTokenCreateDto {
   @ApiProperty({ example: 'plant-ui' })
@@ -12,6 +57,15 @@ export class OperatorTokenCreateDto {
   @ApiProperty({ enum: OPERATOR_ROLES, enumName: 'OperatorRole' })
   @IsIn(OPERATOR_ROLES)
   role!: (typeof OPERATOR_ROLES)[number];
+
+  @ApiPropertyOptional({
+    ...SCOPE_PROPERTY,
+    description:
+      'Limit the token to devices whose labels contain all these pairs (and the clients, deployments and events about them); absent: the whole fleet',
+  })
+  @IsOptional()
+  @Validate(LabelScopeConstraint)
+  scope?: Record<string, string>;
 }
 
 export class OperatorTokenDto {
@@ -38,6 +92,9 @@ export class OperatorTokenDto {
 
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true })
   lastUsedAt!: string | null;
+
+  @ApiPropertyOptional({ ...SCOPE_PROPERTY, description: 'The label scope; absent: the whole fleet' })
+  scope?: Record<string, string>;
 }
 
 export class OperatorTokenCreatedDto extends OperatorTokenDto {
@@ -101,6 +158,12 @@ export class OperatorMeDto {
 
   @ApiPropertyOptional({ description: 'OIDC: the token subject' })
   subject?: string;
+
+  @ApiPropertyOptional({
+    description: 'OIDC: the token issuer',
+    example: 'https://login.example.com/realms/wfm',
+  })
+  issuer?: string;
 
   @ApiPropertyOptional({
     type: 'object',
