@@ -160,8 +160,15 @@ describe('audit log of operator changes', () => {
     },
     updateDeployment: {
       path: () => `/operator/v1/deployments/${deploymentId}`,
-      body: () => ({ parameters: { greeting: 'Servus' } }),
+      body: () => ({
+        parameters: { greeting: 'Servus' },
+        rollout: { waves: [{ count: 1 }], approval: 'before-first-wave' },
+      }),
       action: 'deployment.update',
+    },
+    controlRollout: {
+      path: () => `/operator/v1/deployments/${deploymentId}/rollout/abort`,
+      action: 'rollout.abort',
     },
     setDeviceParameters: {
       path: () => `/operator/v1/deployments/${deploymentId}/devices/line-a/press-1/parameters`,

@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
@@ -35,13 +36,17 @@ export class OperatorRolloutsController {
   })
   @ApiOkResponse({ type: DeploymentRolloutViewDto })
   @ApiProblems(404)
-  getRollout(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentRolloutViewDto> {
-    return this.rollouts.view(id, this.status);
+  getRollout(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() operator: OperatorPrincipal,
+  ): Promise<DeploymentRolloutViewDto> {
+    return this.rollouts.view(id, this.status, operator.scope);
   }
 
   @Post(':action')
   @HttpCode(200)
   @OperatorAuth('operator')
+  @AuditAction('rollout.control', 'deployment', 'id')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
     description:
@@ -55,7 +60,7 @@ export class OperatorRolloutsController {
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiOkResponse({ type: DeploymentRolloutViewDto, description: 'The rollout after the action' })
   @ApiProblems(400, 404, 409)
-  act(
+  controlRollout(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('action') action: string,
     @Query() query: RolloutActionQueryDto,
@@ -73,6 +78,7 @@ export class OperatorRolloutsController {
     }
     return this.rollouts.act(id, action as (typeof ACTIONS)[number], operator.name, this.status, {
       staged: query.staged === 'true',
+      scope: operator.scope,
     });
   }
 }

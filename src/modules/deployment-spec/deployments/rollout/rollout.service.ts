@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError } from '../../../../common/problem/domain-error.js';
 import type { Prisma } from '../../../../generated/prisma/client.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { EventLogService, type NewOperatorEvent } from '../../../../infra/events/event-log.service.js';
 import { DeviceCapabilityService } from '../../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../../enrollment/clients.service.js';
@@ -89,6 +90,7 @@ export class RolloutService {
     private readonly jobs: DeploymentJobs,
     private readonly events: EventLogService,
     private readonly metrics: RolloutMetrics,
+    private readonly audit: AuditService,
   ) {}
 
   // ------------------------------------------------------------------------------------------------
@@ -305,9 +307,9 @@ export class RolloutService {
     action: RolloutAction,
     actor: string,
     health: TargetHealthSource,
-    options: { staged?: boolean } = {},
+    options: { staged?: boolean; scope?: Record<string, string> } = {},
   ): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+    const deployment = await this.deployments.findVisible(deploymentId, options.scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollout] = await this.repo.rolloutsOf(deploymentId, 1);
     if (!rollout) {
@@ -335,7 +337,7 @@ export class RolloutService {
     if (action === 'approve' || action === 'resume') {
       await this.advance((await this.repo.findRollout(rollout.id))!, health);
     }
-    return this.view(deploymentId, health);
+    return this.view(deploymentId, health, options.scope);
   }
 
   /** The deployment's content goes back to the rollout's previous revision, as a new revision, at once. */
@@ -418,6 +420,20 @@ export class RolloutService {
         toState: t.to,
         at: now,
       });
+      if (action) {
+        // an operator's action is audited with the change it made (issue 17)
+        await this.audit.record(tx, {
+          action: `rollout.${action}`,
+          resource: { type: 'deployment', id: rollout.deploymentId },
+          summary: {
+            rolloutId: rollout.id,
+            wave: t.wave,
+            before: rollout.state,
+            after: t.to,
+            toRevision: rollout.toRevision,
+          },
+        });
+      }
       if (t.to === 'completed') {
         await this.repo.setGoverning(tx, rollout.deploymentId, {
           rolloutId: null,
@@ -512,8 +528,13 @@ export class RolloutService {
   // ------------------------------------------------------------------------------------------------
   // the view
 
-  async view(deploymentId: string, health: TargetHealthSource): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+  /** The rollout view; `scope`: the caller's label scope (a deployment outside it is not found). */
+  async view(
+    deploymentId: string,
+    health: TargetHealthSource,
+    scope?: Record<string, string>,
+  ): Promise<DeploymentRolloutViewDto> {
+    const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollouts, revisions] = await Promise.all([
       this.repo.rolloutsOf(deploymentId),
