@@ -346,7 +346,13 @@ describe('audit log of operator changes', () => {
     const all = await allEntries();
     const byResource = await allEntries({ resourceType: 'deployment', resourceId: deploymentId });
     expect(byResource.map((e) => e.action).sort()).toEqual(
-      ['deployment.create', 'deployment.delete', 'deployment.override', 'deployment.update'].sort(),
+      [
+        'deployment.create',
+        'deployment.delete',
+        'deployment.override',
+        'deployment.update',
+        'rollout.abort',
+      ].sort(),
     );
     const updates = await allEntries({ action: 'deployment.update' });
     expect(updates).toHaveLength(1);
