@@ -71,6 +71,7 @@ describe('audit log of operator changes', () => {
   /** Pending rc.3 enrollment requests by client id (SVIDs of clients nobody accepted yet). */
   const enrollmentRequests: Record<string, string> = {};
   let deploymentId = '';
+  let rolloutDeploymentId = '';
   const fingerprint = 'ab'.repeat(32);
   const applicationId = 'com-example-line-monitor';
   const secrets: string[] = [];
@@ -160,15 +161,8 @@ describe('audit log of operator changes', () => {
     },
     updateDeployment: {
       path: () => `/operator/v1/deployments/${deploymentId}`,
-      body: () => ({
-        parameters: { greeting: 'Servus' },
-        rollout: { waves: [{ count: 1 }], approval: 'before-first-wave' },
-      }),
+      body: () => ({ parameters: { greeting: 'Servus' } }),
       action: 'deployment.update',
-    },
-    controlRollout: {
-      path: () => `/operator/v1/deployments/${deploymentId}/rollout/abort`,
-      action: 'rollout.abort',
     },
     setDeviceParameters: {
       path: () => `/operator/v1/deployments/${deploymentId}/devices/line-a/press-1/parameters`,
@@ -196,9 +190,39 @@ describe('audit log of operator changes', () => {
       body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
       action: 'device-labels.bulk',
     },
+    actOnRollout: {
+      path: () => `/operator/v1/deployments/${rolloutDeploymentId}/rollout/abort`,
+      before: async () => {
+        const res = await wfm.call('/operator/v1/deployments', {
+          method: 'POST',
+          headers: admin(),
+          body: JSON.stringify({
+            applicationId,
+            parameters: { greeting: 'Staged', siteId: 'DE-001' },
+            target: { selector: { matchLabels: { zone: 'A' } } },
+            rollout: { waves: [{ count: 1 }], approval: 'before-first-wave' },
+          }),
+        });
+        expect(res.status, res.text()).toBe(201);
+        rolloutDeploymentId = res.json<{ id: string }>().id;
+        // the worker plans the first wave, then waits for the approval: abort applies from there
+        await until(
+          () => wfm.call(`/operator/v1/deployments/${rolloutDeploymentId}/rollout`, { headers: admin() }),
+          (r) => r.json<{ rollout: { state: string } | null }>().rollout?.state === 'waiting-approval',
+        );
+      },
+      action: 'rollout.abort',
+    },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
       path: () => `/operator/v1/applications/${applicationId}/versions/1.0.0`,
+      before: async () => {
+        const res = await wfm.call(`/operator/v1/deployments/${rolloutDeploymentId}`, {
+          method: 'DELETE',
+          headers: admin(),
+        });
+        expect(res.status, res.text()).toBeLessThan(300);
+      },
       action: 'package.delete',
     },
     approveEnrollmentRequest: {
@@ -346,13 +370,7 @@ describe('audit log of operator changes', () => {
     const all = await allEntries();
     const byResource = await allEntries({ resourceType: 'deployment', resourceId: deploymentId });
     expect(byResource.map((e) => e.action).sort()).toEqual(
-      [
-        'deployment.create',
-        'deployment.delete',
-        'deployment.override',
-        'deployment.update',
-        'rollout.abort',
-      ].sort(),
+      ['deployment.create', 'deployment.delete', 'deployment.override', 'deployment.update'].sort(),
     );
     const updates = await allEntries({ action: 'deployment.update' });
     expect(updates).toHaveLength(1);

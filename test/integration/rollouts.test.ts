@@ -360,16 +360,17 @@ describe('staged rollouts', () => {
       (m) => ids.every((d) => m.get(d)!.renderedRevision === 3 && m.get(d)!.digest === before.get(d)!.digest),
     );
     for (const d of ids) expect(Buffer.compare(await yaml(after.get(d)!), bytes.get(d)!)).toBe(0);
-    // the manifest lists the same digests as before the change (once the client's manifest is re-issued)
+    // the manifest lists the same digests as before the change (the poll cache follows the commit)
     const digestsOf = (m: Manifest) =>
       m.deployments
         .filter((d) => ids.includes(devices.get(d.deploymentId) ?? ''))
         .map((d) => d.digest)
         .sort();
-    await until(
-      async () => digestsOf((await device.getManifest()).json<Manifest>()),
-      (digests) => JSON.stringify(digests) === JSON.stringify(digestsOf(manifestBefore)),
+    const manifest = await until(
+      async () => (await device.getManifest()).json<Manifest>(),
+      (m) => JSON.stringify(digestsOf(m)) === JSON.stringify(digestsOf(manifestBefore)),
     );
+    expect(digestsOf(manifest)).toEqual(digestsOf(manifestBefore));
     expect((await act(id, 'rollback')).status).toBe(409);
   });
 

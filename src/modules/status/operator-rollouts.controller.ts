@@ -1,7 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
-import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
@@ -10,6 +9,7 @@ import {
   RolloutActionQueryDto,
 } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
 
 const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;
@@ -45,8 +45,8 @@ export class OperatorRolloutsController {
 
   @Post(':action')
   @HttpCode(200)
+  @AuditAction('rollout.action', 'deployment', 'id')
   @OperatorAuth('operator')
-  @AuditAction('rollout.control', 'deployment', 'id')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
     description:
@@ -60,7 +60,7 @@ export class OperatorRolloutsController {
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiOkResponse({ type: DeploymentRolloutViewDto, description: 'The rollout after the action' })
   @ApiProblems(400, 404, 409)
-  controlRollout(
+  actOnRollout(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('action') action: string,
     @Query() query: RolloutActionQueryDto,

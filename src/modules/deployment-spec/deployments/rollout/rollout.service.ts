@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError } from '../../../../common/problem/domain-error.js';
 import type { Prisma } from '../../../../generated/prisma/client.js';
-import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { EventLogService, type NewOperatorEvent } from '../../../../infra/events/event-log.service.js';
 import { DeviceCapabilityService } from '../../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../../enrollment/clients.service.js';
@@ -35,6 +34,7 @@ import { durationMs, type RolloutPolicy } from './policy.js';
 import { RolloutMetrics } from './rollout.metrics.js';
 import { type RolloutRow, RolloutRepository, type WaveRow } from './rollout.repository.js';
 import type { TargetHealthSource } from './target-health.port.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { planWaves, type WaveCandidate } from './waves.js';
 
 /** Members listed per wave in the view. */
@@ -340,7 +340,6 @@ export class RolloutService {
     return this.view(deploymentId, health, options.scope);
   }
 
-  /** The deployment's content goes back to the rollout's previous revision, as a new revision, at once. */
   /**
    * At once: every target re-renders the previous revision's content (as a new revision). Staged:
    * the previous content rolls out as a new rollout with the same policy (targets it has not reached
@@ -426,11 +425,10 @@ export class RolloutService {
           action: `rollout.${action}`,
           resource: { type: 'deployment', id: rollout.deploymentId },
           summary: {
-            rolloutId: rollout.id,
-            wave: t.wave,
-            before: rollout.state,
-            after: t.to,
-            toRevision: rollout.toRevision,
+            rollout: rollout.id,
+            revision: rollout.toRevision,
+            before: { state: rollout.state, wave: rollout.currentWave },
+            after: { state: t.to, wave: t.wave },
           },
         });
       }
