@@ -187,6 +187,20 @@ describe('audit log of operator changes', () => {
       body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
       action: 'device-labels.bulk',
     },
+    approveEnrollmentRequest: {
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequestIds.approve}/approve`,
+      before: async () => {
+        enrollmentRequestIds.approve = await enrollmentRequest('audit-enrol-a');
+      },
+      action: 'enrollment-request.approve',
+    },
+    rejectEnrollmentRequest: {
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequestIds.reject}/reject`,
+      before: async () => {
+        enrollmentRequestIds.reject = await enrollmentRequest('audit-enrol-b');
+      },
+      action: 'enrollment-request.reject',
+    },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
       path: () => `/operator/v1/applications/${applicationId}/versions/1.0.0`,
@@ -199,8 +213,24 @@ describe('audit log of operator changes', () => {
     },
   };
 
+  const enrollmentRequestIds: { approve?: string; reject?: string } = {};
+  const refusedDevices: Record<string, Rc3Client> = {};
+
+  /** The pending enrollment request of an rc.3 client that was refused once (made in beforeAll). */
+  async function enrollmentRequest(clientId: string): Promise<string> {
+    const res = await until(
+      () => wfm.call(`/operator/v1/enrollment-requests?clientId=${clientId}`, { headers: admin() }),
+      (r) => r.json<Page<{ id: string }>>().items.length === 1,
+    );
+    return res.json<Page<{ id: string }>>().items[0].id;
+  }
+
   beforeAll(async () => {
     wfm = await startTestService({ WFM_ONBOARDING_MODE: 'approval' });
+    for (const clientId of ['audit-enrol-a', 'audit-enrol-b']) {
+      refusedDevices[clientId] = await rc3Client(wfm, clientId, false);
+      expect((await refusedDevices[clientId].getManifest()).status).toBe(403);
+    }
     secrets.push(wfm.adminToken);
     device = await rc3Client(wfm, 'line-a');
     expect(

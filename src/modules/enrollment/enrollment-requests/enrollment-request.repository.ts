@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EnrollmentRequest, EnrollmentRequestState } from '../../../generated/prisma/client.js';
+import type { EnrollmentRequest, EnrollmentRequestState, Prisma } from '../../../generated/prisma/client.js';
 import { keysetAfter, keysetOrder } from '../../../infra/database/keyset.js';
 import { PrismaService } from '../../../infra/database/prisma.service.js';
 
@@ -172,22 +172,28 @@ export class EnrollmentRequestRepository {
    * Decides request `id` and every other pending request of the same client id (a decision is about
    * a client id); returns the decided row `id`.
    */
+  /**
+   * Decides this request and the client id's other pending ones in one transaction; `alsoIn` runs
+   * in it too (the audit entry).
+   */
   async decide(
     row: EnrollmentRequestRow,
     state: 'approved' | 'rejected',
     by: string,
+    alsoIn?: (tx: Prisma.TransactionClient) => Promise<unknown>,
   ): Promise<EnrollmentRequestRow> {
     const decidedAt = new Date();
-    const [, updated] = await this.prisma.$transaction([
-      this.prisma.enrollmentRequest.updateMany({
+    return this.prisma.$transaction(async (tx) => {
+      await tx.enrollmentRequest.updateMany({
         where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
         data: { state, decidedBy: by, decidedAt },
-      }),
-      this.prisma.enrollmentRequest.update({
+      });
+      const updated = await tx.enrollmentRequest.update({
         where: { id: row.id },
         data: { state, decidedBy: by, decidedAt },
-      }),
-    ]);
-    return updated;
+      });
+      await alsoIn?.(tx);
+      return updated;
+    });
   }
 }

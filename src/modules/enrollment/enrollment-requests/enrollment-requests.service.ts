@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { compileIdPattern } from '../../../common/id-pattern.js';
 import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
+import { AuditService } from '../../../infra/audit/audit.service.js';
 import { EventLogService } from '../../../infra/events/event-log.service.js';
 import type { ClientRecord, OperatorPrincipal } from '../auth/authenticated-client.js';
 import { ClientDirectory } from '../client-directory.service.js';
@@ -49,6 +50,7 @@ export class EnrollmentRequestsService {
     private readonly clients: ClientsService,
     private readonly directory: ClientDirectory,
     private readonly events: EventLogService,
+    private readonly audit: AuditService,
   ) {
     if (config.enrollment.autoAccept !== undefined) {
       const pattern = compileIdPattern(config.enrollment.autoAccept);
@@ -98,7 +100,9 @@ export class EnrollmentRequestsService {
     const row = await this.find(id);
     if (row.state === 'approved') return toEnrollmentRequestDto(row);
     await this.clients.accept(row.clientId);
-    const decided = await this.requests.decide(row, 'approved', by.name);
+    const decided = await this.requests.decide(row, 'approved', by.name, (tx) =>
+      this.audit.record(tx, this.decision('enrollment-request.approve', row, 'approved')),
+    );
     this.logger.log({ msg: 'enrollment request approved', clientId: row.clientId, id, by: by.name });
     return toEnrollmentRequestDto(decided);
   }
@@ -112,12 +116,29 @@ export class EnrollmentRequestsService {
         `Enrollment request ${id} is approved: client ${row.clientId} is accepted; retire it instead (DELETE /operator/v1/clients/${row.clientId})`,
       );
     }
-    const decided = await this.requests.decide(row, 'rejected', by.name);
+    const decided = await this.requests.decide(row, 'rejected', by.name, (tx) =>
+      this.audit.record(tx, this.decision('enrollment-request.reject', row, 'rejected')),
+    );
     this.logger.log({ msg: 'enrollment request rejected', clientId: row.clientId, id, by: by.name });
     await this.events
       .publish({ type: 'enrollment.rejected', clientId: row.clientId, data: { requestId: id } })
       .catch(() => undefined);
     return toEnrollmentRequestDto(decided);
+  }
+
+  /** The audit entry of a decision (the client acceptance of an approval is recorded on its own). */
+  private decision(action: string, row: EnrollmentRequestRow, to: 'approved' | 'rejected') {
+    return {
+      action,
+      resource: { type: 'enrollment-request', id: row.id },
+      summary: {
+        clientId: row.clientId,
+        certificateFingerprint: row.fingerprint,
+        requestCount: Number(row.requestCount),
+        before: { state: row.state },
+        after: { state: to },
+      },
+    };
   }
 
   private async find(id: string): Promise<EnrollmentRequestRow> {

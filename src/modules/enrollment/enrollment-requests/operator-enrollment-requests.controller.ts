@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import type { OperatorPrincipal } from '../auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../auth/guards.js';
@@ -38,6 +39,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/approve')
   @HttpCode(200)
+  @AuditAction('enrollment-request.approve', 'enrollment-request', 'id')
   @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
@@ -54,6 +56,7 @@ export class OperatorEnrollmentRequestsController {
 
   @Post(':id/reject')
   @HttpCode(200)
+  @AuditAction('enrollment-request.reject', 'enrollment-request', 'id')
   @OperatorAuth('operator', { unscoped: true })
   @ApiOperation({
     summary:
