@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueDeviceCertificate } from '../../src/client/identities.js';
-import { LegacyClient, type Rc3Client } from '../../src/client/margo-client.js';
+import { issueClientSvid, issueDeviceCertificate } from '../../src/client/identities.js';
+import { LegacyClient, Rc3Client } from '../../src/client/margo-client.js';
 import { AuditService } from '../../src/infra/audit/audit.service.js';
 import { capabilities } from '../support/capabilities.js';
-import { bearer, rc3Client } from '../support/identities.js';
+import { bearer, devIssuer, rc3Client } from '../support/identities.js';
 import { linePackage } from '../support/packages.js';
 import { type TestService, startTestService } from '../support/service.js';
 import { readEventLog } from '../support/sse.js';
@@ -68,6 +68,8 @@ describe('audit log of operator changes', () => {
   let device: Rc3Client;
   const created: { tokenId?: string; token?: string; viewer?: { id: string; token: string } } = {};
   let legacyClientId = '';
+  /** Pending rc.3 enrollment requests by client id (SVIDs of clients nobody accepted yet). */
+  const enrollmentRequests: Record<string, string> = {};
   let deploymentId = '';
   const fingerprint = 'ab'.repeat(32);
   const applicationId = 'com-example-line-monitor';
@@ -187,24 +189,18 @@ describe('audit log of operator changes', () => {
       body: () => ({ selector: { clientId: 'line-a' }, set: { zone: 'A' } }),
       action: 'device-labels.bulk',
     },
-    approveEnrollmentRequest: {
-      path: () => `/operator/v1/enrollment-requests/${enrollmentRequestIds.approve}/approve`,
-      before: async () => {
-        enrollmentRequestIds.approve = await enrollmentRequest('audit-enrol-a');
-      },
-      action: 'enrollment-request.approve',
-    },
-    rejectEnrollmentRequest: {
-      path: () => `/operator/v1/enrollment-requests/${enrollmentRequestIds.reject}/reject`,
-      before: async () => {
-        enrollmentRequestIds.reject = await enrollmentRequest('audit-enrol-b');
-      },
-      action: 'enrollment-request.reject',
-    },
     deleteDeployment: { path: () => `/operator/v1/deployments/${deploymentId}`, action: 'deployment.delete' },
     deletePackage: {
       path: () => `/operator/v1/applications/${applicationId}/versions/1.0.0`,
       action: 'package.delete',
+    },
+    approveEnrollmentRequest: {
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequests['audit-new-1']}/approve`,
+      action: 'enrollment-request.approve',
+    },
+    rejectEnrollmentRequest: {
+      path: () => `/operator/v1/enrollment-requests/${enrollmentRequests['audit-new-2']}/reject`,
+      action: 'enrollment-request.reject',
     },
     issueStreamToken: {
       path: () => '/operator/v1/events/token',
@@ -213,24 +209,8 @@ describe('audit log of operator changes', () => {
     },
   };
 
-  const enrollmentRequestIds: { approve?: string; reject?: string } = {};
-  const refusedDevices: Record<string, Rc3Client> = {};
-
-  /** The pending enrollment request of an rc.3 client that was refused once (made in beforeAll). */
-  async function enrollmentRequest(clientId: string): Promise<string> {
-    const res = await until(
-      () => wfm.call(`/operator/v1/enrollment-requests?clientId=${clientId}`, { headers: admin() }),
-      (r) => r.json<Page<{ id: string }>>().items.length === 1,
-    );
-    return res.json<Page<{ id: string }>>().items[0].id;
-  }
-
   beforeAll(async () => {
     wfm = await startTestService({ WFM_ONBOARDING_MODE: 'approval' });
-    for (const clientId of ['audit-enrol-a', 'audit-enrol-b']) {
-      refusedDevices[clientId] = await rc3Client(wfm, clientId, false);
-      expect((await refusedDevices[clientId].getManifest()).status).toBe(403);
-    }
     secrets.push(wfm.adminToken);
     device = await rc3Client(wfm, 'line-a');
     expect(
@@ -251,6 +231,24 @@ describe('audit log of operator changes', () => {
     });
     created.viewer = viewer.json<{ id: string; token: string }>();
     secrets.push(created.viewer.token);
+    const issuer = await devIssuer(wfm);
+    for (const clientId of ['audit-new-1', 'audit-new-2']) {
+      const svid = await issueClientSvid(issuer, clientId);
+      const stranger = new Rc3Client({
+        baseUrl: wfm.url,
+        ca: wfm.serverCa!,
+        certChainPem: svid.certChainPem,
+        keyPem: svid.keyPem,
+        wfmSpiffeId: wfm.config.identity.spiffeId,
+      });
+      expect((await stranger.call('GET', '/api/v1/deployments')).status).toBe(403);
+      stranger.close();
+      const listed = await until(
+        () => wfm.call(`/operator/v1/enrollment-requests?clientId=${clientId}`, { headers: admin() }),
+        (r) => r.json<Page<{ id: string }>>().items.length === 1,
+      );
+      enrollmentRequests[clientId] = listed.json<Page<{ id: string }>>().items[0].id;
+    }
   });
   afterAll(async () => {
     await wfm?.stop();

@@ -228,6 +228,23 @@ describe('operator labels', () => {
     ok(await put('lab-a', 'press-2', {}));
   });
 
+  it('keeps both halves when capability reports and label changes of one device race', async () => {
+    await Promise.all([
+      ...Array.from({ length: 15 }, (_, i) =>
+        lineA.putCapabilities('press-3', capabilities('press-3', {}, { line: 'assembly', seq: i })),
+      ),
+      ...Array.from({ length: 15 }, (_, i) => patch('lab-a', 'press-3', { [`op${i}`]: i })),
+    ]);
+    const after = await device('lab-a', 'press-3');
+    const operator = Object.fromEntries(after.operatorLabels.map((l) => [l.key, l.value]));
+    expect(Object.keys(operator)).toHaveLength(15);
+    expect(after.reportedLabels).toMatchObject({ line: 'assembly' });
+    expect(after.labels).toEqual({ ...after.reportedLabels, ...operator });
+    ok(await put('lab-a', 'press-3', {}));
+    await lineA.putCapabilities('press-3', capabilities('press-3', {}, { line: 'assembly' }));
+    expect((await device('lab-a', 'press-3')).labels).toEqual({ line: 'assembly' });
+  });
+
   it('a selector deployment (role=canary) gains a device when the operator labels it and loses it when the label goes', async () => {
     const created = await wfm.call('/operator/v1/deployments', {
       method: 'POST',

@@ -172,28 +172,25 @@ export class EnrollmentRequestRepository {
    * Decides request `id` and every other pending request of the same client id (a decision is about
    * a client id); returns the decided row `id`.
    */
-  /**
-   * Decides this request and the client id's other pending ones in one transaction; `alsoIn` runs
-   * in it too (the audit entry).
-   */
+  transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.prisma.$transaction(fn);
+  }
+
+  /** Decides the request and the client id's other pending ones, in the caller's transaction. */
   async decide(
+    tx: Prisma.TransactionClient,
     row: EnrollmentRequestRow,
     state: 'approved' | 'rejected',
     by: string,
-    alsoIn?: (tx: Prisma.TransactionClient) => Promise<unknown>,
   ): Promise<EnrollmentRequestRow> {
     const decidedAt = new Date();
-    return this.prisma.$transaction(async (tx) => {
-      await tx.enrollmentRequest.updateMany({
-        where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
-        data: { state, decidedBy: by, decidedAt },
-      });
-      const updated = await tx.enrollmentRequest.update({
-        where: { id: row.id },
-        data: { state, decidedBy: by, decidedAt },
-      });
-      await alsoIn?.(tx);
-      return updated;
+    await tx.enrollmentRequest.updateMany({
+      where: { clientId: row.clientId, state: 'pending', id: { not: row.id } },
+      data: { state, decidedBy: by, decidedAt },
+    });
+    return tx.enrollmentRequest.update({
+      where: { id: row.id },
+      data: { state, decidedBy: by, decidedAt },
     });
   }
 }

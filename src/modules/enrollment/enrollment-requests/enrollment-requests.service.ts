@@ -100,9 +100,7 @@ export class EnrollmentRequestsService {
     const row = await this.find(id);
     if (row.state === 'approved') return toEnrollmentRequestDto(row);
     await this.clients.accept(row.clientId);
-    const decided = await this.requests.decide(row, 'approved', by.name, (tx) =>
-      this.audit.record(tx, this.decision('enrollment-request.approve', row, 'approved')),
-    );
+    const decided = await this.decide(row, 'approved', by);
     this.logger.log({ msg: 'enrollment request approved', clientId: row.clientId, id, by: by.name });
     return toEnrollmentRequestDto(decided);
   }
@@ -116,9 +114,7 @@ export class EnrollmentRequestsService {
         `Enrollment request ${id} is approved: client ${row.clientId} is accepted; retire it instead (DELETE /operator/v1/clients/${row.clientId})`,
       );
     }
-    const decided = await this.requests.decide(row, 'rejected', by.name, (tx) =>
-      this.audit.record(tx, this.decision('enrollment-request.reject', row, 'rejected')),
-    );
+    const decided = await this.decide(row, 'rejected', by);
     this.logger.log({ msg: 'enrollment request rejected', clientId: row.clientId, id, by: by.name });
     await this.events
       .publish({ type: 'enrollment.rejected', clientId: row.clientId, data: { requestId: id } })
@@ -126,19 +122,26 @@ export class EnrollmentRequestsService {
     return toEnrollmentRequestDto(decided);
   }
 
-  /** The audit entry of a decision (the client acceptance of an approval is recorded on its own). */
-  private decision(action: string, row: EnrollmentRequestRow, to: 'approved' | 'rejected') {
-    return {
-      action,
-      resource: { type: 'enrollment-request', id: row.id },
-      summary: {
-        clientId: row.clientId,
-        certificateFingerprint: row.fingerprint,
-        requestCount: Number(row.requestCount),
-        before: { state: row.state },
-        after: { state: to },
-      },
-    };
+  /** The decision and its audit entry, in one transaction. */
+  private decide(
+    row: EnrollmentRequestRow,
+    state: 'approved' | 'rejected',
+    by: OperatorPrincipal,
+  ): Promise<EnrollmentRequestRow> {
+    return this.requests.transaction(async (tx) => {
+      const decided = await this.requests.decide(tx, row, state, by.name);
+      await this.audit.record(tx, {
+        action: state === 'approved' ? 'enrollment-request.approve' : 'enrollment-request.reject',
+        resource: { type: 'enrollment-request', id: row.id },
+        summary: {
+          clientId: row.clientId,
+          fingerprint: row.fingerprint,
+          before: { state: row.state },
+          after: { state },
+        },
+      });
+      return decided;
+    });
   }
 
   private async find(id: string): Promise<EnrollmentRequestRow> {

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
+import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
 import type { OperatorPrincipal } from '../auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../auth/guards.js';
 import {
