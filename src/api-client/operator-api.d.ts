@@ -598,7 +598,7 @@ export interface paths {
     head?: never;
     /**
      * Change parameters, package version, profile or policy (immutable settings stay as installed)
-     * @description The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: members left out stay as they are; `parameters` merges into the deployment-level values, a key set to null removes that value (the package default applies again), object values merge recursively.
+     * @description The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: members left out stay as they are; `parameters` merges into the deployment-level values, a key set to null removes that value (the package default applies again), object values merge recursively. A change of what devices get is a new revision; with a `rollout` policy it reaches the targets in waves (`GET …/rollout`). While a rollout is unfinished a change is refused with 409 (the problem has the rollout’s state) unless `?supersede=true`.
      *
      *     Required role: `operator` (an operator or admin token).
      */
@@ -621,6 +621,50 @@ export interface paths {
      */
     put: operations['setDeviceParameters'];
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/deployments/{id}/rollout': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A deployment's rollout: state, waves with their members and counts by derived state, who did what, revisions
+     * @description A deployment's rollout: state, waves with their members and counts by derived state, who did what, revisions.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    get: operations['getRollout'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/deployments/{id}/rollout/{action}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * approve | pause | resume | abort | rollback the deployment’s rollout
+     * @description `approve` starts a wave that waits for approval, or accepts a wave that paused by itself (threshold, timeout) and moves on; `pause`/`resume` stop and continue (a resumed wave’s timeout starts again); `abort` stops for good (reached targets keep the new revision, the others the old one); `rollback` puts every target back on the previous revision at once (a new revision with its content: the same bytes and digests as before). 409 with the rollout’s state when the action does not apply.
+     *
+     *     Required role: `operator` (an operator or admin token).
+     */
+    post: operations['act'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1201,6 +1245,18 @@ export interface components {
       /** @example deployment */
       type: string;
     };
+    CanaryClassDto: {
+      /** @example arm64 · Acme EDGE-4 · oci · compose */
+      deviceClass: string;
+      devices: number;
+      picked?: number;
+    };
+    CanaryCoverageDto: {
+      classes: number;
+      covered: components['schemas']['CanaryClassDto'][];
+      /** @description Classes the canary had no room for */
+      uncovered: components['schemas']['CanaryClassDto'][];
+    };
     CapabilityPropertiesDto: {
       cpus?: components['schemas']['CpuDto'][];
       /** @example gw-1/plc-3 */
@@ -1343,6 +1399,8 @@ export interface components {
       parameters?: Record<string, unknown>;
       /** @description Deployment profile id; the first that fits each device when left out */
       profileId?: string;
+      /** @description Roll out in waves with health gates; left out: every change reaches every target at once */
+      rollout?: components['schemas']['RolloutPolicyDto'];
       target: components['schemas']['TargetDto'];
       /** @description Package version; the newest when left out */
       version?: string;
@@ -1360,7 +1418,12 @@ export interface components {
       /** @description Deployment-level values */
       parameters: Record<string, unknown>;
       profileId?: string | null;
+      /** @description Bumped by every change; each change of what devices get is a recorded revision */
       revision: number;
+      /** @description The staged-rollout policy; null: every change reaches every target at once */
+      rollout?: components['schemas']['RolloutPolicyDto'] | null;
+      /** @description The last revision that reached every target (null while the first rollout runs); devices that start matching during a rollout get it until the rollout completes */
+      stableRevision?: number | null;
       /** @description {clientId, deviceId} or {selector} */
       target: Record<string, unknown>;
       /**
@@ -1397,11 +1460,39 @@ export interface components {
       } | null;
       /** @description Deployment profile of the package; null removes it */
       profileId?: string | null;
+      /** @description The rollout policy, replaced as a whole (it applies to this change already); null: changes reach every target at once */
+      rollout?: components['schemas']['RolloutPolicyDto'] | null;
       /**
        * @description Move to another package version (cannot be null)
        * @example 1.1.0
        */
       version?: string;
+    };
+    DeploymentRevisionDto: {
+      /** Format: date-time */
+      createdAt: string;
+      createdBy?: string | null;
+      note?: string | null;
+      parameters: {
+        [key: string]: unknown;
+      };
+      profileId?: string | null;
+      revision: number;
+      version: string;
+    };
+    DeploymentRolloutViewDto: {
+      /** Format: uuid */
+      deploymentId: string;
+      policy?: components['schemas']['RolloutPolicyDto'] | null;
+      /** @description Earlier rollouts, newest first */
+      previous: components['schemas']['RolloutSummaryDto'][];
+      /** @description The deployment’s current revision */
+      revision: number;
+      revisions: components['schemas']['DeploymentRevisionDto'][];
+      /** @description The newest rollout (null: none yet) */
+      rollout?: components['schemas']['RolloutDto'] | null;
+      /** @description The last revision that reached every target (what devices joining during a rollout get) */
+      stableRevision?: number | null;
     };
     DeploymentStatusManifestDto: {
       /**
@@ -1432,7 +1523,12 @@ export interface components {
       /** @description Deployment-level values */
       parameters: Record<string, unknown>;
       profileId?: string | null;
+      /** @description Bumped by every change; each change of what devices get is a recorded revision */
       revision: number;
+      /** @description The staged-rollout policy; null: every change reaches every target at once */
+      rollout?: components['schemas']['RolloutPolicyDto'] | null;
+      /** @description The last revision that reached every target (null while the first rollout runs); devices that start matching during a rollout get it until the rollout completes */
+      stableRevision?: number | null;
       /** @description {clientId, deviceId} or {selector} */
       target: Record<string, unknown>;
       /**
@@ -1476,7 +1572,7 @@ export interface components {
       manifestVersion?: string | null;
       parameters: components['schemas']['EffectiveParameterDto'][];
       /** @enum {string} */
-      placement: 'placed' | 'not-placeable' | 'pending-recompute' | 'removed';
+      placement: 'placed' | 'not-placeable' | 'pending-recompute' | 'waiting-rollout' | 'removed';
       profileId?: string | null;
       /** @description Which requirement failed and what the device reported */
       reasons: string[];
@@ -2146,6 +2242,139 @@ export interface components {
       /** @example https://docs.margo.org/specification/problem-types#semantic-error */
       type: string;
     };
+    RolloutActionDto: {
+      /** @example approve */
+      action: string;
+      /**
+       * @description The operator token’s name, or "worker"
+       * @example admin
+       */
+      actor: string;
+      /** Format: date-time */
+      at: string;
+      fromState: string;
+      toState: string;
+      wave?: number | null;
+    };
+    RolloutDto: {
+      /** @description Who approved, paused … what and when */
+      actions: components['schemas']['RolloutActionDto'][];
+      canary?: components['schemas']['CanaryCoverageDto'] | null;
+      /** Format: date-time */
+      createdAt: string;
+      createdBy?: string | null;
+      /** @description The current wave (0-based) */
+      currentWave: number;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      /** @description null: the deployment’s first rollout */
+      fromRevision?: number | null;
+      /** Format: uuid */
+      id: string;
+      policy: components['schemas']['RolloutPolicyDto'];
+      /** @description paused: threshold | timeout | operator; aborted: operator | superseded | deleted */
+      reason?: string | null;
+      /** @enum {string} */
+      state:
+        'pending' | 'progressing' | 'waiting-approval' | 'paused' | 'completed' | 'aborted' | 'rolled-back';
+      toRevision: number;
+      /** Format: date-time */
+      updatedAt: string;
+      waveCount: number;
+      waves: components['schemas']['RolloutWaveDto'][];
+    };
+    RolloutMemberDto: {
+      clientId: string;
+      deviceId: string;
+    };
+    RolloutPolicyDto: {
+      /**
+       * @default none
+       * @enum {string}
+       */
+      approval: 'none' | 'before-each-wave' | 'before-first-wave';
+      /**
+       * @description The rollout pauses by itself when the share of failed targets in a wave exceeds this
+       * @default 0
+       */
+      failureThreshold: number;
+      /**
+       * @description Wait after a wave succeeded
+       * @default 0s
+       * @example 5m
+       */
+      pauseBetweenWaves: string;
+      /**
+       * @description Share of a wave’s placed targets that must be in-sync at the new revision
+       * @default 1
+       */
+      successThreshold: number;
+      /**
+       * @description Waves in order, each `{count: n}`, `{percent: p}` (of all targets), `{selector: {matchLabels, labelSelector, propertySelector}}` or (first wave only) `{canary: "diverse", count: n}`; targets the waves leave over form one last wave
+       * @example [
+       *       {
+       *         "canary": "diverse",
+       *         "count": 3
+       *       },
+       *       {
+       *         "percent": 25
+       *       },
+       *       {
+       *         "percent": 100
+       *       }
+       *     ]
+       */
+      waves: {
+        [key: string]: unknown;
+      }[];
+      /**
+       * @description A wave that has not passed its gate by then pauses (reason timeout); null: no limit
+       * @default 30m
+       * @example 30m
+       */
+      waveTimeout: string | null;
+    };
+    RolloutSummaryDto: {
+      /** Format: date-time */
+      createdAt: string;
+      /** @description The current wave (0-based) */
+      currentWave: number;
+      /** Format: date-time */
+      finishedAt?: string | null;
+      /** @description null: the deployment’s first rollout */
+      fromRevision?: number | null;
+      /** Format: uuid */
+      id: string;
+      /** @description paused: threshold | timeout | operator; aborted: operator | superseded | deleted */
+      reason?: string | null;
+      /** @enum {string} */
+      state:
+        'pending' | 'progressing' | 'waiting-approval' | 'paused' | 'completed' | 'aborted' | 'rolled-back';
+      toRevision: number;
+      waveCount: number;
+    };
+    RolloutWaveDto: {
+      counts: components['schemas']['WaveCountsDto'];
+      /** Format: date-time */
+      finishedAt?: string | null;
+      index: number;
+      /** @description The members (the first 1,000) */
+      members: components['schemas']['RolloutMemberDto'][];
+      /** @enum {string|null} */
+      outcome?: 'success' | 'accepted' | null;
+      /** @description Number of members */
+      size: number;
+      /**
+       * @example {
+       *       "percent": 25
+       *     }
+       */
+      spec: {
+        [key: string]: unknown;
+      };
+      /** Format: date-time */
+      startedAt?: string | null;
+    };
     SelectorDto: {
       /** @description Only devices of this client */
       clientId?: string;
@@ -2246,6 +2475,25 @@ export interface components {
        */
       profile?: 'rc3' | 'legacy';
       selector?: components['schemas']['SelectorDto'];
+    };
+    WaveCountsDto: {
+      /**
+       * @description Placed members by derived state at the new revision (`pending-render` before)
+       * @example {
+       *       "failed": 1,
+       *       "in-sync": 9
+       *     }
+       */
+      byState: {
+        [key: string]: number;
+      };
+      failed: number;
+      /** @description Placed members inside a downtime window (counted neither way) */
+      inDowntime: number;
+      inSync: number;
+      members: number;
+      /** @description Members that are placed (or will be): the gate’s denominator */
+      placed: number;
     };
   };
   responses: never;
@@ -5114,6 +5362,26 @@ export interface operations {
            *           "parameters": {},
            *           "profileId": "string",
            *           "revision": 1,
+           *           "rollout": {
+           *             "approval": "none",
+           *             "failureThreshold": 0,
+           *             "pauseBetweenWaves": "5m",
+           *             "successThreshold": 1,
+           *             "waveTimeout": "30m",
+           *             "waves": [
+           *               {
+           *                 "canary": "diverse",
+           *                 "count": 3
+           *               },
+           *               {
+           *                 "percent": 25
+           *               },
+           *               {
+           *                 "percent": 100
+           *               }
+           *             ]
+           *           },
+           *           "stableRevision": 1,
            *           "target": {},
            *           "targetCounts": {
            *             "not-placeable": 188,
@@ -5193,6 +5461,26 @@ export interface operations {
            *       "parameters": {},
            *       "profileId": "string",
            *       "revision": 1,
+           *       "rollout": {
+           *         "approval": "none",
+           *         "failureThreshold": 0,
+           *         "pauseBetweenWaves": "5m",
+           *         "successThreshold": 1,
+           *         "waveTimeout": "30m",
+           *         "waves": [
+           *           {
+           *             "canary": "diverse",
+           *             "count": 3
+           *           },
+           *           {
+           *             "percent": 25
+           *           },
+           *           {
+           *             "percent": 100
+           *           }
+           *         ]
+           *       },
+           *       "stableRevision": 1,
            *       "target": {},
            *       "targetCounts": {
            *         "not-placeable": 188,
@@ -5302,6 +5590,26 @@ export interface operations {
            *       "parameters": {},
            *       "profileId": "string",
            *       "revision": 1,
+           *       "rollout": {
+           *         "approval": "none",
+           *         "failureThreshold": 0,
+           *         "pauseBetweenWaves": "5m",
+           *         "successThreshold": 1,
+           *         "waveTimeout": "30m",
+           *         "waves": [
+           *           {
+           *             "canary": "diverse",
+           *             "count": 3
+           *           },
+           *           {
+           *             "percent": 25
+           *           },
+           *           {
+           *             "percent": 100
+           *           }
+           *         ]
+           *       },
+           *       "stableRevision": 1,
            *       "target": {},
            *       "targetCounts": {
            *         "not-placeable": 188,
@@ -5418,7 +5726,10 @@ export interface operations {
   };
   updateDeployment: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description A change while a rollout is unfinished is refused (409) unless it supersedes it: the rollout is aborted (reason superseded) and the change rolls out from the last completed revision */
+        supersede?: 'true' | 'false';
+      };
       header?: never;
       path: {
         id: string;
@@ -5454,6 +5765,26 @@ export interface operations {
            *       "parameters": {},
            *       "profileId": "string",
            *       "revision": 1,
+           *       "rollout": {
+           *         "approval": "none",
+           *         "failureThreshold": 0,
+           *         "pauseBetweenWaves": "5m",
+           *         "successThreshold": 1,
+           *         "waveTimeout": "30m",
+           *         "waves": [
+           *           {
+           *             "canary": "diverse",
+           *             "count": 3
+           *           },
+           *           {
+           *             "percent": 25
+           *           },
+           *           {
+           *             "percent": 100
+           *           }
+           *         ]
+           *       },
+           *       "stableRevision": 1,
            *       "target": {},
            *       "targetCounts": {
            *         "not-placeable": 188,
@@ -5512,6 +5843,15 @@ export interface operations {
       };
       /** @description Not found */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
         headers: {
           [name: string]: unknown;
         };
@@ -5628,6 +5968,399 @@ export interface operations {
       };
     };
   };
+  getRollout: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "policy": {
+           *         "approval": "none",
+           *         "failureThreshold": 0,
+           *         "pauseBetweenWaves": "5m",
+           *         "successThreshold": 1,
+           *         "waveTimeout": "30m",
+           *         "waves": [
+           *           {
+           *             "canary": "diverse",
+           *             "count": 3
+           *           },
+           *           {
+           *             "percent": 25
+           *           },
+           *           {
+           *             "percent": 100
+           *           }
+           *         ]
+           *       },
+           *       "previous": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "currentWave": 1,
+           *           "finishedAt": "2026-12-02T14:00:00.000Z",
+           *           "fromRevision": 1,
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "reason": "string",
+           *           "state": "pending",
+           *           "toRevision": 1,
+           *           "waveCount": 1
+           *         }
+           *       ],
+           *       "revision": 1,
+           *       "revisions": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "createdBy": "string",
+           *           "note": "string",
+           *           "parameters": {},
+           *           "profileId": "string",
+           *           "revision": 1,
+           *           "version": "string"
+           *         }
+           *       ],
+           *       "rollout": {
+           *         "actions": [
+           *           {
+           *             "action": "approve",
+           *             "actor": "admin",
+           *             "at": "2026-12-02T14:00:00.000Z",
+           *             "fromState": "string",
+           *             "toState": "string",
+           *             "wave": 1
+           *           }
+           *         ],
+           *         "canary": {
+           *           "classes": 1,
+           *           "covered": [
+           *             {
+           *               "deviceClass": "arm64 · Acme EDGE-4 · oci · compose",
+           *               "devices": 1,
+           *               "picked": 1
+           *             }
+           *           ],
+           *           "uncovered": [
+           *             {
+           *               "deviceClass": "arm64 · Acme EDGE-4 · oci · compose",
+           *               "devices": 1,
+           *               "picked": 1
+           *             }
+           *           ]
+           *         },
+           *         "createdAt": "2026-12-02T14:00:00.000Z",
+           *         "createdBy": "string",
+           *         "currentWave": 1,
+           *         "finishedAt": "2026-12-02T14:00:00.000Z",
+           *         "fromRevision": 1,
+           *         "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *         "policy": {
+           *           "approval": "none",
+           *           "failureThreshold": 0,
+           *           "pauseBetweenWaves": "5m",
+           *           "successThreshold": 1,
+           *           "waveTimeout": "30m",
+           *           "waves": [
+           *             {
+           *               "canary": "diverse",
+           *               "count": 3
+           *             },
+           *             {
+           *               "percent": 25
+           *             },
+           *             {
+           *               "percent": 100
+           *             }
+           *           ]
+           *         },
+           *         "reason": "string",
+           *         "state": "pending",
+           *         "toRevision": 1,
+           *         "updatedAt": "2026-12-02T14:00:00.000Z",
+           *         "waveCount": 1,
+           *         "waves": [
+           *           {
+           *             "counts": {
+           *               "byState": {
+           *                 "failed": 1,
+           *                 "in-sync": 9
+           *               },
+           *               "failed": 1,
+           *               "inDowntime": 1,
+           *               "inSync": 1,
+           *               "members": 1,
+           *               "placed": 1
+           *             },
+           *             "finishedAt": "2026-12-02T14:00:00.000Z",
+           *             "index": 1,
+           *             "members": [
+           *               {
+           *                 "clientId": "string",
+           *                 "deviceId": "string"
+           *               }
+           *             ],
+           *             "outcome": "success",
+           *             "size": 1,
+           *             "spec": {
+           *               "percent": 25
+           *             },
+           *             "startedAt": "2026-12-02T14:00:00.000Z"
+           *           }
+           *         ]
+           *       },
+           *       "stableRevision": 1
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentRolloutViewDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  act: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        action: 'approve' | 'pause' | 'resume' | 'abort' | 'rollback';
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The rollout after the action */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "deploymentId": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *       "policy": {
+           *         "approval": "none",
+           *         "failureThreshold": 0,
+           *         "pauseBetweenWaves": "5m",
+           *         "successThreshold": 1,
+           *         "waveTimeout": "30m",
+           *         "waves": [
+           *           {
+           *             "canary": "diverse",
+           *             "count": 3
+           *           },
+           *           {
+           *             "percent": 25
+           *           },
+           *           {
+           *             "percent": 100
+           *           }
+           *         ]
+           *       },
+           *       "previous": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "currentWave": 1,
+           *           "finishedAt": "2026-12-02T14:00:00.000Z",
+           *           "fromRevision": 1,
+           *           "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *           "reason": "string",
+           *           "state": "pending",
+           *           "toRevision": 1,
+           *           "waveCount": 1
+           *         }
+           *       ],
+           *       "revision": 1,
+           *       "revisions": [
+           *         {
+           *           "createdAt": "2026-12-02T14:00:00.000Z",
+           *           "createdBy": "string",
+           *           "note": "string",
+           *           "parameters": {},
+           *           "profileId": "string",
+           *           "revision": 1,
+           *           "version": "string"
+           *         }
+           *       ],
+           *       "rollout": {
+           *         "actions": [
+           *           {
+           *             "action": "approve",
+           *             "actor": "admin",
+           *             "at": "2026-12-02T14:00:00.000Z",
+           *             "fromState": "string",
+           *             "toState": "string",
+           *             "wave": 1
+           *           }
+           *         ],
+           *         "canary": {
+           *           "classes": 1,
+           *           "covered": [
+           *             {
+           *               "deviceClass": "arm64 · Acme EDGE-4 · oci · compose",
+           *               "devices": 1,
+           *               "picked": 1
+           *             }
+           *           ],
+           *           "uncovered": [
+           *             {
+           *               "deviceClass": "arm64 · Acme EDGE-4 · oci · compose",
+           *               "devices": 1,
+           *               "picked": 1
+           *             }
+           *           ]
+           *         },
+           *         "createdAt": "2026-12-02T14:00:00.000Z",
+           *         "createdBy": "string",
+           *         "currentWave": 1,
+           *         "finishedAt": "2026-12-02T14:00:00.000Z",
+           *         "fromRevision": 1,
+           *         "id": "6b1f3c52-0d2e-4c8a-9a51-2f0f5e6c7d80",
+           *         "policy": {
+           *           "approval": "none",
+           *           "failureThreshold": 0,
+           *           "pauseBetweenWaves": "5m",
+           *           "successThreshold": 1,
+           *           "waveTimeout": "30m",
+           *           "waves": [
+           *             {
+           *               "canary": "diverse",
+           *               "count": 3
+           *             },
+           *             {
+           *               "percent": 25
+           *             },
+           *             {
+           *               "percent": 100
+           *             }
+           *           ]
+           *         },
+           *         "reason": "string",
+           *         "state": "pending",
+           *         "toRevision": 1,
+           *         "updatedAt": "2026-12-02T14:00:00.000Z",
+           *         "waveCount": 1,
+           *         "waves": [
+           *           {
+           *             "counts": {
+           *               "byState": {
+           *                 "failed": 1,
+           *                 "in-sync": 9
+           *               },
+           *               "failed": 1,
+           *               "inDowntime": 1,
+           *               "inSync": 1,
+           *               "members": 1,
+           *               "placed": 1
+           *             },
+           *             "finishedAt": "2026-12-02T14:00:00.000Z",
+           *             "index": 1,
+           *             "members": [
+           *               {
+           *                 "clientId": "string",
+           *                 "deviceId": "string"
+           *               }
+           *             ],
+           *             "outcome": "success",
+           *             "size": 1,
+           *             "spec": {
+           *               "percent": 25
+           *             },
+           *             "startedAt": "2026-12-02T14:00:00.000Z"
+           *           }
+           *         ]
+           *       },
+           *       "stableRevision": 1
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentRolloutViewDto'];
+        };
+      };
+      /** @description Malformed request */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Conflict */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
   getStatusHistory: {
     parameters: {
       query?: {
@@ -5722,7 +6455,7 @@ export interface operations {
         /** @description Items per page */
         limit?: number;
         /** @description Only targets with this placement */
-        placement?: 'placed' | 'not-placeable' | 'pending-recompute' | 'removed';
+        placement?: 'placed' | 'not-placeable' | 'pending-recompute' | 'waiting-rollout' | 'removed';
       };
       header?: never;
       path: {

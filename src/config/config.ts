@@ -99,6 +99,11 @@ export interface AppConfig {
     /** Batches written at once (each holds one pool connection while it runs). */
     readonly writers: number;
   };
+  /** Staged rollouts (issue 16). */
+  readonly rollouts: {
+    /** How often the worker looks at every progressing rollout (time, gates), in ms. */
+    readonly tickMs: number;
+  };
   readonly manifests: {
     /** D3: digests referenced by one of a client's last N manifests stay downloadable … */
     readonly retainManifests: number;
@@ -394,6 +399,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const statusBatchMs = parseInteger(env, 'WFM_STATUS_BATCH_MS', 2, 0, 1000, problems);
   const statusQueueMax = parseInteger(env, 'WFM_STATUS_QUEUE_MAX', 10_000, 1, 1_000_000, problems);
   const statusWriters = parseInteger(env, 'WFM_STATUS_BATCH_WRITERS', 2, 1, 64, problems);
+  const rolloutTickMs = parseInteger(env, 'WFM_ROLLOUT_TICK_MS', 5_000, 100, 600_000, problems);
   const retainManifests = parseInteger(env, 'WFM_DIGEST_RETENTION_MANIFESTS', 3, 1, 1000, problems);
   const documentCacheMb = parseInteger(env, 'WFM_DOCUMENT_CACHE_MB', 64, 0, 65536, problems);
   const retainDays = parseInteger(env, 'WFM_DIGEST_RETENTION_DAYS', 7, 0, 3650, problems);
@@ -543,6 +549,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       queueMax: statusQueueMax,
       writers: statusWriters,
     },
+    rollouts: { tickMs: rolloutTickMs },
     manifests: { retainManifests, retainDays, documentCacheBytes: documentCacheMb * 1024 * 1024 },
     rateLimit: { perMinute: rateLimitPerMinute, burst: rateLimitBurst, authFailuresPerMinute },
     onboarding: {

@@ -188,6 +188,7 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
         WFM_RECOMPUTE_DEBOUNCE_MS: '100',
         WFM_RATE_LIMIT_PER_MINUTE: '0',
         WFM_DB_POOL_SIZE: '5',
+        WFM_ROLLOUT_TICK_MS: '250',
       },
     });
     phases.push(`processes up ${((Date.now() - fileStarted) / 1000).toFixed(1)} s`);
@@ -391,11 +392,14 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
       checkAgentsHold(installed);
       phase('deployed+installed');
 
-      // 5. a parameter change (through API B) rolls through: new digest, newer manifest, installed again
+      // 5. a parameter change (through API B) rolls out in waves, a diverse canary first (issue 16):
+      //    new digest, newer manifest, installed again, on every device of both profiles
       const before = new Map(placedOf(installed).map((t) => [t.deploymentId, t]));
+      let lastRollout = '';
       const patched = await ok(
         operatorCall(apiB, 'PATCH', `/deployments/${deploymentId}`, {
           parameters: { lineName: 'Paint line', siteId: 'DE-042', sampleRate: 25 },
+          rollout: { waves: [{ canary: 'diverse', count: 3 }], waveTimeout: null },
         }),
         200,
         'PATCH deployment',
@@ -411,6 +415,7 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
           );
           if (fresh.length < PLACED) return undefined;
           const ts = await targets(apiA);
+          lastRollout = (await operatorCall(apiA, 'GET', `/deployments/${deploymentId}/rollout`)).text();
           const done = placedOf(ts).every((t) => {
             const old = before.get(t.deploymentId);
             return (
@@ -418,15 +423,43 @@ describe('end to end: 2 API processes + 1 worker process, 24 simulated agents in
               t.digest !== old.digest &&
               BigInt(t.manifestVersion ?? '0') > BigInt(old.manifestVersion ?? '0') &&
               t.parameters.find((p) => p.name === 'sampleRate')?.value === 25 &&
-              installedForLatest(t)
+              // in waves, a client's devices change in different manifests: each is in sync with the
+              // manifest its new digest came in (a later one need not be adopted for it)
+              inSync(t)
             );
           });
           return placedOf(ts).length === PLACED && done ? ts : undefined;
         },
-        () => describeTargets(placedOf(last)),
+        () => `${describeTargets(placedOf(last))}\nrollout: ${lastRollout.slice(0, 4000)}`,
       );
       checkAgentsHold(rolled);
-      phase('parameter change');
+      const rollout = await waitFor(
+        'the staged rollout completed wave by wave',
+        async () => {
+          const view = (await operatorCall(apiA, 'GET', `/deployments/${deploymentId}/rollout`)).json<{
+            rollout: {
+              state: string;
+              waves: {
+                size: number;
+                outcome: string | null;
+                members: { clientId: string; deviceId: string }[];
+              }[];
+              canary: { covered: { deviceClass: string }[] } | null;
+            } | null;
+          }>();
+          return view.rollout?.state === 'completed' ? view.rollout : undefined;
+        },
+        () => 'the rollout did not complete',
+      );
+      expect(rollout.waves.every((w) => w.outcome === 'success')).toBe(true);
+      expect(rollout.waves[0].size).toBe(3);
+      expect(rollout.canary!.covered.map((c) => c.deviceClass).some((c) => c.endsWith('gateway child'))).toBe(
+        true,
+      );
+      const waved = rollout.waves.flatMap((w) => w.members.map((m) => key(m.clientId, m.deviceId)));
+      // every matching device is in one wave; the two that do not fit count for no wave's gate
+      expect(waved.sort()).toEqual([...placedKeys, small1, small2].sort());
+      phase('parameter change (staged rollout)');
 
       // 6. capability loss: an rc.3 host (API B) loses memory, a legacy gateway's cell (API A) loses cores
       const hostAgent = agents[6];

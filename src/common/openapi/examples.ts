@@ -49,9 +49,42 @@ export const DEPLOYMENT_CREATE_EXAMPLES = {
       target: { clientId: 'line-a', deviceId: 'press-1' },
     },
   },
+  staged: {
+    summary: 'Roll out in waves: a diverse canary, then 25 % at a time, each wave gated on health',
+    value: {
+      applicationId: 'com-example-line-monitor',
+      version: '2.1.0',
+      parameters: { siteId: 'DE-001' },
+      target: { selector: { matchLabels: { 'example.com/site': 'plant-7' } } },
+      rollout: {
+        waves: [{ canary: 'diverse', count: 3 }, { percent: 25 }, { percent: 25 }],
+        successThreshold: 0.95,
+        failureThreshold: 0.05,
+        waveTimeout: '30m',
+        pauseBetweenWaves: '5m',
+        approval: 'before-first-wave',
+      },
+    },
+  },
 };
 
 export const DEPLOYMENT_PATCH_EXAMPLES = {
+  staged: {
+    summary: 'A parameter change rolled out in waves (the policy is kept for later changes)',
+    value: {
+      parameters: { sampleRate: 30 },
+      rollout: {
+        waves: [{ selector: { matchLabels: { 'example.com/canary': 'true' } } }, { percent: 50 }],
+        failureThreshold: 0,
+        waveTimeout: '15m',
+        approval: 'before-each-wave',
+      },
+    },
+  },
+  atOnce: {
+    summary: 'Remove the rollout policy: this and later changes reach every target at once',
+    value: { parameters: { sampleRate: 30 }, rollout: null },
+  },
   parameter: {
     summary: 'Change one parameter; the others stay',
     value: { parameters: { sampleRate: 30 } },

@@ -13,6 +13,9 @@ import { OperatorDeviceLabelsController } from './deployments/operator-device-la
 import { DeploymentPackageUsage } from './deployments/package-usage.adapter.js';
 import { RecomputeProcessor } from './deployments/recompute.processor.js';
 import { RecomputeService } from './deployments/recompute.service.js';
+import { RolloutMetrics } from './deployments/rollout/rollout.metrics.js';
+import { RolloutRepository } from './deployments/rollout/rollout.repository.js';
+import { RolloutService } from './deployments/rollout/rollout.service.js';
 import { LISTED_TARGETS } from './manifests/listed-targets.port.js';
 import { ManifestRepository } from './manifests/manifest.repository.js';
 import { ManifestService } from './manifests/manifest.service.js';
@@ -45,6 +48,13 @@ const modules = new Map<string, DynamicModule>();
  *   `POST /operator/v1/devices/labels` (`operator-device-labels.controller.ts`: its selector is a
  *   deployment selector; device-capability's DeviceLabelsService makes the change). Tables
  *   `deployment`, `deployment_target`.
+ *   Staged rollouts in `deployments/rollout/` (issue 16): revisions and their pins, wave planning,
+ *   gates and the state machine (pure: `policy.ts`, `pins.ts`, `waves.ts`, `gate.ts`, `machine.ts`)
+ *   behind `RolloutService`; tables `deployment_revision`, `deployment_rollout`, `rollout_wave`,
+ *   `rollout_action`. Gates read derived states through `TargetHealthSource`
+ *   (`target-health.port.ts`), which the status module implements and passes in: its worker tick
+ *   (`rollout.processor.ts`) and its rollout routes (`operator-rollouts.controller.ts`) call
+ *   RolloutService.
  *
  * The operator deployment routes (`/operator/v1/deployments`) are served by the status module, which
  * adds each target's status to DeploymentsService's answers. Exports the deployment and manifest
@@ -81,12 +91,15 @@ export class DeploymentSpecModule {
         DeploymentPackageUsage,
         ListedTargetsAdapter,
         DeploymentsService,
+        RolloutRepository,
+        RolloutMetrics,
+        RolloutService,
         DeviceLabelsBulkService,
         RecomputeService,
         DeploymentJobs,
         ...(roles.worker ? [RecomputeProcessor] : []),
       ],
-      exports: [ManifestService, DeploymentsService],
+      exports: [ManifestService, DeploymentsService, RolloutService],
     };
     modules.set(key, module);
     return module;

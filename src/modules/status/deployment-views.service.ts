@@ -31,16 +31,24 @@ export class DeploymentViewsService {
   ) {}
 
   // `scope`: the caller's label scope (see DeploymentsService): only deployments created within it
-  async create(input: DeploymentCreateDto, scope?: Record<string, string>): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.create(input, scope));
+  async create(
+    input: DeploymentCreateDto,
+    scope?: Record<string, string>,
+    actor: string | null = null,
+  ): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.create(input, scope, actor));
   }
 
   async get(id: string, scope?: Record<string, string>): Promise<DeploymentDto> {
     return this.withStatus(await this.deployments.get(id, scope));
   }
 
-  async patch(id: string, input: DeploymentPatchDto, scope?: Record<string, string>): Promise<DeploymentDto> {
-    return this.withStatus(await this.deployments.patch(id, input, scope));
+  async patch(
+    id: string,
+    input: DeploymentPatchDto,
+    options: { supersede?: boolean; actor?: string | null; scope?: Record<string, string> } = {},
+  ): Promise<DeploymentDto> {
+    return this.withStatus(await this.deployments.patch(id, input, options));
   }
 
   async targets(

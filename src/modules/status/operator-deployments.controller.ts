@@ -32,6 +32,7 @@ import {
   DeploymentDto,
   DeploymentListQueryDto,
   DeploymentPatchDto,
+  DeploymentPatchQueryDto,
   DeploymentSummaryPageDto,
   DeploymentTargetDto,
   DeploymentTargetPageDto,
@@ -67,7 +68,7 @@ export class OperatorDeploymentsController {
     @Body() body: DeploymentCreateDto,
     @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.create(body, by.scope);
+    return this.views.create(body, by.scope, by.name);
   }
 
   @Get()
@@ -119,18 +120,26 @@ export class OperatorDeploymentsController {
     description:
       'The body is a JSON Merge Patch (RFC 7396), as `application/merge-patch+json` or `application/json`: ' +
       'members left out stay as they are; `parameters` merges into the deployment-level values, a key set ' +
-      'to null removes that value (the package default applies again), object values merge recursively.',
+      'to null removes that value (the package default applies again), object values merge recursively. ' +
+      'A change of what devices get is a new revision; with a `rollout` policy it reaches the targets in ' +
+      'waves (`GET …/rollout`). While a rollout is unfinished a change is refused with 409 (the problem ' +
+      'has the rollout’s state) unless `?supersede=true`.',
   })
   @ApiConsumes('application/merge-patch+json', 'application/json')
   @ApiBody({ type: DeploymentPatchDto, examples: DEPLOYMENT_PATCH_EXAMPLES })
   @ApiOkResponse({ type: DeploymentDto, description: 'The deployment after the change' })
-  @ApiProblems(404, 422)
+  @ApiProblems(404, 409, 422)
   updateDeployment(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: DeploymentPatchDto,
+    @Query() query: DeploymentPatchQueryDto,
     @CurrentOperator() by: OperatorPrincipal,
   ): Promise<DeploymentDto> {
-    return this.views.patch(id, body, by.scope);
+    return this.views.patch(id, body, {
+      supersede: query.supersede === 'true',
+      actor: by.name,
+      scope: by.scope,
+    });
   }
 
   @Delete(':id')

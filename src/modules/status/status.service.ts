@@ -7,10 +7,15 @@ import { ClientsService } from '../enrollment/clients.service.js';
 import type { TargetRow } from '../deployment-spec/deployments/deployment-rows.js';
 import { DeploymentsService } from '../deployment-spec/deployments/deployments.service.js';
 import { ManifestService } from '../deployment-spec/manifests/manifest.service.js';
-import { type DerivedState, deriveState } from './derive.js';
+import type {
+  TargetHealth,
+  TargetHealthSource,
+} from '../deployment-spec/deployments/rollout/target-health.port.js';
+import { type DerivedState, deriveState, inDowntime } from './derive.js';
 import { isConsistent, parseStatusReport } from './status.parser.js';
 import { type StatusRow, StatusRepository } from './status.repository.js';
 import { StatusBatcher } from './status-batcher.js';
+import { RolloutTrigger } from './rollout-trigger.js';
 import { StatusMetrics } from './status.metrics.js';
 
 /** Reported and derived status of one deployment target (the operator's deployment views show it). */
@@ -43,7 +48,7 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
  * regression (D12), and the derived state per target that operators act on.
  */
 @Injectable()
-export class StatusService {
+export class StatusService implements TargetHealthSource {
   private readonly logger = new Logger(StatusService.name);
 
   constructor(
@@ -55,6 +60,7 @@ export class StatusService {
     private readonly clock: Clock,
     private readonly metrics: StatusMetrics,
     private readonly batcher: StatusBatcher,
+    private readonly rolloutTrigger: RolloutTrigger,
   ) {}
 
   async report(
@@ -141,6 +147,7 @@ export class StatusService {
         },
       },
     });
+    if (known?.governed && outcome.applied) this.rolloutTrigger.soon(known.target.deploymentId);
     this.metrics.reports.inc({ state: report.state });
     this.metrics.ingestLatency.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (!known && !outcome.replay) {
@@ -195,6 +202,24 @@ export class StatusService {
         downtimeWindows: s?.downtimeWindows ?? [],
       });
       out.set(t.id, { status: row ? this.statusView(row) : null, derivedState });
+    }
+    return out;
+  }
+
+  /** The rollout gate's view of targets (TargetHealthSource): derived state and announced downtime. */
+  async healthOf(targets: TargetRow[]): Promise<Map<string, TargetHealth>> {
+    if (targets.length === 0) return new Map();
+    const [views, settings] = await Promise.all([
+      this.viewOf(targets),
+      this.clients.effectiveSettings([...new Set(targets.map((t) => t.clientId))]),
+    ]);
+    const now = this.clock.now();
+    const out = new Map<string, TargetHealth>();
+    for (const t of targets) {
+      out.set(t.id, {
+        derivedState: views.get(t.id)?.derivedState ?? 'unknown',
+        inDowntime: inDowntime(now, settings.get(t.clientId)?.downtimeWindows ?? []),
+      });
     }
     return out;
   }

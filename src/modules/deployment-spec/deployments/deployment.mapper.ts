@@ -63,6 +63,8 @@ export function toDeploymentSummaryDto(
     target,
     onCapabilityLoss: row.onCapabilityLoss,
     revision: row.revision,
+    stableRevision: row.stableRevision,
+    rollout: (row.rolloutPolicy ?? null) as DeploymentSummaryDto['rollout'],
     targetCounts,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),

@@ -58,8 +58,8 @@ export class DeploymentRepository {
   }
 
   /** Asks the sweeper for a full recomputation (an enqueue failed). */
-  async markRecomputePending(id: string): Promise<void> {
-    await this.prisma.deployment.updateMany({ where: { id }, data: { recomputedRevision: 0 } });
+  async markRecomputePending(id: string, db: Db = this.prisma): Promise<void> {
+    await db.deployment.updateMany({ where: { id }, data: { recomputedRevision: 0 } });
   }
 
   /** Deployments (deleted ones too) whose last change was not recomputed, changed before `before`. */
@@ -113,8 +113,22 @@ export class DeploymentRepository {
     });
   }
 
-  countUsingPackage(packageId: string): Promise<number> {
-    return this.prisma.deployment.count({ where: { packageId, deletedAt: null } });
+  /**
+   * Live deployments that use a package version now, or may render it again: a revision from the
+   * deployment's last completed one on (targets a rollout has not reached, late joiners), or the
+   * revision its newest rollout would roll back to.
+   */
+  async countUsingPackage(packageId: string): Promise<number> {
+    const rows = await this.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM deployment d
+       WHERE d.deleted_at IS NULL
+         AND (d.package_id = ${packageId}::uuid OR EXISTS (
+               SELECT 1 FROM deployment_revision r
+                WHERE r.deployment_id = d.id AND r.package_id = ${packageId}::uuid
+                  AND r.revision >= coalesce(least(d.stable_revision, (
+                        SELECT o.from_revision FROM deployment_rollout o WHERE o.deployment_id = d.id
+                         ORDER BY o.created_at DESC, o.id DESC LIMIT 1)), 0)))`;
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Active deployments that may concern a device: direct ones on it, and every selector deployment. */
@@ -122,7 +136,9 @@ export class DeploymentRepository {
     return db.$queryRaw<DeploymentRow[]>`
       SELECT id, application_id AS "applicationId", package_id AS "packageId", profile_id AS "profileId", parameters,
              target_client_id AS "targetClientId", target_device_id AS "targetDeviceId", selector,
-             on_capability_loss AS "onCapabilityLoss", revision, scope, created_at AS "createdAt",
+             on_capability_loss AS "onCapabilityLoss", revision, scope, recomputed_revision AS "recomputedRevision",
+             rollout_policy AS "rolloutPolicy", stable_revision AS "stableRevision", rollout_id::text AS "rolloutId",
+             created_at AS "createdAt",
              updated_at AS "updatedAt", deleted_at AS "deletedAt"
         FROM deployment
        WHERE deleted_at IS NULL
@@ -291,7 +307,8 @@ export class DeploymentRepository {
       UPDATE deployment_target t
          SET in_manifest = (v.id IS NOT NULL),
              manifest_version = coalesce(v.version, t.manifest_version),
-             digest_since_version = CASE WHEN v.changed THEN v.version ELSE t.digest_since_version END
+             digest_since_version = CASE WHEN v.changed OR (v.id IS NOT NULL AND t.digest_since_version IS NULL)
+                                         THEN v.version ELSE t.digest_since_version END
         FROM deployment_target t2
         LEFT JOIN unnest(${listed.map((r) => r.id)}::uuid[], ${listed.map((r) => r.version)}::bigint[],
                          ${listed.map((r) => r.changed)}::boolean[]) AS v(id, version, changed) ON v.id = t2.id
@@ -374,6 +391,10 @@ export class DeploymentRepository {
                cores, memory_bytes, storage_bytes, rendered_revision, locked_immutable)
       ON CONFLICT (deployment_id, client_id, device_id) DO UPDATE
          SET placement = excluded.placement, reasons = excluded.reasons, profile_id = excluded.profile_id,
+             -- a new digest is in no manifest yet: the next manifest that lists it sets the version again
+             -- (so an earlier report does not count as installing it, e.g. for a rollout gate)
+             digest_since_version = CASE WHEN deployment_target.digest IS DISTINCT FROM excluded.digest
+                                         THEN NULL ELSE deployment_target.digest_since_version END,
              digest = excluded.digest, size_bytes = excluded.size_bytes, cores = excluded.cores,
              memory_bytes = excluded.memory_bytes, storage_bytes = excluded.storage_bytes,
              rendered_revision = excluded.rendered_revision,

@@ -6,6 +6,7 @@ import { SemanticError } from '../../../common/problem/domain-error.js';
 import type { FieldError } from '../../../common/problem/problem-types.js';
 import { AuditService } from '../../../infra/audit/audit.service.js';
 import { DeviceCapabilityService } from '../../device-capability/device-capability.service.js';
+import { Prisma } from '../../../generated/prisma/client.js';
 import { ClientsService } from '../../enrollment/clients.service.js';
 import { ClientNotFoundError } from '../../enrollment/enrollment.errors.js';
 import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
@@ -28,6 +29,11 @@ import type {
 import { effectiveParameters, validateParameterValues } from '../packages/parameter-values.js';
 import { PackagesService } from '../packages/packages.service.js';
 import type { Selector } from './placement/decision.js';
+import { type RolloutPolicy, validatePolicy } from './rollout/policy.js';
+import { RolloutConflictError, RolloutService } from './rollout/rollout.service.js';
+import type { RolloutRow } from './rollout/rollout.repository.js';
+import type { NewOperatorEvent } from '../../../infra/events/event-log.service.js';
+import { EventLogService } from '../../../infra/events/event-log.service.js';
 
 const OPERATORS_WITH_VALUES = new Set(['In', 'NotIn']);
 
@@ -39,6 +45,19 @@ function scopeText(scope: Record<string, string>): string {
   return Object.entries(scope)
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
+}
+
+/** A JSON value with its object keys sorted (to compare parameter sets). */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
 }
 
 /** The (internal client id, deviceId) key of a targets-page cursor. */
@@ -74,6 +93,8 @@ export class DeploymentsService {
     private readonly jobs: DeploymentJobs,
     private readonly audit: AuditService,
     private readonly devices: DeviceCapabilityService,
+    private readonly rollouts: RolloutService,
+    private readonly events: EventLogService,
   ) {}
 
   /**
@@ -81,7 +102,11 @@ export class DeploymentsService {
    * and targets only devices inside it: its selector's matchLabels are AND-ed with the scope (a
    * conflicting pair is a 422), and a direct target must be a device inside the scope (else 422).
    */
-  async create(input: DeploymentCreateDto, scope?: Scope): Promise<DeploymentDetail> {
+  async create(
+    input: DeploymentCreateDto,
+    scope?: Scope,
+    actor: string | null = null,
+  ): Promise<DeploymentDetail> {
     const { row: pkgRow, pkg } = await this.packages.resolve(input.applicationId, input.version);
     const errors = [
       ...this.checkProfile(pkg, input.profileId, '/profileId'),
@@ -99,6 +124,7 @@ export class DeploymentsService {
         [{ field: '/target', message: 'give clientId and deviceId, or selector' }],
       );
     }
+    const policy = this.checkPolicy(input.rollout, errors);
     if (input.target.selector) {
       errors.push(...this.checkSelector(input.target.selector));
       if (scope !== undefined) errors.push(...this.checkSelectorScope(input.target.selector, scope));
@@ -116,7 +142,7 @@ export class DeploymentsService {
     if (errors.length > 0) {
       throw new SemanticError(`The deployment is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.transaction(async (tx) => {
+    const { row, lastEventId } = await this.deployments.transaction(async (tx) => {
       const created = await this.deployments.create(
         {
           applicationId: pkg.applicationId,
@@ -128,6 +154,9 @@ export class DeploymentsService {
           selector: selector ? (selector as object) : undefined,
           onCapabilityLoss: input.onCapabilityLoss ?? 'keep',
           ...(scope !== undefined ? { scope } : {}),
+          rolloutPolicy: policy ? (policy as object) : undefined,
+          // without a policy the first revision reaches every target at once
+          stableRevision: policy ? null : 1,
         },
         tx,
       );
@@ -143,11 +172,18 @@ export class DeploymentsService {
             target: input.target,
             onCapabilityLoss: created.onCapabilityLoss,
             ...(scope !== undefined ? { scope } : {}),
+            ...(policy ? { rollout: policy } : {}),
           },
         },
       });
-      return created;
+      await this.rollouts.recordRevision(tx, created, 'created', actor);
+      const events = policy ? [await this.rollouts.startRollout(tx, created, policy, actor)] : [];
+      return {
+        row: (await this.deployments.findById(created.id, tx))!,
+        lastEventId: await this.events.appendIn(tx, events),
+      };
     });
+    await this.events.published(lastEventId);
     this.logger.log({ msg: 'deployment created', id: row.id, applicationId: row.applicationId });
     await this.jobs.recomputeDeployment(row.id);
     return this.dto(row);
@@ -212,9 +248,15 @@ export class DeploymentsService {
    * default applies again). One atomic UPDATE bumps the revision (no lock held while
    * validating), so concurrent changes are all applied in some order and the highest revision wins.
    */
-  async patch(id: string, input: DeploymentPatchDto, scope?: Scope): Promise<DeploymentDetail> {
-    const current = await this.deployments.findVisible(id, scope);
+  async patch(
+    id: string,
+    input: DeploymentPatchDto,
+    options: { supersede?: boolean; actor?: string | null; scope?: Scope } = {},
+  ): Promise<DeploymentDetail> {
+    const current = await this.deployments.findVisible(id, options.scope);
     if (!current) throw new DeploymentNotFoundError(id);
+    const active = await this.rollouts.active(id);
+    if (active && !options.supersede) throw this.busy(active);
     const { row: pkgRow, pkg } = input.version
       ? await this.packages.resolve(current.applicationId, input.version)
       : await this.packages.byId(current.packageId);
@@ -236,10 +278,28 @@ export class DeploymentsService {
       ...validateParameterValues(pkg, parameters, { pointerPrefix: '/parameters' }),
       ...(await this.checkImmutable(id, pkg, parameters)),
     ];
+    const given = input.rollout === null ? null : this.checkPolicy(input.rollout, errors);
     if (errors.length > 0) {
       throw new SemanticError(`The change is invalid: ${errors[0].field} ${errors[0].message}`, errors);
     }
-    const row = await this.deployments.transaction(async (tx) => {
+    const policy =
+      input.rollout === undefined
+        ? ((current.rolloutPolicy ?? null) as RolloutPolicy | null)
+        : (given ?? null);
+    // what devices get changes (a new revision to roll out), or only how the deployment behaves
+    const contentChanged =
+      pkgRow.id !== current.packageId ||
+      (profileId ?? null) !== current.profileId ||
+      JSON.stringify(canonical(parameters)) !== JSON.stringify(canonical(current.parameters));
+    const actor = options.actor ?? null;
+    const { row, lastEventId } = await this.deployments.transaction(async (tx) => {
+      await this.rollouts.lockDeployment(tx, id);
+      const events: NewOperatorEvent[] = [];
+      const running = await this.rollouts.active(id, tx);
+      if (running) {
+        if (!options.supersede) throw this.busy(running);
+        events.push((await this.rollouts.endActive(tx, id, 'superseded', actor ?? 'operator'))!);
+      }
       const updated = await this.deployments.update(
         id,
         {
@@ -248,6 +308,9 @@ export class DeploymentsService {
           profileId,
           onCapabilityLoss:
             input.onCapabilityLoss === null ? 'keep' : (input.onCapabilityLoss ?? current.onCapabilityLoss),
+          ...(input.rollout !== undefined
+            ? { rolloutPolicy: policy ? (policy as object) : Prisma.DbNull }
+            : {}),
           revision: { increment: 1 },
         },
         tx,
@@ -272,26 +335,64 @@ export class DeploymentsService {
             onCapabilityLoss: updated.onCapabilityLoss,
             revision: updated.revision,
           },
+          ...(running ? { superseded: running.id } : {}),
         },
       });
-      return updated;
+      await this.rollouts.recordRevision(
+        tx,
+        updated,
+        contentChanged ? null : 'no change of what devices get',
+        actor,
+      );
+      if (contentChanged && policy) {
+        events.push(await this.rollouts.startRollout(tx, updated, policy, actor));
+      } else if (contentChanged || !updated.rolloutId) {
+        // at once: every target gets this revision, whatever an earlier (aborted) rollout left
+        await this.deployments.update(id, { rolloutId: null, stableRevision: updated.revision }, tx);
+      }
+      return {
+        row: (await this.deployments.findById(id, tx))!,
+        lastEventId: await this.events.appendIn(tx, events),
+      };
     });
+    await this.events.published(lastEventId);
     await this.jobs.recomputeDeployment(id);
     return this.dto(row);
+  }
+
+  /** 409 problem for a change during an unfinished rollout. */
+  private busy(rollout: RolloutRow): RolloutConflictError {
+    return new RolloutConflictError(
+      `Deployment ${rollout.deploymentId} has a rollout of revision ${rollout.toRevision} that is ${rollout.state}; ` +
+        'wait for it to complete, abort it, or send the change with ?supersede=true',
+      rollout,
+    );
+  }
+
+  /** The rollout policy as sent (undefined: none sent), with its errors added to `errors`. */
+  private checkPolicy(input: unknown, errors: FieldError[]): RolloutPolicy | undefined {
+    if (input === undefined) return undefined;
+    const result = validatePolicy(input, '/rollout');
+    errors.push(...result.errors);
+    return result.policy;
   }
 
   /** Marks the deployment deleted; its ApplicationDeployments leave the manifests asynchronously (202). */
   async remove(id: string, scope?: Scope): Promise<void> {
     const row = await this.deployments.findVisible(id, scope);
     if (!row) throw new DeploymentNotFoundError(id);
-    await this.deployments.transaction(async (tx) => {
+    const lastEventId = await this.deployments.transaction(async (tx) => {
+      await this.rollouts.lockDeployment(tx, id);
+      const ended = await this.rollouts.endActive(tx, id, 'deleted', 'operator');
       await this.deployments.update(id, { deletedAt: new Date(), revision: { increment: 1 } }, tx);
       await this.audit.record(tx, {
         action: 'deployment.delete',
         resource: { type: 'deployment', id },
         summary: { before: { applicationId: row.applicationId, revision: row.revision } },
       });
+      return this.events.appendIn(tx, ended ? [ended] : []);
     });
+    await this.events.published(lastEventId);
     await this.jobs.recomputeDeployment(id);
   }
 
@@ -358,7 +459,7 @@ export class DeploymentsService {
   async targetForStatus(
     clientId: string,
     targetId: string,
-  ): Promise<{ target: TargetRow; components: string[] } | null> {
+  ): Promise<{ target: TargetRow; components: string[]; governed?: boolean } | null> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(targetId)) return null;
     const target = await this.deployments.findTargetById(targetId);
     if (!target || target.clientId !== clientId) return null;
@@ -366,7 +467,8 @@ export class DeploymentsService {
     if (!deployment) return { target, components: [] };
     const { pkg } = await this.packages.byId(deployment.packageId);
     const profile = pkg.profiles.find((p) => p.id === target.profileId);
-    return { target, components: profile?.componentNames ?? [] };
+    // governed: a rollout decides this deployment's targets (the status module then asks it to look soon)
+    return { target, components: profile?.componentNames ?? [], governed: deployment.rolloutId !== null };
   }
 
   /** For the status module: every live target with its operator deployment and application (within `scope`). */

@@ -7,7 +7,7 @@ import type { DeviceFacts } from '../../device-capability/device-facts.js';
 import { DeviceCapabilityService } from '../../device-capability/device-capability.service.js';
 import { type ClientRef, ClientsService } from '../../enrollment/clients.service.js';
 import { issuedEvents, ManifestService } from '../manifests/manifest.service.js';
-import type { JsonValue } from '../packages/domain.js';
+import type { ApplicationPackage, JsonValue } from '../packages/domain.js';
 import { PackagesService } from '../packages/packages.service.js';
 import { DeploymentRepository } from './deployment.repository.js';
 import type { DeploymentRow, TargetRow, TargetWriteRow } from './deployment-rows.js';
@@ -27,6 +27,8 @@ import {
 import type { DeviceLoad } from './placement/placement.js';
 import { SpecSegmentCache } from './render/render.js';
 import { renderTarget } from './render/target-render.js';
+import { type Pin, pinOf } from './rollout/pins.js';
+import { RolloutService } from './rollout/rollout.service.js';
 
 /** Client references (id, external id, profile never change) kept per worker before starting over. */
 const CLIENT_CACHE_LIMIT = 200_000;
@@ -53,6 +55,7 @@ export class RecomputeService {
     private readonly clients: ClientsService,
     private readonly jobs: DeploymentJobs,
     private readonly events: EventLogService,
+    private readonly rollouts: RolloutService,
   ) {}
 
   /**
@@ -171,6 +174,8 @@ export class RecomputeService {
         after = page[page.length - 1].id;
       }
     }
+    // a pending rollout plans its waves from these devices, and starts its first wave, before the fan-out
+    await this.rollouts.planIfPending(deployment, [...devices.values()]);
     await this.jobs.recomputeBatches(deploymentId, [...devices.values()]);
   }
 
@@ -220,7 +225,6 @@ export class RecomputeService {
   ): Promise<{ changed: Set<string>; writes: TargetWriteRow[] }> {
     const db = within?.db;
     // load
-    const { pkg } = await this.packages.byId(deployment.packageId);
     const keyOf = (k: TargetKey) => `${k.clientId}|${k.deviceId}`;
     const existing = new Map(
       (within?.existing ?? (await this.deployments.targetsFor(deployment.id, keys))).map((t) => [
@@ -230,13 +234,39 @@ export class RecomputeService {
     );
     const loads = within?.loads ?? (await this.deployments.loadsOn(keys, deployment.id));
     await this.loadClientRefs(keys.map((k) => k.clientId));
+    // which revision each target renders (a rollout pins the targets it has not reached yet)
+    const { governing, reached } = await this.rollouts.pinsOf(deployment, db);
+    const pins = new Map(
+      keys.map((k) => [keyOf(k), pinOf(governing, reached.has(keyOf(k)), existing.get(keyOf(k)))]),
+    );
+    const revisionOf = (pin: Pin) => ('revision' in pin ? pin.revision : deployment.revision);
+    const contents = await this.rollouts.contents(deployment, [...pins.values()].map(revisionOf), db);
+    const views = new Map<number, { deployment: DeploymentRow; pkg: ApplicationPackage }>();
+    const viewAt = async (revision: number) => {
+      let view = views.get(revision);
+      if (!view) {
+        const c = contents.get(revision) ?? deployment; // not recorded (before revisions were): the current one
+        const at = {
+          ...deployment,
+          revision,
+          packageId: c.packageId,
+          profileId: c.profileId,
+          parameters: c.parameters as DeploymentRow['parameters'],
+        };
+        view = { deployment: at, pkg: (await this.packages.byId(at.packageId)).pkg };
+        views.set(revision, view);
+      }
+      return view;
+    };
     // decide, once per target
-    const decided: { key: TargetKey; decision: PlacementDecision }[] = [];
+    const decided: { key: TargetKey; decision: PlacementDecision; pin: Pin }[] = [];
     for (const key of keys) {
       const k = keyOf(key);
       try {
-        const decision = decidePlacement({
-          deployment,
+        const pin = pins.get(k)!;
+        const { deployment: at, pkg } = await viewAt(revisionOf(pin));
+        let decision = decidePlacement({
+          deployment: at,
           profiles: pkg.profiles,
           key,
           clientKnown: !!this.clientCache.get(key.clientId),
@@ -244,7 +274,17 @@ export class RecomputeService {
           existing: existing.get(k),
           load: loads.get(k),
         });
-        if (decision.kind !== 'skip') decided.push({ key, decision });
+        if (decision.kind === 'place' && pin.kind === 'wait') {
+          const before = existing.get(k);
+          decision = {
+            kind: 'unplaced',
+            placement: 'waiting-rollout',
+            reasons: [...decision.reasons, pin.note],
+            clearDigest: true,
+            changed: !!before?.inManifest,
+          };
+        }
+        if (decision.kind !== 'skip') decided.push({ key, decision, pin });
       } catch (error) {
         this.failed(deployment, key, error);
       }
@@ -269,7 +309,7 @@ export class RecomputeService {
     const writes: TargetWriteRow[] = [];
     const docs: RenderedDocument[] = [];
     const changed = new Set<string>();
-    for (const { key, decision } of decided) {
+    for (const { key, decision, pin } of decided) {
       try {
         const before = existing.get(keyOf(key));
         const client = this.clientCache.get(key.clientId)!;
@@ -285,9 +325,37 @@ export class RecomputeService {
           continue;
         }
         if (decision.kind !== 'place') continue;
+        const revision = revisionOf(pin);
+        const { deployment: at, pkg } = await viewAt(revision);
+        const reasons =
+          pin.kind === 'kept' || pin.kind === 'late' ? [...decision.reasons, pin.note] : decision.reasons;
         const overrides = (before?.overrides ?? {}) as Record<string, JsonValue>;
+        const profile = pkg.profiles.find((p) => p.id === decision.profileId)!;
+        const immutable = () => immutableValues(pkg, at.parameters as Record<string, JsonValue>, overrides);
+        if (
+          pin.kind === 'kept' &&
+          before?.placement === 'placed' &&
+          before.digest &&
+          before.sizeBytes !== null &&
+          before.profileId === decision.profileId
+        ) {
+          // not reached by the rollout: the stored rendering stays, byte for byte
+          const kept = placedWrite({
+            ident,
+            before,
+            profile,
+            reasons,
+            digest: before.digest,
+            sizeBytes: before.sizeBytes,
+            revision,
+            immutable,
+          });
+          writes.push(kept.write);
+          if (kept.changed) changed.add(key.clientId);
+          continue;
+        }
         const bytes = renderTarget(
-          deployment,
+          at,
           pkg,
           { id: ident.id, deviceId: key.deviceId, profileId: decision.profileId, overrides },
           client.profile === 'legacy',
@@ -297,13 +365,12 @@ export class RecomputeService {
         const placed = placedWrite({
           ident,
           before,
-          profile: pkg.profiles.find((p) => p.id === decision.profileId)!,
-          reasons: decision.reasons,
+          profile,
+          reasons,
           digest,
           sizeBytes: bytes.length,
-          revision: deployment.revision,
-          immutable: () =>
-            immutableValues(pkg, deployment.parameters as Record<string, JsonValue>, overrides),
+          revision,
+          immutable,
         });
         writes.push(placed.write);
         docs.push({ clientId: key.clientId, digest, deploymentId: ident.id, bytes });

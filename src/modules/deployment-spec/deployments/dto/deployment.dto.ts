@@ -14,9 +14,16 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { type Page, PageDto, PageQueryDto } from '../../../../common/http/page.js';
+import { RolloutPolicyDto } from '../rollout/dto/rollout.dto.js';
 
 export const ON_CAPABILITY_LOSS = ['keep', 'remove'] as const;
-export const PLACEMENTS = ['placed', 'not-placeable', 'pending-recompute', 'removed'] as const;
+export const PLACEMENTS = [
+  'placed',
+  'not-placeable',
+  'pending-recompute',
+  'waiting-rollout',
+  'removed',
+] as const;
 
 export class MatchExpressionDto {
   @ApiProperty({ example: 'example.com/line' }) @IsString() key!: string;
@@ -140,6 +147,15 @@ export class DeploymentCreateDto {
   @IsOptional()
   @IsIn(ON_CAPABILITY_LOSS)
   onCapabilityLoss?: (typeof ON_CAPABILITY_LOSS)[number];
+  @ApiPropertyOptional({
+    type: () => RolloutPolicyDto,
+    description: 'Roll out in waves with health gates; left out: every change reaches every target at once',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutPolicyDto)
+  rollout?: RolloutPolicyDto;
 }
 
 /** A JSON Merge Patch (RFC 7396) of a deployment: members left out stay as they are. */
@@ -181,6 +197,30 @@ export class DeploymentPatchDto {
   @IsOptional()
   @IsIn(ON_CAPABILITY_LOSS)
   onCapabilityLoss?: (typeof ON_CAPABILITY_LOSS)[number] | null;
+  @ApiPropertyOptional({
+    type: () => RolloutPolicyDto,
+    nullable: true,
+    description:
+      'The rollout policy, replaced as a whole (it applies to this change already); null: changes reach every target at once',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutPolicyDto)
+  rollout?: RolloutPolicyDto | null;
+}
+
+/** Query of `PATCH /operator/v1/deployments/{id}`. */
+export class DeploymentPatchQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description:
+      'A change while a rollout is unfinished is refused (409) unless it supersedes it: the rollout is aborted ' +
+      '(reason superseded) and the change rolls out from the last completed revision',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  supersede?: 'true' | 'false';
 }
 
 export class ParameterOverridesDto {
@@ -252,7 +292,24 @@ export class DeploymentSummaryDto {
   effectiveParameters!: EffectiveParameterDto[];
   @ApiProperty({ description: '{clientId, deviceId} or {selector}' }) target!: Record<string, unknown>;
   @ApiProperty({ enum: ON_CAPABILITY_LOSS }) onCapabilityLoss!: string;
-  @ApiProperty() revision!: number;
+  @ApiProperty({
+    description: 'Bumped by every change; each change of what devices get is a recorded revision',
+  })
+  revision!: number;
+  @ApiPropertyOptional({
+    type: 'integer',
+    nullable: true,
+    description:
+      'The last revision that reached every target (null while the first rollout runs); devices that start ' +
+      'matching during a rollout get it until the rollout completes',
+  })
+  stableRevision!: number | null;
+  @ApiPropertyOptional({
+    type: () => RolloutPolicyDto,
+    nullable: true,
+    description: 'The staged-rollout policy; null: every change reaches every target at once',
+  })
+  rollout!: RolloutPolicyDto | null;
   @ApiProperty({
     type: 'object',
     additionalProperties: { type: 'integer' },

@@ -73,7 +73,8 @@ export type PlacementDecision =
   /** Written as not placed; `clearDigest` for a device without capabilities (removed or never reported). */
   | {
       kind: 'unplaced';
-      placement: 'removed' | 'not-placeable';
+      /** waiting-rollout: placeable, but the deployment's first rollout has not reached it yet */
+      placement: 'removed' | 'not-placeable' | 'waiting-rollout';
       reasons: string[];
       clearDigest: boolean;
       changed: boolean;
