@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -38,6 +39,7 @@ export class OperatorRolloutsController {
 
   @Post(':action')
   @HttpCode(200)
+  @AuditAction('rollout.{action}', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
