@@ -371,7 +371,13 @@ describe('audit log of operator changes', () => {
   it('filters by actor, resource, action and time range', async () => {
     const all = await allEntries();
     const byResource = await allEntries({ resourceType: 'deployment', resourceId: deploymentId });
-    expect(byResource.map((e) => e.action).sort()).toEqual(
+    expect(byResource.filter((e) => e.outcome === 'denied').map((e) => e.action)).toEqual(['rollout.pause']);
+    expect(
+      byResource
+        .filter((e) => e.outcome === 'ok')
+        .map((e) => e.action)
+        .sort(),
+    ).toEqual(
       [
         'deployment.create',
         'deployment.delete',
