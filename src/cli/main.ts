@@ -106,6 +106,13 @@ const RESOURCES: Record<string, Resource> = {
     PREFIX: (t) => t.prefix,
     REVOKED: (t) => t.revokedAt,
   }),
+  audit: listing((c, o) => ok(c.GET('/operator/v1/audit', { params: { query: { after: o.after } } })), {
+    AT: (e) => e.at,
+    ACTOR: (e) => e.actor.name,
+    ACTION: (e) => e.action,
+    RESOURCE: (e) => [e.resource.type, e.resource.id].filter((v) => v !== undefined).join(':'),
+    OUTCOME: (e) => e.outcome,
+  }),
 };
 
 function print(items: unknown[], resource: Resource, output: string | undefined): void {

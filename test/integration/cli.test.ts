@@ -128,10 +128,14 @@ describe('margo-wfm CLI (compiled, against a real service)', () => {
     const table = await cli(['get', 'clients']);
     expect(table.stdout.split('\n')[0]).toMatch(/^CLIENT\s+PROFILE\s+STATE\s+LAST_SEEN$/);
     expect(table.stdout).toMatch(/^line-7\s+rc3\s+active\b/m);
-    for (const resource of ['devices', 'deployments', 'packages', 'tokens']) {
+    for (const resource of ['devices', 'deployments', 'packages', 'tokens', 'audit']) {
       const run = await cli(['get', resource, '-o', 'yaml']);
       expect(run.code, `${resource}: ${run.stderr}`).toBe(0);
     }
+    // the acceptance above is in the audit log
+    const audit = await cli(['get', 'audit']);
+    expect(audit.stdout.split('\n')[0]).toMatch(/^AT\s+ACTOR\s+ACTION\s+RESOURCE\s+OUTCOME$/);
+    expect(audit.stdout).toMatch(/\sbootstrap-admin\s+client\.accept\s+client:line-7\s+ok$/m);
   });
 
   it('describe shows one resource; unknown ones exit 3', async () => {

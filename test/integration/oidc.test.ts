@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventTokenService } from '../../src/modules/events/event-token.service.js';
-import { bearer } from '../support/identities.js';
+import { capabilities } from '../support/capabilities.js';
+import { bearer, rc3Client } from '../support/identities.js';
 import { type TestService, startTestService } from '../support/service.js';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -264,6 +265,32 @@ describe('operator sign-in with OIDC bearer tokens', () => {
     ]);
   });
 
+  it("limits a caller to its scope claim's devices", async () => {
+    const device = await rc3Client(wfm, 'oidc-sites');
+    for (const [id, site] of [
+      ['press-de', 'DE-001'],
+      ['press-fr', 'FR-002'],
+    ] as const) {
+      expect((await device.putCapabilities(id, capabilities(id, {}, { site }))).status).toBe(201);
+    }
+    const scoped = await token(
+      { roles: ['wfm-view'], wfm_scope: 'site=DE-001' },
+      { key: rotated, kid: 'rsa-2' },
+    );
+    const res = await wfm.call('/operator/v1/devices?clientId=oidc-sites', { headers: bearer(scoped) });
+    expect(res.status, res.text()).toBe(200);
+    expect(res.json<{ items: { deviceId: string }[] }>().items.map((d) => d.deviceId)).toEqual(['press-de']);
+    const unscoped = await token({ roles: ['wfm-view'] }, { key: rotated, kid: 'rsa-2' });
+    const all = await wfm.call('/operator/v1/devices?clientId=oidc-sites', { headers: bearer(unscoped) });
+    expect(
+      all
+        .json<{ items: { deviceId: string }[] }>()
+        .items.map((d) => d.deviceId)
+        .sort(),
+    ).toEqual(['press-de', 'press-fr']);
+  });
+  // Last: a second service in this process registers its own passport strategies under the same
+  // names, so `wfm` must not be called after it started (passport's registry is process-wide).
   it('answers 503 (not 401) while the issuer cannot be reached', async () => {
     const down = new TestIssuer();
     await down.start();

@@ -11,7 +11,8 @@ export interface AuditActionMeta {
 
 /**
  * Names the audit action of an operator route, for the entry the operator guard writes when it
- * refuses the caller (403, outcome `denied`). The service records the successful change itself.
+ * refuses the caller (403, outcome `denied`); `{param}` in the name is replaced by that route
+ * parameter. The service records the successful change itself.
  */
 export const AuditAction = (action: string, resourceType: string, idParam?: string) =>
   SetMetadata(AUDIT_ACTION_KEY, {

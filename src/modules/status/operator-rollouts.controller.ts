@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
@@ -9,7 +10,6 @@ import {
   RolloutActionQueryDto,
 } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
-import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
 
 const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;
@@ -45,7 +45,7 @@ export class OperatorRolloutsController {
 
   @Post(':action')
   @HttpCode(200)
-  @AuditAction('rollout.action', 'deployment', 'id')
+  @AuditAction('rollout.{action}', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',

@@ -109,7 +109,10 @@ export class OperatorGuard extends AuthGuard('operator-token') {
     const param = meta?.idParam !== undefined ? params[meta.idParam] : undefined;
     const route = (req as unknown as { route?: { path?: string } }).route?.path;
     return {
-      action: meta?.action ?? `http.${req.method.toLowerCase()}`,
+      // `{param}` in an action name is the route parameter (e.g. rollout.{action})
+      action:
+        meta?.action.replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? name)) ??
+        `http.${req.method.toLowerCase()}`,
       resource: meta
         ? { type: meta.resourceType, id: Array.isArray(param) ? param.join('/') : (param ?? null) }
         : { type: 'route', id: `${req.baseUrl}${route ?? req.path}` },

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError } from '../../../../common/problem/domain-error.js';
 import type { Prisma } from '../../../../generated/prisma/client.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { EventLogService, type NewOperatorEvent } from '../../../../infra/events/event-log.service.js';
 import { DeviceCapabilityService } from '../../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../../enrollment/clients.service.js';
@@ -410,6 +411,19 @@ export class RolloutService {
       await extra?.(tx); // first: planning inserts the waves that startWave starts
       if (t.finishWave) await this.repo.finishWave(tx, rollout.id, rollout.currentWave, t.finishWave, now);
       if (t.startWave) await this.repo.startWave(tx, rollout.id, t.wave, now);
+      if (action) {
+        // an operator's action (the worker's transitions are not operator changes)
+        await this.audit.record(tx, {
+          action: `rollout.${action}`,
+          resource: { type: 'deployment', id: rollout.deploymentId },
+          summary: {
+            rolloutId: rollout.id,
+            toRevision: rollout.toRevision,
+            before: { state: rollout.state, wave: rollout.currentWave },
+            after: { state: t.to, wave: t.wave },
+          },
+        });
+      }
       await this.repo.addAction(tx, {
         rolloutId: rollout.id,
         action: action ?? t.event,
