@@ -50,6 +50,8 @@ const operatorWrites = Object.entries(openapi.paths)
   .flatMap(([path, ops]) =>
     Object.entries(ops)
       .filter(([method]) => WRITES.includes(method))
+      // a POST marked as changing nothing (the deployment preview) is a read, not an operator change
+      .filter(([, op]) => (op as { 'x-changes-nothing'?: boolean })['x-changes-nothing'] !== true)
       .map(([method, op]) => ({ path, method: method.toUpperCase(), operationId: op.operationId })),
   );
 

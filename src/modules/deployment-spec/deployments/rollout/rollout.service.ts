@@ -35,7 +35,6 @@ import { durationMs, type RolloutPolicy } from './policy.js';
 import { RolloutMetrics } from './rollout.metrics.js';
 import { type RolloutRow, RolloutRepository, type WaveRow } from './rollout.repository.js';
 import type { TargetHealthSource } from './target-health.port.js';
-import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { planWaves, type WaveCandidate } from './waves.js';
 
 /** Members listed per wave in the view. */
@@ -411,19 +410,6 @@ export class RolloutService {
       await extra?.(tx); // first: planning inserts the waves that startWave starts
       if (t.finishWave) await this.repo.finishWave(tx, rollout.id, rollout.currentWave, t.finishWave, now);
       if (t.startWave) await this.repo.startWave(tx, rollout.id, t.wave, now);
-      if (action) {
-        // an operator's action (the worker's transitions are not operator changes)
-        await this.audit.record(tx, {
-          action: `rollout.${action}`,
-          resource: { type: 'deployment', id: rollout.deploymentId },
-          summary: {
-            rolloutId: rollout.id,
-            toRevision: rollout.toRevision,
-            before: { state: rollout.state, wave: rollout.currentWave },
-            after: { state: t.to, wave: t.wave },
-          },
-        });
-      }
       await this.repo.addAction(tx, {
         rolloutId: rollout.id,
         action: action ?? t.event,
