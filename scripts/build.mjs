@@ -1,4 +1,5 @@
-// `npm run build`: generates the Prisma client when the schema changed, then compiles with incremental
+// `npm run build`: generates the Prisma client when the schema changed, builds the operator console
+// (scripts/build-console.mjs), then compiles with incremental
 // tsc (dist/.tsbuildinfo). When no file under src/ (nor a tsconfig or package.json) changed since the
 // last successful build, it skips tsc altogether: `npm start` and the other scripts start at once.
 // A directory's mtime moves when a file in it is added, removed or renamed, so those count as changes.
@@ -10,6 +11,8 @@ const STAMP = 'dist/.build-stamp';
 const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
 
 if (run(['scripts/prisma-generate.mjs']) !== 0) process.exit(1);
+// the operator console (console/ → dist/console): skips itself when unchanged
+if (run(['scripts/build-console.mjs', ...process.argv.slice(2)]) !== 0) process.exit(1);
 
 function newest(path) {
   const stat = statSync(path);

@@ -2,6 +2,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { bodyReaderMiddleware } from './common/http/body-reader.middleware.js';
+import { CONSOLE_PATH, consoleRouter } from './common/http/console-static.js';
 import { requestTargetMiddleware } from './common/http/request-target.middleware.js';
 import { accessLogMiddleware } from './common/logging/access-log.middleware.js';
 import { requestIdMiddleware } from './common/logging/request-context.js';
@@ -35,6 +36,8 @@ export function configureApp(app: NestExpressApplication): NestExpressApplicatio
     });
   }
   app.use(requestTargetMiddleware);
+  // the operator console (dist/console), before the body reader: it answers GET and HEAD only
+  app.use(CONSOLE_PATH, consoleRouter());
   app.use(bodyReaderMiddleware(config.http.bodyLimitBytes));
   app.use(problemErrorMiddleware);
   app.useGlobalPipes(createValidationPipe());

@@ -46,7 +46,10 @@ export interface ListSample {
   items: number;
 }
 
-async function seedInventory(h: Harness, inventory: number): Promise<{ seconds: number; tableMiB: number }> {
+export async function seedInventory(
+  h: Harness,
+  inventory: number,
+): Promise<{ seconds: number; tableMiB: number }> {
   const t0 = performance.now();
   const db = h.db();
   await db.query(

@@ -664,7 +664,7 @@ export interface paths {
      *
      *     Required role: `operator` (an operator or admin token).
      */
-    post: operations['act'];
+    post: operations['actOnRollout'];
     delete?: never;
     options?: never;
     head?: never;
@@ -709,6 +709,28 @@ export interface paths {
     get: operations['listTargets'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/operator/v1/deployments/preview': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * What a deployment would do now: devices matched, placeable, and why not (writes nothing)
+     * @description The same body as POST /operator/v1/deployments, validated the same way. The selector's labels and client are counted in SQL; placement is decided for at most 5,000 of those devices (`sampled` says when there were more), against the capacity that existing deployments take on them. A scoped token previews only devices inside its scope, as its deployments would target.
+     *
+     *     Required role: `viewer` (any operator token: viewer, operator or admin).
+     */
+    post: operations['previewDeployment'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1468,6 +1490,36 @@ export interface components {
        */
       version?: string;
     };
+    DeploymentPreviewDto: {
+      /**
+       * @description Devices the selector's label and client parts select (counted in SQL) before its expressions are evaluated
+       * @example 1210
+       */
+      candidates: number;
+      /**
+       * @description Candidates decided (at most 5,000, in id order)
+       * @example 1210
+       */
+      decided: number;
+      /**
+       * @description Devices the target matches (among those decided)
+       * @example 1204
+       */
+      matched: number;
+      /** @example 24 */
+      notPlaceable: number;
+      /**
+       * @description Matched devices a profile of the package fits now
+       * @example 1180
+       */
+      placeable: number;
+      /** @description Why devices are not placeable, most frequent first */
+      reasons: components['schemas']['PreviewReasonDto'][];
+      /** @description Up to 20 matched devices, the not placeable first */
+      sample: components['schemas']['PreviewSampleDto'][];
+      /** @description True when there were more candidates than were decided: the counts above cover the decided ones */
+      sampled: boolean;
+    };
     DeploymentRevisionDto: {
       /** Format: date-time */
       createdAt: string;
@@ -1995,7 +2047,7 @@ export interface components {
        */
       id: string;
       /**
-       * @description Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired
+       * @description Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired, device.changed
        * @example status.changed
        */
       type: string;
@@ -2221,6 +2273,30 @@ export interface components {
        * @example null
        */
       next: string | null;
+    };
+    PreviewReasonDto: {
+      /**
+       * @description Devices not placeable for this reason (one device may have several)
+       * @example 24
+       */
+      count: number;
+      /** @example needs 4 cores, the device has 2 */
+      reason: string;
+    };
+    PreviewSampleDto: {
+      /**
+       * @description External client id
+       * @example line-1.plc
+       */
+      clientId: string;
+      /** @example plc-7 */
+      deviceId: string;
+      placeable: boolean;
+      /**
+       * @description The profile placement would choose, or the first reason it is not placeable
+       * @example profile line-monitor-helm
+       */
+      reason: string;
     };
     ProblemDto: {
       /** @enum {string} */
@@ -6155,7 +6231,7 @@ export interface operations {
       };
     };
   };
-  act: {
+  actOnRollout: {
     parameters: {
       query?: never;
       header?: never;
@@ -6503,6 +6579,90 @@ export interface operations {
            *     }
            */
           'application/json': components['schemas']['DeploymentTargetPageDto'];
+        };
+      };
+      /** @description Missing or invalid credentials */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not authorized by local policy */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Not found */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+      /** @description Semantic error; `errors[]` points at each field */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['ProblemDto'];
+        };
+      };
+    };
+  };
+  previewDeployment: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': components['schemas']['DeploymentCreateDto'];
+      };
+    };
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "candidates": 1210,
+           *       "decided": 1210,
+           *       "matched": 1204,
+           *       "notPlaceable": 24,
+           *       "placeable": 1180,
+           *       "reasons": [
+           *         {
+           *           "count": 24,
+           *           "reason": "needs 4 cores, the device has 2"
+           *         }
+           *       ],
+           *       "sample": [
+           *         {
+           *           "clientId": "line-1.plc",
+           *           "deviceId": "plc-7",
+           *           "placeable": true,
+           *           "reason": "profile line-monitor-helm"
+           *         }
+           *       ],
+           *       "sampled": true
+           *     }
+           */
+          'application/json': components['schemas']['DeploymentPreviewDto'];
         };
       };
       /** @description Missing or invalid credentials */

@@ -360,13 +360,16 @@ describe('staged rollouts', () => {
       (m) => ids.every((d) => m.get(d)!.renderedRevision === 3 && m.get(d)!.digest === before.get(d)!.digest),
     );
     for (const d of ids) expect(Buffer.compare(await yaml(after.get(d)!), bytes.get(d)!)).toBe(0);
-    // the manifest lists the same digests as before the change
-    const manifest = (await device.getManifest()).json<Manifest>();
+    // the manifest lists the same digests as before the change (the poll cache follows the commit)
     const digestsOf = (m: Manifest) =>
       m.deployments
         .filter((d) => ids.includes(devices.get(d.deploymentId) ?? ''))
         .map((d) => d.digest)
         .sort();
+    const manifest = await until(
+      async () => (await device.getManifest()).json<Manifest>(),
+      (m) => JSON.stringify(digestsOf(m)) === JSON.stringify(digestsOf(manifestBefore)),
+    );
     expect(digestsOf(manifest)).toEqual(digestsOf(manifestBefore));
     expect((await act(id, 'rollback')).status).toBe(409);
   });

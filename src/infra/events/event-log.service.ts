@@ -16,6 +16,7 @@ export type OperatorEventType =
   | 'manifest.issued'
   | 'client.enrolled'
   | 'client.retired'
+  | 'device.changed'
   | 'audit.recorded'
   | (string & {});
 

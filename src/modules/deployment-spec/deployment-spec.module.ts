@@ -5,6 +5,8 @@ import { RECOMPUTE_QUEUE } from '../../infra/queue/recompute-queue.js';
 import { DeviceCapabilityModule } from '../device-capability/device-capability.module.js';
 import { EnrollmentModule } from '../enrollment/enrollment.module.js';
 import { DeploymentJobs } from './deployments/deployment.jobs.js';
+import { DeploymentPreviewController } from './deployments/deployment-preview.controller.js';
+import { DeploymentPreviewService } from './deployments/deployment-preview.service.js';
 import { DeploymentRepository } from './deployments/deployment.repository.js';
 import { DeploymentsService } from './deployments/deployments.service.js';
 import { DeviceLabelsBulkService } from './deployments/device-labels-bulk.service.js';
@@ -78,6 +80,7 @@ export class DeploymentSpecModule {
         Rc3StateController,
         LegacyStateController,
         OperatorPackagesController,
+        DeploymentPreviewController,
         OperatorDeviceLabelsController,
       ],
       providers: [
@@ -91,6 +94,7 @@ export class DeploymentSpecModule {
         DeploymentPackageUsage,
         ListedTargetsAdapter,
         DeploymentsService,
+        DeploymentPreviewService,
         RolloutRepository,
         RolloutMetrics,
         RolloutService,

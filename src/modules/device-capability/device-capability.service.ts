@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DEVICE_ID_RULE, isDeviceId } from '../../common/http/input-limits.js';
 import { InvalidRequestError, SemanticError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
 import type { AuthenticatedClient } from '../enrollment/auth/authenticated-client.js';
 import { ancestorsOf, type CapabilityModel, parentOf, parseCapabilities } from './capabilities.parser.js';
 import { CapabilityMetrics } from './capability.metrics.js';
@@ -83,6 +84,7 @@ export class DeviceCapabilityService {
     private readonly devices: DeviceRepository,
     private readonly producer: RecomputeProducer,
     private readonly metrics: CapabilityMetrics,
+    private readonly events: EventLogService,
   ) {}
 
   /** PUT/POST of a DeviceCapabilitiesManifest. `pathDeviceId` is absent on the oldest legacy route. */
@@ -201,6 +203,7 @@ export class DeviceCapabilityService {
         capabilityVersion: outcome.row.capabilityVersion,
         reportedAt: outcome.row.changedAt.getTime(),
       });
+      await this.announce(client, [outcome.row], outcome.created ? 'created' : 'updated');
     }
     return { created: outcome.created, changed: outcome.changed, deviceId };
   }
@@ -228,6 +231,30 @@ export class DeviceCapabilityService {
         reportedAt: row.changedAt.getTime(),
       });
     }
+    await this.announce(client, removed, 'deleted');
+  }
+
+  /**
+   * A `device.changed` operator event per changed device (only when the model changed, never for a
+   * repeated report), so that live views (the console's device list) see devices come and go. An
+   * event that cannot be written is logged: the report itself has succeeded.
+   */
+  private async announce(
+    client: AuthenticatedClient,
+    rows: Pick<DeviceRow, 'deviceId' | 'capabilityVersion'>[],
+    kind: 'created' | 'updated' | 'deleted',
+  ): Promise<void> {
+    await this.events
+      .publishMany(
+        rows.map((row) => ({
+          type: 'device.changed',
+          clientId: client.externalId,
+          data: { deviceId: row.deviceId, kind, capabilityVersion: row.capabilityVersion },
+        })),
+      )
+      .catch((error: unknown) =>
+        this.logger.warn({ msg: 'could not publish device events', error: String(error) }),
+      );
   }
 
   /** What placement needs to know about devices (missing or deleted ones are left out). */
@@ -248,6 +275,11 @@ export class DeviceCapabilityService {
     limit: number,
   ) {
     return this.devices.scan(labels, clientId, after, limit);
+  }
+
+  /** How many devices `scanDevices` pages through for these labels and client (deployment preview). */
+  countDevices(labels: Record<string, unknown>, clientId: string | undefined): Promise<number> {
+    return this.devices.countScan(labels, clientId);
   }
 
   /**

@@ -409,6 +409,17 @@ export class DeviceRepository {
        LIMIT ${limit}`;
   }
 
+  /** How many devices `scan` pages through (deployment preview). */
+  async countScan(labels: Record<string, unknown>, clientId: string | undefined): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n
+        FROM device
+       WHERE deleted_at IS NULL
+         AND labels @> ${JSON.stringify(labels)}::jsonb
+         AND (${clientId ?? null}::uuid IS NULL OR client_id = ${clientId ?? null}::uuid)`;
+    return row?.n ?? 0;
+  }
+
   findOne(clientId: string, deviceId: string): Promise<DeviceRow | null> {
     return this.prisma.device.findFirst({ where: { clientId, deviceId, deletedAt: null } });
   }

@@ -1,12 +1,12 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
 import { DeploymentRolloutViewDto } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
 
 const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;
@@ -33,13 +33,16 @@ export class OperatorRolloutsController {
   })
   @ApiOkResponse({ type: DeploymentRolloutViewDto })
   @ApiProblems(404)
-  getRollout(@Param('id', new ParseUUIDPipe()) id: string): Promise<DeploymentRolloutViewDto> {
-    return this.rollouts.view(id, this.status);
+  getRollout(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentOperator() operator: OperatorPrincipal,
+  ): Promise<DeploymentRolloutViewDto> {
+    return this.rollouts.view(id, this.status, operator.scope);
   }
 
   @Post(':action')
   @HttpCode(200)
-  @AuditAction('rollout.{action}', 'deployment', 'id')
+  @AuditAction('rollout.action', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
@@ -53,7 +56,7 @@ export class OperatorRolloutsController {
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiOkResponse({ type: DeploymentRolloutViewDto, description: 'The rollout after the action' })
   @ApiProblems(400, 404, 409)
-  act(
+  actOnRollout(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('action') action: string,
     @CurrentOperator() operator: OperatorPrincipal,
@@ -63,6 +66,12 @@ export class OperatorRolloutsController {
         { field: '/action', message: `must be one of ${ACTIONS.join(', ')}` },
       ]);
     }
-    return this.rollouts.act(id, action as (typeof ACTIONS)[number], operator.name, this.status);
+    return this.rollouts.act(
+      id,
+      action as (typeof ACTIONS)[number],
+      operator.name,
+      this.status,
+      operator.scope,
+    );
   }
 }

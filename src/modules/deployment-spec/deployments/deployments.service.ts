@@ -507,7 +507,8 @@ export class DeploymentsService {
       }));
   }
 
-  private checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
+  /** Also used by the deployment preview (deployment-preview.service.ts). */
+  checkProfile(pkg: ApplicationPackage, profileId: string | undefined, at: string): FieldError[] {
     if (profileId === undefined || pkg.profiles.some((p) => p.id === profileId)) return [];
     return [
       {

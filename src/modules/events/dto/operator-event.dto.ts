@@ -11,7 +11,7 @@ export class OperatorEventDto {
 
   @ApiProperty({
     description:
-      'Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired',
+      'Event type; also the SSE `event:` name. Known: status.changed, placement.changed, manifest.issued, client.enrolled, client.retired, device.changed',
     example: 'status.changed',
   })
   type!: string;

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError } from '../../../../common/problem/domain-error.js';
 import type { Prisma } from '../../../../generated/prisma/client.js';
-import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { EventLogService, type NewOperatorEvent } from '../../../../infra/events/event-log.service.js';
 import { DeviceCapabilityService } from '../../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../../enrollment/clients.service.js';
@@ -35,6 +34,7 @@ import { durationMs, type RolloutPolicy } from './policy.js';
 import { RolloutMetrics } from './rollout.metrics.js';
 import { type RolloutRow, RolloutRepository, type WaveRow } from './rollout.repository.js';
 import type { TargetHealthSource } from './target-health.port.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { planWaves, type WaveCandidate } from './waves.js';
 
 /** Members listed per wave in the view. */
@@ -307,8 +307,9 @@ export class RolloutService {
     action: RolloutAction,
     actor: string,
     health: TargetHealthSource,
+    scope?: Record<string, string>,
   ): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+    const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollout] = await this.repo.rolloutsOf(deploymentId, 1);
     if (!rollout) {
@@ -327,7 +328,20 @@ export class RolloutService {
       transition,
       actor,
       now,
-      action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor) : undefined,
+      async (tx) => {
+        if (action === 'rollback') await this.rollBack(tx, rollout, actor);
+        // the operator's action is audited in the transition's transaction
+        await this.audit.record(tx, {
+          action: `rollout.${action}`,
+          resource: { type: 'deployment', id: deploymentId },
+          summary: {
+            rollout: rollout.id,
+            revision: rollout.toRevision,
+            before: { state: rollout.state, wave: rollout.currentWave },
+            after: { state: transition.to, wave: transition.wave },
+          },
+        });
+      },
       action,
     );
     if (!applied) {
@@ -393,19 +407,6 @@ export class RolloutService {
       await extra?.(tx); // first: planning inserts the waves that startWave starts
       if (t.finishWave) await this.repo.finishWave(tx, rollout.id, rollout.currentWave, t.finishWave, now);
       if (t.startWave) await this.repo.startWave(tx, rollout.id, t.wave, now);
-      if (action) {
-        // an operator's action (the worker's transitions are not operator changes)
-        await this.audit.record(tx, {
-          action: `rollout.${action}`,
-          resource: { type: 'deployment', id: rollout.deploymentId },
-          summary: {
-            rolloutId: rollout.id,
-            toRevision: rollout.toRevision,
-            before: { state: rollout.state, wave: rollout.currentWave },
-            after: { state: t.to, wave: t.wave },
-          },
-        });
-      }
       await this.repo.addAction(tx, {
         rolloutId: rollout.id,
         action: action ?? t.event,
@@ -511,8 +512,12 @@ export class RolloutService {
   // ------------------------------------------------------------------------------------------------
   // the view
 
-  async view(deploymentId: string, health: TargetHealthSource): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findById(deploymentId);
+  async view(
+    deploymentId: string,
+    health: TargetHealthSource,
+    scope?: Record<string, string>,
+  ): Promise<DeploymentRolloutViewDto> {
+    const deployment = await this.deployments.findVisible(deploymentId, scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollouts, revisions] = await Promise.all([
       this.repo.rolloutsOf(deploymentId),
