@@ -479,6 +479,34 @@ describe('staged rollouts', () => {
     );
   });
 
+  it('rolls back as a rollout of its own (?staged=true) with the same policy, ending on the old bytes', async () => {
+    const ids = ['sr-0', 'sr-1', 'sr-2'];
+    await addDevices('staged-back', ids);
+    const id = await deploy({
+      parameters: { siteId: 'DE-006' },
+      target: { selector: { matchLabels: { group: 'staged-back' } } },
+    });
+    await allInSync(id, 3);
+    const before = await byDevice(id);
+    const patched = await call(`/operator/v1/deployments/${id}`, 'PATCH', {
+      parameters: { greeting: 'Servus' },
+      rollout: { waves: [{ count: 1 }, { count: 1 }] },
+    });
+    expect(patched.status, patched.text()).toBe(200);
+    await stateIs(id, 'completed');
+    expect((await act(id, 'pause?staged=true')).status).toBe(400);
+    const back = await act(id, 'rollback?staged=true');
+    expect(back.status, back.text()).toBe(200);
+    const view = await stateIs(id, 'completed');
+    expect(view.previous[0]).toMatchObject({ state: 'rolled-back' });
+    expect(view.rollout).toMatchObject({ fromRevision: 2, toRevision: 3, waveCount: 3 });
+    expect(view.revisions.at(-1)).toMatchObject({ note: 'staged rollback of revision 2 to revision 1' });
+    await until(
+      () => byDevice(id),
+      (m) => ids.every((d) => m.get(d)!.renderedRevision === 3 && m.get(d)!.digest === before.get(d)!.digest),
+    );
+  });
+
   it('a device in a downtime window counts neither as failed nor as in-sync until the window ends', async () => {
     await addDevices('down', ['dn-0']);
     const id = await deploy({

@@ -280,6 +280,7 @@ describe('site-scoped access', () => {
       `/operator/v1/deployments/${fleetDeployment}`,
       `/operator/v1/deployments/${fleetDeployment}/targets`,
       `/operator/v1/deployments/${fleetDeployment}/status-history`,
+      `/operator/v1/deployments/${fleetDeployment}/rollout`,
     ]) {
       expect((await get(path, viewer)).status, path).toBe(404);
     }
@@ -303,6 +304,10 @@ describe('site-scoped access', () => {
       ).status,
     ).toBe(404);
     expect((await send('DELETE', `/operator/v1/deployments/${fleetDeployment}`, operator)).status).toBe(404);
+    expect(
+      (await send('POST', `/operator/v1/deployments/${fleetDeployment}/rollout/pause`, operator)).status,
+    ).toBe(404);
+    expect((await get(`/operator/v1/deployments/${siteDeployment}/rollout`, viewer)).status).toBe(200);
     expect(
       (
         await send(
@@ -363,8 +368,47 @@ describe('site-scoped access', () => {
     expect(orphans.map((o) => `${o.clientId}/${o.deviceId}`)).toEqual(['de-agent/de-1']);
     const all = await allPages<{ clientId: string }>('/operator/v1/status/orphans', wfm.adminToken);
     expect(all.map((o) => o.clientId).sort()).toEqual(['de-agent', 'fr-agent']);
-    const failing = await allPages<{ clientId: string }>('/operator/v1/status/failing', viewer);
-    for (const f of failing) expect(IN_SCOPE_CLIENTS).toContain(f.clientId);
+    // every target of de-agent (of the fleet-wide and of the site deployment) and of fr-agent fails
+    for (const agent of [agents[0], agents[1]]) {
+      const manifest = (await agent.getManifest()).json<{
+        manifestVersion: number;
+        deployments: { deploymentId: string }[];
+      }>();
+      for (const { deploymentId } of manifest.deployments) {
+        const res = await agent.postStatus(deploymentId, {
+          deploymentId,
+          adoptedManifestVersion: manifest.manifestVersion,
+          status: { state: 'failed', error: { code: 'E1', message: 'pull failed' } },
+          components: [],
+        });
+        expect(res.status, res.text()).toBeLessThan(300);
+      }
+    }
+    // the ApplicationDeployment ids of every deployment the viewer may see (created within the scope)
+    const siteTargets = new Set<string>();
+    for (const { id } of await allPages<{ id: string }>('/operator/v1/deployments', viewer)) {
+      const targets = await allPages<{ deploymentId: string }>(
+        `/operator/v1/deployments/${id}/targets`,
+        viewer,
+      );
+      for (const t of targets) siteTargets.add(t.deploymentId);
+    }
+    const everyFailing = await until(
+      () =>
+        allPages<{ clientId: string; deploymentId: string }>('/operator/v1/status/failing', wfm.adminToken),
+      (items) =>
+        items.some((f) => f.clientId === 'fr-agent') && items.some((f) => siteTargets.has(f.deploymentId)),
+    );
+    expect(everyFailing.some((f) => !siteTargets.has(f.deploymentId))).toBe(true);
+    const failing = await allPages<{ clientId: string; deploymentId: string }>(
+      '/operator/v1/status/failing',
+      viewer,
+    );
+    expect(failing.length).toBeGreaterThan(0);
+    for (const f of failing) {
+      expect(IN_SCOPE_CLIENTS).toContain(f.clientId);
+      expect(siteTargets.has(f.deploymentId), JSON.stringify(f)).toBe(true);
+    }
   });
 
   it('streams only events inside the scope, on replay (Last-Event-ID) and through a stream token', async () => {
@@ -401,5 +445,33 @@ describe('site-scoped access', () => {
     const streamToken = issued.json<{ token: string }>().token;
     check(await replay({ query: `?token=${encodeURIComponent(streamToken)}` }));
     check(await replay({ token: streamToken }));
+  });
+  it('lets a scoped operator label only devices inside its scope, and not move one out', async () => {
+    const put = (path: string, body: unknown, method = 'PUT') => send(method, path, operator, body);
+    expect((await put('/operator/v1/devices/fr-agent/fr-1/labels', { tier: 'a' })).status).toBe(404);
+    expect((await put('/operator/v1/devices/mixed-agent/mx-fr/labels', { tier: 'a' }, 'PATCH')).status).toBe(
+      404,
+    );
+    const out = await put('/operator/v1/devices/de-agent/de-1/labels', { site: 'FR-002' }, 'PATCH');
+    expect(out.status).toBe(422);
+    expect(out.json<{ detail: string }>().detail).toContain('out of the caller');
+    expect((await put('/operator/v1/devices/de-agent/de-1/labels', { tier: 'a' })).status).toBe(200);
+    const bulkOutside = await put(
+      '/operator/v1/devices/labels',
+      {
+        selector: { matchLabels: { site: 'FR-002' } },
+        set: { tier: 'b' },
+      },
+      'POST',
+    );
+    expect(bulkOutside.status).toBe(422);
+    expect(bulkOutside.json()).toMatchObject({
+      errors: [expect.objectContaining({ field: '/selector/matchLabels/site' })],
+    });
+    const bulk = await put('/operator/v1/devices/labels', { selector: {}, set: { tier: 'b' } }, 'POST');
+    expect(bulk.status, bulk.text()).toBe(200);
+    expect(bulk.json()).toMatchObject({ matched: 3 });
+    const fr = (await get('/operator/v1/devices/fr-agent/fr-1', wfm.adminToken)).json<Device>();
+    expect(fr.labels).toEqual({ site: 'FR-002' });
   });
 });

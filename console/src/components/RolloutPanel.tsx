@@ -1,12 +1,11 @@
 import { Badge, Code, Group, Progress, Stack, Table, Text } from '@mantine/core';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { call, type Schemas } from '../api';
+import { call } from '../api';
 import { usePermission, useSession } from '../session';
 import { ConfirmButton } from './Confirm';
 import { when } from './Page';
 import { ProblemAlert } from './Problem';
 
-type Rollout = Schemas['RolloutDto'];
 type Action = 'approve' | 'pause' | 'resume' | 'abort' | 'rollback';
 
 const ACTIONS: { action: Action; label: string; color: string; message: string }[] = [
@@ -46,7 +45,7 @@ export function RolloutPanel(props: { deploymentId: string }) {
     call(
       api.POST('/operator/v1/deployments/{id}/rollout/{action}', { params: { path: { id, action } } }),
     ).then(() => queries.invalidateQueries({ queryKey: ['deployment', id] }));
-  const rollout = view.data?.rollout as Rollout | null | undefined;
+  const rollout = view.data?.rollout;
   if (view.error) return <ProblemAlert error={view.error} />;
   if (!view.data) return null;
   return (

@@ -12,7 +12,7 @@ export class AuditController {
   constructor(private readonly audit: AuditQueryService) {}
 
   @Get('audit')
-  @OperatorAuth('admin')
+  @OperatorAuth('admin', { unscoped: true })
   @ApiOperation({
     summary: 'The audit log of operator changes and refused attempts, newest first (filters; paginated)',
   })

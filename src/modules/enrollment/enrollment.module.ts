@@ -9,10 +9,10 @@ import { HttpSignatureStrategy, MtlsStrategy, OperatorTokenStrategy } from './au
 import { ClientDirectory } from './client-directory.service.js';
 import { ClientRepository } from './client.repository.js';
 import { ClientsService } from './clients.service.js';
-import { EnrollmentRequestRecorder } from './enrollment-requests/enrollment-request.recorder.js';
-import { EnrollmentRequestRepository } from './enrollment-requests/enrollment-request.repository.js';
-import { EnrollmentRequestsService } from './enrollment-requests/enrollment-requests.service.js';
-import { OperatorEnrollmentRequestsController } from './enrollment-requests/operator-enrollment-requests.controller.js';
+import { EnrollmentRequestRecorder } from './enrollment-request.recorder.js';
+import { EnrollmentRequestRepository } from './enrollment-request.repository.js';
+import { EnrollmentRequestsService } from './enrollment-requests.service.js';
+import { OperatorEnrollmentRequestsController } from './operator-enrollment-requests.controller.js';
 import { TrustStore } from './identity/trust-store.service.js';
 import { OnboardingController } from './onboarding.controller.js';
 import { OnboardingService } from './onboarding.service.js';

@@ -1,10 +1,13 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';
 import { CurrentOperator, OperatorAuth } from '../enrollment/auth/guards.js';
-import { DeploymentRolloutViewDto } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
+import {
+  DeploymentRolloutViewDto,
+  RolloutActionQueryDto,
+} from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
 import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
@@ -51,7 +54,8 @@ export class OperatorRolloutsController {
       'timeout) and moves on; `pause`/`resume` stop and continue (a resumed wave’s timeout starts again); ' +
       '`abort` stops for good (reached targets keep the new revision, the others the old one); `rollback` ' +
       'puts every target back on the previous revision at once (a new revision with its content: the same bytes ' +
-      'and digests as before). 409 with the rollout’s state when the action does not apply.',
+      'and digests as before), or with `?staged=true` as a new rollout with the same policy. 409 with the ' +
+      'rollout’s state when the action does not apply.',
   })
   @ApiParam({ name: 'action', enum: ACTIONS })
   @ApiOkResponse({ type: DeploymentRolloutViewDto, description: 'The rollout after the action' })
@@ -59,6 +63,7 @@ export class OperatorRolloutsController {
   actOnRollout(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('action') action: string,
+    @Query() query: RolloutActionQueryDto,
     @CurrentOperator() operator: OperatorPrincipal,
   ): Promise<DeploymentRolloutViewDto> {
     if (!(ACTIONS as readonly string[]).includes(action)) {
@@ -66,12 +71,14 @@ export class OperatorRolloutsController {
         { field: '/action', message: `must be one of ${ACTIONS.join(', ')}` },
       ]);
     }
-    return this.rollouts.act(
-      id,
-      action as (typeof ACTIONS)[number],
-      operator.name,
-      this.status,
-      operator.scope,
-    );
+    if (query.staged !== undefined && action !== 'rollback') {
+      throw new InvalidRequestError('Only rollback takes ?staged', [
+        { field: '/staged', message: 'only for rollback' },
+      ]);
+    }
+    return this.rollouts.act(id, action as (typeof ACTIONS)[number], operator.name, this.status, {
+      staged: query.staged === 'true',
+      scope: operator.scope,
+    });
   }
 }

@@ -8,11 +8,8 @@ import { InvalidRequestError, TooManyRequestsError } from '../../../common/probl
 import { APP_CONFIG, type AppConfig, type PublicHost } from '../../../config/config.js';
 import { RedisService } from '../../../infra/redis/redis.module.js';
 import { ClientDirectory } from '../client-directory.service.js';
-import { EnrollmentRequestRecorder } from '../enrollment-requests/enrollment-request.recorder.js';
-import {
-  AUTO_ACCEPT,
-  EnrollmentRequestsService,
-} from '../enrollment-requests/enrollment-requests.service.js';
+import { EnrollmentRequestRecorder } from '../enrollment-request.recorder.js';
+import { AUTO_ACCEPT, EnrollmentRequestsService } from '../enrollment-requests.service.js';
 import {
   ClientNotAuthorizedError,
   InvalidCredentialsError,

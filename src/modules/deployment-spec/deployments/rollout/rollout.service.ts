@@ -307,9 +307,9 @@ export class RolloutService {
     action: RolloutAction,
     actor: string,
     health: TargetHealthSource,
-    scope?: Record<string, string>,
+    options: { staged?: boolean; scope?: Record<string, string> } = {},
   ): Promise<DeploymentRolloutViewDto> {
-    const deployment = await this.deployments.findVisible(deploymentId, scope);
+    const deployment = await this.deployments.findVisible(deploymentId, options.scope);
     if (!deployment) throw new DeploymentNotFoundError(deploymentId);
     const [rollout] = await this.repo.rolloutsOf(deploymentId, 1);
     if (!rollout) {
@@ -328,20 +328,7 @@ export class RolloutService {
       transition,
       actor,
       now,
-      async (tx) => {
-        if (action === 'rollback') await this.rollBack(tx, rollout, actor);
-        // the operator's action is audited in the transition's transaction
-        await this.audit.record(tx, {
-          action: `rollout.${action}`,
-          resource: { type: 'deployment', id: deploymentId },
-          summary: {
-            rollout: rollout.id,
-            revision: rollout.toRevision,
-            before: { state: rollout.state, wave: rollout.currentWave },
-            after: { state: transition.to, wave: transition.wave },
-          },
-        });
-      },
+      action === 'rollback' ? (tx) => this.rollBack(tx, rollout, actor, options.staged === true) : undefined,
       action,
     );
     if (!applied) {
@@ -350,11 +337,21 @@ export class RolloutService {
     if (action === 'approve' || action === 'resume') {
       await this.advance((await this.repo.findRollout(rollout.id))!, health);
     }
-    return this.view(deploymentId, health);
+    return this.view(deploymentId, health, options.scope);
   }
 
-  /** The deployment's content goes back to the rollout's previous revision, as a new revision, at once. */
-  private async rollBack(tx: Prisma.TransactionClient, rollout: RolloutRow, actor: string): Promise<void> {
+  /**
+   * At once: every target re-renders the previous revision's content (as a new revision). Staged:
+   * the previous content rolls out as a new rollout with the same policy (targets it has not reached
+   * keep what they have; those still on the previous revision have its bytes already).
+   */
+  private async rollBack(
+    tx: Prisma.TransactionClient,
+    rollout: RolloutRow,
+    actor: string,
+    staged: boolean,
+  ): Promise<void> {
+    await this.repo.lockDeployment(tx, rollout.deploymentId);
     const [from] = await this.repo.findRevisions(rollout.deploymentId, [rollout.fromRevision!], tx);
     if (!from) throw new RolloutConflictError(`Revision ${rollout.fromRevision} is not recorded`, rollout);
     const row = await tx.deployment.update({
@@ -368,13 +365,19 @@ export class RolloutService {
         recomputedRevision: 0,
       },
     });
-    await tx.deployment.update({ where: { id: row.id }, data: { stableRevision: row.revision } });
-    await this.recordRevision(
-      tx,
-      row,
-      `rollback of revision ${rollout.toRevision} to revision ${from.revision}`,
-      actor,
-    );
+    const note = `${staged ? 'staged ' : ''}rollback of revision ${rollout.toRevision} to revision ${from.revision}`;
+    await this.recordRevision(tx, row, note, actor);
+    if (staged) {
+      await this.repo.createRollout(tx, {
+        deploymentId: row.id,
+        fromRevision: row.stableRevision,
+        toRevision: row.revision,
+        policy: rollout.policy,
+        createdBy: actor,
+      });
+    } else {
+      await tx.deployment.update({ where: { id: row.id }, data: { stableRevision: row.revision } });
+    }
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -416,6 +419,19 @@ export class RolloutService {
         toState: t.to,
         at: now,
       });
+      if (action) {
+        // an operator's action is audited with the change it made (issue 17)
+        await this.audit.record(tx, {
+          action: `rollout.${action}`,
+          resource: { type: 'deployment', id: rollout.deploymentId },
+          summary: {
+            rollout: rollout.id,
+            revision: rollout.toRevision,
+            before: { state: rollout.state, wave: rollout.currentWave },
+            after: { state: t.to, wave: t.wave },
+          },
+        });
+      }
       if (t.to === 'completed') {
         await this.repo.setGoverning(tx, rollout.deploymentId, {
           rolloutId: null,
@@ -488,21 +504,19 @@ export class RolloutService {
     const byKey = new Map(targets.map((t) => [`${t.clientId}|${t.deviceId}`, t]));
     // rendered for the rollout's revision and listed by an issued manifest (a report for an older
     // manifest does not count: digestSinceVersion is null until a manifest lists the new digest)
-    const atRevision = targets.filter(
-      (t) =>
-        t.placement === 'placed' &&
-        t.renderedRevision === rollout.toRevision &&
-        t.digestSinceVersion !== null,
-    );
-    const views = await health.healthOf(atRevision);
+    const atRevision = (t: TargetRow) =>
+      t.placement === 'placed' && t.renderedRevision === rollout.toRevision && t.digestSinceVersion !== null;
+    // every counted member's health: downtime holds a wave also for a device not yet on the revision
+    const counted = (t: TargetRow) => !['not-placeable', 'removed'].includes(t.placement);
+    const views = await health.healthOf(targets.filter(counted));
     const members: MemberHealth[] = wave.members.map((key) => {
       const t: TargetRow | undefined = byKey.get(key);
       const view = t ? views.get(t.id) : undefined;
       return {
         // not yet decided counts as placed (the wave waits for it); not placeable or removed does not
-        placed: !t || !['not-placeable', 'removed'].includes(t.placement),
-        atRevision: !!view,
-        derivedState: view?.derivedState,
+        placed: !t || counted(t),
+        atRevision: !!t && atRevision(t),
+        derivedState: t && atRevision(t) ? view?.derivedState : undefined,
         inDowntime: view?.inDowntime ?? false,
       };
     });
@@ -512,6 +526,7 @@ export class RolloutService {
   // ------------------------------------------------------------------------------------------------
   // the view
 
+  /** The rollout view; `scope`: the caller's label scope (a deployment outside it is not found). */
   async view(
     deploymentId: string,
     health: TargetHealthSource,

@@ -190,3 +190,15 @@ export class DeploymentRolloutViewDto {
   previous!: RolloutSummaryDto[];
   @ApiProperty({ type: () => [DeploymentRevisionDto] }) revisions!: DeploymentRevisionDto[];
 }
+
+/** Query of `POST /operator/v1/deployments/{id}/rollout/{action}`. */
+export class RolloutActionQueryDto {
+  @ApiPropertyOptional({
+    enum: ['true', 'false'],
+    description:
+      'rollback only: roll the previous revision out as a new rollout with the same policy (default: at once)',
+  })
+  @IsOptional()
+  @IsIn(['true', 'false'])
+  staged?: 'true' | 'false';
+}

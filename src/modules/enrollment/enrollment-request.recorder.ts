@@ -1,9 +1,9 @@
 import type { X509Certificate } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Counter } from 'prom-client';
-import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
-import { EventLogService } from '../../../infra/events/event-log.service.js';
-import { MetricsService } from '../../../infra/metrics/metrics.service.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
+import { MetricsService } from '../../infra/metrics/metrics.service.js';
 import {
   type EnrollmentObservation,
   EnrollmentRequestRepository,

@@ -1,14 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { compileIdPattern } from '../../../common/id-pattern.js';
-import { decodeKey, type Page, pageOf } from '../../../common/http/page.js';
-import { APP_CONFIG, type AppConfig } from '../../../config/config.js';
-import { AuditService } from '../../../infra/audit/audit.service.js';
-import { EventLogService } from '../../../infra/events/event-log.service.js';
-import type { ClientRecord, OperatorPrincipal } from '../auth/authenticated-client.js';
-import { ClientDirectory } from '../client-directory.service.js';
-import { ClientsService } from '../clients.service.js';
-import type { EnrollmentRequestDto, EnrollmentRequestListQueryDto } from '../dto/enrollment-request.dto.js';
-import { EnrollmentRequestConflictError, EnrollmentRequestNotFoundError } from '../enrollment.errors.js';
+import { compileIdPattern } from '../../common/id-pattern.js';
+import { decodeKey, type Page, pageOf } from '../../common/http/page.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { AuditService } from '../../infra/audit/audit.service.js';
+import { EventLogService } from '../../infra/events/event-log.service.js';
+import type { ClientRecord, OperatorPrincipal } from './auth/authenticated-client.js';
+import { ClientDirectory } from './client-directory.service.js';
+import { ClientsService } from './clients.service.js';
+import type { EnrollmentRequestDto, EnrollmentRequestListQueryDto } from './dto/enrollment-request.dto.js';
+import { EnrollmentRequestConflictError, EnrollmentRequestNotFoundError } from './enrollment.errors.js';
 import { EnrollmentRequestRepository, type EnrollmentRequestRow } from './enrollment-request.repository.js';
 
 /** Who a WFM_ENROLLMENT_AUTO_ACCEPT acceptance is recorded as. */

@@ -1,14 +1,14 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
-import { AuditAction } from '../../../infra/audit/audit-action.decorator.js';
-import type { OperatorPrincipal } from '../auth/authenticated-client.js';
-import { CurrentOperator, OperatorAuth } from '../auth/guards.js';
+import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
+import type { OperatorPrincipal } from './auth/authenticated-client.js';
+import { CurrentOperator, OperatorAuth } from './auth/guards.js';
 import {
   EnrollmentRequestDto,
   EnrollmentRequestListQueryDto,
   EnrollmentRequestPageDto,
-} from '../dto/enrollment-request.dto.js';
+} from './dto/enrollment-request.dto.js';
 import { EnrollmentRequestsService } from './enrollment-requests.service.js';
 
 @ApiTags('Operator: clients')

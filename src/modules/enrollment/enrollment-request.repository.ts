@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { EnrollmentRequest, EnrollmentRequestState, Prisma } from '../../../generated/prisma/client.js';
-import { keysetAfter, keysetOrder } from '../../../infra/database/keyset.js';
-import { PrismaService } from '../../../infra/database/prisma.service.js';
+import type { EnrollmentRequest, EnrollmentRequestState, Prisma } from '../../generated/prisma/client.js';
+import { keysetAfter, keysetOrder } from '../../infra/database/keyset.js';
+import { PrismaService } from '../../infra/database/prisma.service.js';
 
 export type EnrollmentRequestRow = EnrollmentRequest;
 export type EnrollmentRequestStateName = EnrollmentRequestState;
