@@ -660,7 +660,7 @@ export interface paths {
     put?: never;
     /**
      * approve | pause | resume | abort | rollback the deployment’s rollout
-     * @description `approve` starts a wave that waits for approval, or accepts a wave that paused by itself (threshold, timeout) and moves on; `pause`/`resume` stop and continue (a resumed wave’s timeout starts again); `abort` stops for good (reached targets keep the new revision, the others the old one); `rollback` puts every target back on the previous revision at once (a new revision with its content: the same bytes and digests as before). 409 with the rollout’s state when the action does not apply.
+     * @description `approve` starts a wave that waits for approval, or accepts a wave that paused by itself (threshold, timeout) and moves on; `pause`/`resume` stop and continue (a resumed wave’s timeout starts again); `abort` stops for good (reached targets keep the new revision, the others the old one); `rollback` puts every target back on the previous revision at once (a new revision with its content: the same bytes and digests as before), or with `?staged=true` as a new rollout with the same policy. 409 with the rollout’s state when the action does not apply.
      *
      *     Required role: `operator` (an operator or admin token).
      */
@@ -6233,7 +6233,10 @@ export interface operations {
   };
   actOnRollout: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description rollback only: roll the previous revision out as a new rollout with the same policy (default: at once) */
+        staged?: 'true' | 'false';
+      };
       header?: never;
       path: {
         action: 'approve' | 'pause' | 'resume' | 'abort' | 'rollback';

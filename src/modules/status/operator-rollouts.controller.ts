@@ -45,7 +45,7 @@ export class OperatorRolloutsController {
 
   @Post(':action')
   @HttpCode(200)
-  @AuditAction('rollout.action', 'deployment', 'id')
+  @AuditAction('rollout.{action}', 'deployment', 'id')
   @OperatorAuth('operator')
   @ApiOperation({
     summary: 'approve | pause | resume | abort | rollback the deployment’s rollout',
