@@ -1,6 +1,5 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator.js';
 import { InvalidRequestError } from '../../common/problem/domain-error.js';
 import type { OperatorPrincipal } from '../enrollment/auth/authenticated-client.js';

@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConflictError } from '../../../../common/problem/domain-error.js';
 import type { Prisma } from '../../../../generated/prisma/client.js';
-import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { EventLogService, type NewOperatorEvent } from '../../../../infra/events/event-log.service.js';
 import { DeviceCapabilityService } from '../../../device-capability/device-capability.service.js';
 import { ClientsService } from '../../../enrollment/clients.service.js';
