@@ -44,19 +44,17 @@ const openapi = JSON.parse(
 ) as { paths: Record<string, Record<string, { operationId: string }>> };
 const WRITES = ['post', 'put', 'patch', 'delete'];
 
-/** Every write operation of the operator API in the committed OpenAPI document. */
 /** POSTs that change nothing (each with the reason): the walker skips them, and nothing else. */
 const READ_ONLY_POSTS: Record<string, string> = {
   previewDeployment: 'a dry run of a deployment: "writes nothing" (POST only for its body)',
 };
 
+/** Every write operation of the operator API in the committed OpenAPI document. */
 const allOperatorWrites = Object.entries(openapi.paths)
   .filter(([path]) => path.startsWith('/operator/v1/'))
   .flatMap(([path, ops]) =>
     Object.entries(ops)
       .filter(([method]) => WRITES.includes(method))
-      // a POST marked as changing nothing (the deployment preview) is a read, not an operator change
-      .filter(([, op]) => (op as { 'x-changes-nothing'?: boolean })['x-changes-nothing'] !== true)
       .map(([method, op]) => ({ path, method: method.toUpperCase(), operationId: op.operationId })),
   );
 const operatorWrites = allOperatorWrites.filter((op) => !(op.operationId in READ_ONLY_POSTS));

@@ -9,6 +9,7 @@ import {
   RolloutActionQueryDto,
 } from '../deployment-spec/deployments/rollout/dto/rollout.dto.js';
 import { RolloutService } from '../deployment-spec/deployments/rollout/rollout.service.js';
+import { AuditAction } from '../../infra/audit/audit-action.decorator.js';
 import { StatusService } from './status.service.js';
 
 const ACTIONS = ['approve', 'pause', 'resume', 'abort', 'rollback'] as const;

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBody, ApiExtension, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiProblems } from '../../../common/openapi/api-problems.decorator.js';
 import { DEPLOYMENT_CREATE_EXAMPLES } from '../../../common/openapi/examples.js';
 import type { OperatorPrincipal } from '../../enrollment/auth/authenticated-client.js';
@@ -16,8 +16,6 @@ export class DeploymentPreviewController {
   @Post('preview')
   @HttpCode(200)
   @OperatorAuth('viewer')
-  // a POST that changes nothing: not an operator change, so not audited (audit.test.ts reads this)
-  @ApiExtension('x-changes-nothing', true)
   @ApiOperation({
     summary: 'What a deployment would do now: devices matched, placeable, and why not (writes nothing)',
     description: `The same body as POST /operator/v1/deployments, validated the same way. The selector's labels and client are counted in SQL; placement is decided for at most ${PREVIEW_MAX_DEVICES.toLocaleString('en')} of those devices (\`sampled\` says when there were more), against the capacity that existing deployments take on them. A scoped token previews only devices inside its scope, as its deployments would target.`,

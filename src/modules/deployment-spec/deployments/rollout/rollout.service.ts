@@ -34,6 +34,7 @@ import { durationMs, type RolloutPolicy } from './policy.js';
 import { RolloutMetrics } from './rollout.metrics.js';
 import { type RolloutRow, RolloutRepository, type WaveRow } from './rollout.repository.js';
 import type { TargetHealthSource } from './target-health.port.js';
+import { AuditService } from '../../../../infra/audit/audit.service.js';
 import { planWaves, type WaveCandidate } from './waves.js';
 
 /** Members listed per wave in the view. */
