@@ -417,7 +417,9 @@ describe('site-scoped access', () => {
       () => replay({ token: wfm.adminToken }),
       (events) =>
         events.some((e) => e.clientId === 'fr-agent') &&
-        events.some((e) => e.deploymentId === fleetDeployment),
+        events.some((e) => e.deploymentId === fleetDeployment) &&
+        // the site deployment's own events too (its recompute may come after the fleet's)
+        events.some((e) => e.deploymentId === siteDeployment),
     );
 
     const check = (events: StreamEvent[]) => {
