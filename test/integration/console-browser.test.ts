@@ -243,6 +243,16 @@ describe.runIf(available)('the operator console in a real browser (headless Chro
     try {
       const refused = await newcomer.putCapabilities('n-1', capabilities('n-1'));
       expect(refused.status).toBe(403);
+      // the refusal is written by the recorder's next flush: wait for it before the page loads the list
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const listed = await wfm.call('/operator/v1/enrollment-requests?clientId=console-newcomer', {
+          headers: { authorization: `Bearer ${wfm.adminToken}` },
+        });
+        if (listed.json<{ items: unknown[] }>().items.length > 0) break;
+        if (Date.now() > deadline) throw new Error('the enrollment request was not recorded');
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await page.reload();
       await page.getByRole('heading', { level: 2, name: 'Clients & onboarding' }).waitFor();
       const request = page.getByTestId('enrollment-console-newcomer');
